@@ -1,0 +1,90 @@
+//! The command line, as clap types. Parsing only: `commands` carries the commands out.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit codes, documented in README.md.
+pub mod exit {
+    /// Every criterion passed (or the command did what it was asked).
+    pub const OK: u8 = 0;
+    /// A criterion failed.
+    pub const FAILED: u8 = 1;
+    /// The scenario or the command line is invalid.
+    pub const INVALID: u8 = 2;
+    /// The run could not be carried out.
+    pub const CANNOT_RUN: u8 = 3;
+    /// Interrupted (Ctrl-C, SIGTERM).
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gauntlet",
+    version,
+    about = "Declarative load, stress and resilience testing",
+    long_about = "Declarative load, stress and resilience testing.\n\nA TOML scenario describes phases of load, failures to inject and success criteria; gauntlet validates it, compiles it into a deterministic seeded plan, runs it and reports.\n\nExit codes: 0 every criterion passed, 1 a criterion failed, 2 the scenario or command line is invalid, 3 the run could not be carried out, 130 interrupted."
+)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace); RUST_LOG overrides it.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check scenario files: syntax, schema and meaning. Prints one line per valid file.
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Override the scenario's seed (changes the digest).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Compile a scenario and show its plan: phases, failures, criteria and the rate curve.
+    Plan {
+        /// The scenario file.
+        file: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Also show the first N arrivals with their planned times and transactions.
+        #[arg(long, value_name = "N")]
+        arrivals: Option<u64>,
+    },
+    /// Print the JSON Schema of scenario files (or write every schema into a folder).
+    Schema {
+        /// Write scenario.schema.json into DIR instead of printing it.
+        #[arg(long, value_name = "DIR")]
+        write: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Logs go to stderr through tracing; `-v` raises the level, RUST_LOG overrides it.
+pub fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,463 @@
+//! `gauntlet plan FILE [--seed S] [--format text|json] [--arrivals N]`
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::cli::Format;
+use crate::plan::Plan;
+use crate::scenario::model::{ArrivalKind, Effect, Load, Target};
+use crate::units::{self, thousands};
+use crate::workload::Transaction;
+
+pub fn run(
+    file: &Path,
+    seed: Option<u64>,
+    format: Format,
+    arrivals: Option<u64>,
+) -> anyhow::Result<ExitCode> {
+    let plan = match super::load_plan(file, seed) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    let shown = arrivals.unwrap_or(0);
+    match format {
+        Format::Json => {
+            let mut json = serde_json::to_string_pretty(&PlanJson::new(&plan, shown))?;
+            json.push('\n');
+            super::print(&json)?;
+        }
+        Format::Text => super::print(&text(&plan, shown))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The JSON form of a plan. Field names are a contract (scripts read them).
+#[derive(Serialize)]
+pub struct PlanJson<'a> {
+    scenario: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    digest: &'a str,
+    seed: u64,
+    arrival_spacing: ArrivalKind,
+    planned: u64,
+    duration_ms: u64,
+    target: &'static str,
+    phases: Vec<PhaseJson<'a>>,
+    failures: Vec<FailureJson<'a>>,
+    criteria: Vec<CriterionJson>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    arrivals: Vec<ArrivalJson>,
+}
+
+#[derive(Serialize)]
+struct PhaseJson<'a> {
+    name: &'a str,
+    pattern: &'static str,
+    start_ms: u64,
+    end_ms: u64,
+    planned: u64,
+    /// The integral of the rate: what `planned` was rounded from (uniform arrivals).
+    expected: f64,
+    load: &'a Load,
+}
+
+#[derive(Serialize)]
+struct FailureJson<'a> {
+    name: &'a str,
+    kind: &'static str,
+    component: &'a str,
+    start_ms: u64,
+    end_ms: u64,
+    probability: f64,
+    effect: &'a Effect,
+}
+
+#[derive(Serialize)]
+struct CriterionJson {
+    check: String,
+    metric: &'static str,
+    op: &'static str,
+    threshold: f64,
+    scope: String,
+    windows_ms: Vec<(u64, u64)>,
+    abort: bool,
+    abort_grace_ms: u64,
+}
+
+#[derive(Serialize)]
+struct ArrivalJson {
+    index: u64,
+    phase: String,
+    at_ns: u64,
+    at_ms: f64,
+    transaction: Transaction,
+}
+
+fn ms(ns: u64) -> u64 {
+    ns / 1_000_000
+}
+
+fn target_label(t: &Target) -> &'static str {
+    match t {
+        Target::Simulated { .. } => "simulated",
+        Target::Http { .. } => "http",
+    }
+}
+
+impl<'a> PlanJson<'a> {
+    pub fn new(plan: &'a Plan, arrivals: u64) -> Self {
+        PlanJson {
+            scenario: &plan.name,
+            description: plan.description.as_deref(),
+            digest: &plan.digest,
+            seed: plan.seed,
+            arrival_spacing: plan.arrivals,
+            planned: plan.planned,
+            duration_ms: ms(plan.duration_ns),
+            target: target_label(&plan.target),
+            phases: plan
+                .phases
+                .iter()
+                .map(|p| PhaseJson {
+                    name: &p.name,
+                    pattern: p.load.pattern(),
+                    start_ms: ms(p.start_ns),
+                    end_ms: ms(p.end_ns),
+                    planned: p.planned,
+                    expected: p.expected,
+                    load: &p.load,
+                })
+                .collect(),
+            failures: plan
+                .failures
+                .iter()
+                .map(|f| FailureJson {
+                    name: &f.name,
+                    kind: f.effect.kind(),
+                    component: &f.component,
+                    start_ms: ms(f.start_ns),
+                    end_ms: ms(f.end_ns),
+                    probability: f.probability,
+                    effect: &f.effect,
+                })
+                .collect(),
+            criteria: plan
+                .criteria
+                .iter()
+                .map(|c| CriterionJson {
+                    check: c.check.text.clone(),
+                    metric: c.check.metric,
+                    op: c.check.op.symbol(),
+                    threshold: c.check.threshold,
+                    scope: c.scope.label(),
+                    windows_ms: c.windows.iter().map(|&(a, b)| (ms(a), ms(b))).collect(),
+                    abort: c.abort,
+                    abort_grace_ms: ms(c.abort_grace_ns),
+                })
+                .collect(),
+            arrivals: plan
+                .arrivals()
+                .take(usize::try_from(arrivals).unwrap_or(usize::MAX))
+                .map(|a| ArrivalJson {
+                    index: a.index,
+                    phase: plan.phases[a.phase].name.clone(),
+                    at_ns: a.at_ns,
+                    at_ms: a.at_ns as f64 / 1e6,
+                    transaction: plan.transaction(a.index),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn describe_load(load: &Load) -> String {
+    let n = units::number;
+    match load {
+        Load::Constant { rate } => format!("constant {} TPS", n(rate.0)),
+        Load::Ramp { from, to } => format!("ramp {} → {} TPS", n(from.0), n(to.0)),
+        Load::Step { from, to, steps } => {
+            format!("step {} → {} TPS in {steps}", n(from.0), n(to.0))
+        }
+        Load::Burst {
+            base,
+            peak,
+            every,
+            hold,
+        } => {
+            format!(
+                "burst {} TPS, {} for {hold} every {every}",
+                n(base.0),
+                n(peak.0)
+            )
+        }
+        Load::Wave {
+            base,
+            amplitude,
+            period,
+        } => format!(
+            "wave {} ± {} TPS, period {period}",
+            n(base.0),
+            n(amplitude.0)
+        ),
+        Load::Chaos { min, max, every } => {
+            format!("chaos {}–{} TPS every {every}", n(min.0), n(max.0))
+        }
+        Load::Pause {} => "pause".to_string(),
+    }
+}
+
+fn describe_effect(e: &Effect) -> String {
+    match e {
+        Effect::Latency { delay, jitter } if jitter.is_zero() => format!("latency +{delay}"),
+        Effect::Latency { delay, jitter } => format!("latency +{delay} ± {jitter}"),
+        Effect::Errors { status: Some(s) } => format!("errors ({s})"),
+        Effect::Throttle { limit } => format!("throttle {limit}/s"),
+        Effect::Slowdown { factor } => format!("slowdown ×{}", units::number(*factor)),
+        Effect::Bandwidth { bytes_per_second } => format!("bandwidth {bytes_per_second} B/s"),
+        other => other.kind().to_string(),
+    }
+}
+
+/// The readable timeline.
+pub fn text(plan: &Plan, arrivals: u64) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "plan {}  seed {}  digest {}",
+        plan.name,
+        plan.seed,
+        &plan.digest[..16]
+    );
+    if let Some(d) = &plan.description {
+        let _ = writeln!(o, "{d}");
+    }
+    let target = match &plan.target {
+        Target::Simulated { .. } => "simulated fraud-pipeline".to_string(),
+        Target::Http { url, .. } => format!("http {url}"),
+    };
+    let spacing = match plan.arrivals {
+        ArrivalKind::Uniform => "uniform",
+        ArrivalKind::Poisson => "poisson",
+    };
+    let _ = writeln!(
+        o,
+        "{}, {} transactions, {spacing} arrivals, target {target}",
+        units::ns(plan.duration_ns),
+        thousands(plan.planned)
+    );
+
+    let _ = writeln!(o, "\nphases");
+    let rows: Vec<[String; 5]> = plan
+        .phases
+        .iter()
+        .map(|p| {
+            [
+                p.name.clone(),
+                units::ns(p.start_ns),
+                units::ns(p.end_ns),
+                describe_load(&p.load),
+                thousands(p.planned),
+            ]
+        })
+        .collect();
+    table(
+        &mut o,
+        &["name", "start", "end", "load", "planned"],
+        &rows,
+        &[false, false, false, false, true],
+    );
+
+    let _ = writeln!(o, "\nfailures");
+    if plan.failures.is_empty() {
+        let _ = writeln!(o, "  none");
+    } else {
+        let rows: Vec<[String; 5]> = plan
+            .failures
+            .iter()
+            .map(|f| {
+                let p = if f.probability < 1.0 {
+                    format!("{}% of calls", units::number(f.probability * 100.0))
+                } else {
+                    "all calls".to_string()
+                };
+                [
+                    f.name.clone(),
+                    describe_effect(&f.effect),
+                    f.component.clone(),
+                    format!("{} → {}", units::ns(f.start_ns), units::ns(f.end_ns)),
+                    p,
+                ]
+            })
+            .collect();
+        table(
+            &mut o,
+            &["name", "kind", "component", "window", "hits"],
+            &rows,
+            &[false; 5],
+        );
+    }
+
+    let _ = writeln!(o, "\ncriteria");
+    if plan.criteria.is_empty() {
+        let _ = writeln!(o, "  none");
+    } else {
+        let rows: Vec<[String; 3]> = plan
+            .criteria
+            .iter()
+            .map(|c| {
+                let abort = if c.abort {
+                    format!("aborts the run (after {})", units::ns(c.abort_grace_ns))
+                } else {
+                    String::new()
+                };
+                [c.check.text.clone(), c.scope.label(), abort]
+            })
+            .collect();
+        table(&mut o, &["check", "scope", ""], &rows, &[false; 3]);
+    }
+
+    let _ = writeln!(o);
+    chart(&mut o, plan);
+
+    if arrivals > 0 {
+        let _ = writeln!(
+            o,
+            "\nfirst {} arrivals",
+            thousands(arrivals.min(plan.planned))
+        );
+        let rows: Vec<[String; 7]> = plan
+            .arrivals()
+            .take(usize::try_from(arrivals).unwrap_or(usize::MAX))
+            .map(|a| {
+                let t = plan.transaction(a.index);
+                [
+                    a.index.to_string(),
+                    format!("{:.3}ms", a.at_ns as f64 / 1e6),
+                    plan.phases[a.phase].name.clone(),
+                    format!("{} {}", t.amount_minor, t.currency),
+                    t.category.name.to_string(),
+                    t.country.to_string(),
+                    t.pattern.map_or("-".to_string(), |p| {
+                        format!(
+                            "fraud: {}",
+                            serde_json::to_value(p)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default()
+                        )
+                    }),
+                ]
+            })
+            .collect();
+        table(
+            &mut o,
+            &[
+                "#",
+                "at",
+                "phase",
+                "amount (minor units)",
+                "category",
+                "country",
+                "label",
+            ],
+            &rows,
+            &[true, true, false, true, false, false, false],
+        );
+    }
+    o
+}
+
+fn table<const N: usize>(
+    o: &mut String,
+    header: &[&str; N],
+    rows: &[[String; N]],
+    right: &[bool; N],
+) {
+    let mut widths = header.map(|h| h.chars().count());
+    for r in rows {
+        for (w, cell) in widths.iter_mut().zip(r) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::from(" ");
+        for (i, c) in cells.iter().enumerate() {
+            let pad = widths[i] - c.chars().count();
+            s.push(' ');
+            if right[i] {
+                s.push_str(&" ".repeat(pad));
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(pad));
+            }
+            s.push(' ');
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    o.push_str(&line(header.to_vec()));
+    for r in rows {
+        o.push_str(&line(r.iter().map(String::as_str).collect()));
+    }
+}
+
+/// A small chart of the rate curve: 8 rows of block characters, 64 columns over the run.
+fn chart(o: &mut String, plan: &Plan) {
+    const W: usize = 64;
+    const H: usize = 8;
+    const BLOCKS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if plan.duration_ns == 0 {
+        return;
+    }
+    // Each column shows the highest rate in its slice of the run, sampled 16 times, so short
+    // bursts and the top of a ramp stay visible.
+    let cols: Vec<f64> = (0..W)
+        .map(|c| {
+            let samples = 16;
+            (0..samples)
+                .map(|s| {
+                    let f = (c as f64 + s as f64 / (samples - 1) as f64) / W as f64;
+                    plan.rate_at(
+                        ((f * plan.duration_ns as f64) as u64)
+                            .min(plan.duration_ns.saturating_sub(1)),
+                    )
+                })
+                .fold(0.0, f64::max)
+        })
+        .collect();
+    let peak = cols.iter().copied().fold(0.0, f64::max);
+    let _ = writeln!(o, "rate (TPS)");
+    let label_w = units::number(peak).len().max(1);
+    for row in (0..H).rev() {
+        let label = if row == H - 1 {
+            units::number(peak)
+        } else if row == 0 {
+            "0".to_string()
+        } else {
+            String::new()
+        };
+        let mut line = format!("  {label:>label_w$} │");
+        for &v in &cols {
+            let eighths = if peak > 0.0 {
+                (v / peak * (H * 8) as f64).round() as usize
+            } else {
+                0
+            };
+            let level = eighths.saturating_sub(row * 8).min(8);
+            line.push(BLOCKS[level]);
+        }
+        let _ = writeln!(o, "{}", line.trim_end());
+    }
+    let end = units::ns(plan.duration_ns);
+    let _ = writeln!(o, "  {:>label_w$} └{}", "", "─".repeat(W));
+    let _ = writeln!(
+        o,
+        "  {:>label_w$}  0s{}{end}",
+        "",
+        " ".repeat(W.saturating_sub(2 + end.len()))
+    );
+}

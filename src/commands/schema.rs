@@ -1,0 +1,33 @@
+//! `gauntlet schema [--write DIR]`
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::scenario::schema::scenario_schema;
+
+/// The committed schema files, by name, as generated now.
+pub fn generated() -> Vec<(&'static str, String)> {
+    let pretty =
+        |v: serde_json::Value| serde_json::to_string_pretty(&v).expect("schemas serialize") + "\n";
+    vec![("scenario.schema.json", pretty(scenario_schema()))]
+}
+
+pub fn run(write: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let files = generated();
+    match write {
+        None => super::print(&files[0].1)?,
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            for (name, text) in files {
+                let path = dir.join(name);
+                std::fs::write(&path, text)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

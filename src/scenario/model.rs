@@ -1,0 +1,835 @@
+//! The scenario as written: serde + schemars types for every key of the scenario language v1.
+//! These types are the source of `schemas/scenario.schema.json`; their doc comments become the
+//! schema's descriptions, which editors show while a person types. Nothing here checks meaning
+//! across keys (that is `plan::compile`); the schema checks shape, types and ranges.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+use crate::units::Duration;
+
+/// The pattern every name (scenario, phase, component, failure) must match.
+pub const NAME_PATTERN: &str = "^[a-z0-9][a-z0-9-]*$";
+/// Failure names in `during` may name one occurrence of a repeated failure: `NAME#k`.
+pub const OCCURRENCE_PATTERN: &str = "^[a-z0-9][a-z0-9-]*(#[0-9]+)?$";
+/// The largest rate a scenario may ask for, in transactions per second.
+pub const MAX_RATE: f64 = 100_000_000.0;
+
+/// A name: lower-case letters, digits and dashes, starting with a letter or digit.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Name(pub String);
+
+impl JsonSchema for Name {
+    fn schema_name() -> Cow<'static, str> {
+        "Name".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": NAME_PATTERN,
+            "maxLength": 64,
+            "description": "A name: lower-case letters, digits and dashes, e.g. \"ramp-up\"."
+        })
+    }
+}
+
+impl std::fmt::Display for Name {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A rate in transactions per second (TPS), 0 or more.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Rate(pub f64);
+
+impl JsonSchema for Rate {
+    fn schema_name() -> Cow<'static, str> {
+        "Rate".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "number",
+            "minimum": 0,
+            "maximum": MAX_RATE,
+            "description": "A rate in transactions per second (TPS); 0 is allowed."
+        })
+    }
+}
+
+/// A fraction: a number from 0 to 1.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Fraction(pub f64);
+
+impl JsonSchema for Fraction {
+    fn schema_name() -> Cow<'static, str> {
+        "Fraction".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "A fraction from 0 to 1 (0.02 is 2%)."
+        })
+    }
+}
+
+/// A gauntlet scenario: phases of load, failures to inject and the criteria that judge the run.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "gauntlet scenario")]
+pub struct Scenario {
+    /// What the scenario is called, its seed and how arrivals are spaced.
+    pub scenario: Meta,
+    /// The system under test: the built-in simulated model (default) or a real HTTP service.
+    #[serde(default)]
+    pub target: Target,
+    /// The transactions sent: seeded payment transactions with ground-truth fraud labels.
+    #[serde(default)]
+    pub workload: Workload,
+    /// Phases of load, run back to back in file order.
+    #[serde(rename = "phase")]
+    #[schemars(length(min = 1))]
+    pub phases: Vec<Phase>,
+    /// Failures injected into the target while the load runs.
+    #[serde(rename = "failure", default)]
+    pub failures: Vec<Failure>,
+    /// Success criteria, `check = "METRIC OP VALUE"`, judged at the end (or live with `abort`).
+    #[serde(rename = "criterion", default)]
+    pub criteria: Vec<Criterion>,
+    /// The cost model behind the business figures.
+    #[serde(default)]
+    pub business: Business,
+    /// Which reports to render and where.
+    #[serde(default)]
+    pub report: Report,
+}
+
+/// `[scenario]`: identity and randomness.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Used in result folder names.
+    pub name: Name,
+    /// Shown in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The only source of randomness: same file + same seed = same plan. `--seed` overrides it.
+    #[schemars(range(min = 0))]
+    pub seed: u64,
+    /// How arrivals are spaced within the rate curve.
+    #[serde(default)]
+    pub arrivals: ArrivalKind,
+}
+
+/// Spacing of arrivals within the rate curve.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ArrivalKind {
+    /// Evenly spaced: exactly round(integral of the rate) arrivals per phase.
+    #[default]
+    Uniform,
+    /// A seeded Poisson process following the same rate curve.
+    Poisson,
+}
+
+/// `[target]`: what the load is driven against.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Target {
+    /// The built-in model of a fraud-detection service, run in virtual time (the default).
+    Simulated {
+        /// The built-in model to run.
+        #[serde(default)]
+        model: Model,
+        /// The client's timeout: a transaction unanswered after it counts as a timeout (default 5s).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<Duration>,
+        /// Tuning of the model's components.
+        #[serde(default)]
+        components: Components,
+    },
+    /// A real HTTP service.
+    Http {
+        /// The `http://` or `https://` URL every transaction is sent to.
+        #[schemars(regex(pattern = r"^https?://[^\s/?#]+([/?#]\S*)?$"))]
+        url: String,
+        /// The HTTP method (default POST).
+        #[serde(default = "default_method")]
+        #[schemars(regex(pattern = "^[A-Z]+$"))]
+        method: String,
+        /// Request headers; `${NAME}` expands the environment variable NAME (missing is an error).
+        #[serde(default)]
+        headers: BTreeMap<String, String>,
+        /// The request body: `"transaction"` (the transaction as JSON) or `{ template = "PATH" }`.
+        #[serde(default)]
+        body: Body,
+        /// A request slower than this counts as a timeout (default 5s).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout: Option<Duration>,
+        /// Maximum open connections (default 256).
+        #[serde(default = "default_connections")]
+        #[schemars(range(min = 1, max = 100000))]
+        connections: u32,
+        /// Arrivals beyond this many in flight are counted as `dropped` (default 10000).
+        #[serde(default = "default_max_in_flight")]
+        #[schemars(range(min = 1, max = 10000000))]
+        max_in_flight: u64,
+        /// Where the service's fraud decision is in its JSON response.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        decision: Option<DecisionMap>,
+    },
+}
+
+fn default_method() -> String {
+    "POST".to_string()
+}
+fn default_connections() -> u32 {
+    256
+}
+fn default_max_in_flight() -> u64 {
+    10_000
+}
+
+impl Default for Target {
+    fn default() -> Self {
+        Target::Simulated {
+            model: Model::default(),
+            timeout: None,
+            components: Components::default(),
+        }
+    }
+}
+
+impl Target {
+    /// The client-side timeout, defaulting to 5 s for both kinds.
+    pub fn timeout(&self) -> Duration {
+        let t = match self {
+            Target::Simulated { timeout, .. } | Target::Http { timeout, .. } => *timeout,
+        };
+        t.unwrap_or(Duration::from_secs(5))
+    }
+}
+
+/// The built-in models.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Model {
+    /// gateway -> feature-store -> ml-scorer + rules-engine -> decision.
+    #[default]
+    #[serde(rename = "fraud-pipeline")]
+    FraudPipeline,
+}
+
+/// Tuning of the fraud-pipeline's components; unknown component names are errors.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Components {
+    /// Admission: a bounded queue that sheds load (503) when full.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<ComponentTuning>,
+    /// Enrichment lookups with a rate capacity; throttled calls are retried with backoff.
+    #[serde(
+        default,
+        rename = "feature-store",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub feature_store: Option<ComponentTuning>,
+    /// Model inference with a concurrency limit and cold starts after a crash.
+    #[serde(default, rename = "ml-scorer", skip_serializing_if = "Option::is_none")]
+    pub ml_scorer: Option<ComponentTuning>,
+    /// Fast deterministic rules.
+    #[serde(
+        default,
+        rename = "rules-engine",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub rules_engine: Option<ComponentTuning>,
+    /// Combines the scores into approve / review / block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<ComponentTuning>,
+}
+
+/// The names of the fraud-pipeline's components, in pipeline order.
+pub const COMPONENTS: [&str; 5] = [
+    "gateway",
+    "feature-store",
+    "ml-scorer",
+    "rules-engine",
+    "decision",
+];
+
+impl Components {
+    /// The tuning given for `name`, with the pointer key it was written under.
+    pub fn entries(&self) -> [(&'static str, Option<&ComponentTuning>); 5] {
+        [
+            ("gateway", self.gateway.as_ref()),
+            ("feature-store", self.feature_store.as_ref()),
+            ("ml-scorer", self.ml_scorer.as_ref()),
+            ("rules-engine", self.rules_engine.as_ref()),
+            ("decision", self.decision.as_ref()),
+        ]
+    }
+}
+
+/// `[target.components.NAME]`: overrides of one component's defaults.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentTuning {
+    /// How many calls it serves at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000000))]
+    pub concurrency: Option<u32>,
+    /// How many calls may wait for a free slot; more are rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 100000000))]
+    pub queue: Option<u32>,
+    /// Lognormal service time given by its median and 99th percentile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_time: Option<ServiceTime>,
+    /// How long its caller waits for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+}
+
+/// A lognormal service time: `{ median = "20ms", p99 = "80ms" }`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceTime {
+    /// Half of the calls take less than this.
+    pub median: Duration,
+    /// 99% of the calls take less than this; at least the median.
+    pub p99: Duration,
+}
+
+/// The request body of an HTTP target: `"transaction"` (the transaction as JSON) or
+/// `{ template = "PATH" }` (a minijinja template rendered with `tx`, relative to the scenario).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Body {
+    #[default]
+    Transaction,
+    Template(String),
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Body::Transaction => s.serialize_str("transaction"),
+            Body::Template(path) => {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("template", path)?;
+                m.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Literal(String),
+            Template(TemplateRef),
+        }
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct TemplateRef {
+            template: String,
+        }
+        match Repr::deserialize(d)? {
+            Repr::Literal(s) if s == "transaction" => Ok(Body::Transaction),
+            Repr::Literal(s) => Err(serde::de::Error::custom(format!(
+                "unknown body \"{s}\"; expected \"transaction\" or {{ template = \"PATH\" }}"
+            ))),
+            Repr::Template(t) => Ok(Body::Template(t.template)),
+        }
+    }
+}
+
+impl JsonSchema for Body {
+    fn schema_name() -> Cow<'static, str> {
+        "Body".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The request body: \"transaction\" (the transaction as JSON) or { template = \"PATH\" } (a minijinja template rendered with `tx`, relative to the scenario file).",
+            "oneOf": [
+                { "const": "transaction" },
+                {
+                    "type": "object",
+                    "properties": { "template": { "type": "string", "minLength": 1 } },
+                    "required": ["template"],
+                    "additionalProperties": false
+                }
+            ]
+        })
+    }
+}
+
+/// Where the fraud decision is in the service's JSON response.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionMap {
+    /// A JSON pointer into the response, e.g. "/decision".
+    #[schemars(regex(pattern = "^(/.*)?$"))]
+    pub pointer: String,
+    /// Values at the pointer that mean the transaction was blocked.
+    #[serde(default)]
+    pub block: Vec<String>,
+    /// Values at the pointer that mean the transaction was sent to review.
+    #[serde(default)]
+    pub review: Vec<String>,
+}
+
+/// `[workload]`: payment transactions with ground-truth fraud labels.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// The kind of workload (v1 has one: payments).
+    #[serde(default)]
+    pub kind: WorkloadKind,
+    /// Share of fraudulent transactions (default 0.02).
+    #[serde(default = "default_fraud_rate")]
+    pub fraud_rate: Fraction,
+    /// Share of edge cases: zero and huge amounts, rare currencies, odd characters (default 0.005).
+    #[serde(default = "default_edge_case_rate")]
+    pub edge_case_rate: Fraction,
+    /// Size of the customer population (default 100000).
+    #[serde(default = "default_customers")]
+    #[schemars(range(min = 1, max = 1000000000))]
+    pub customers: u64,
+    /// Weights of customers' home countries, by ISO 3166 code: `{ US = 0.4, GB = 0.2 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[A-Z]{2}$" }, "minProperties" = 1))]
+    pub countries: Option<BTreeMap<String, Weight>>,
+    /// Weights of transaction currencies, by ISO 4217 code: `{ USD = 0.5, EUR = 0.3 }`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[A-Z]{3}$" }, "minProperties" = 1))]
+    pub currencies: Option<BTreeMap<String, Weight>>,
+}
+
+/// A relative weight, 0 or more.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Weight(pub f64);
+
+impl JsonSchema for Weight {
+    fn schema_name() -> Cow<'static, str> {
+        "Weight".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "number", "minimum": 0, "maximum": 1e9, "description": "A relative weight, 0 or more." })
+    }
+}
+
+fn default_fraud_rate() -> Fraction {
+    Fraction(0.02)
+}
+fn default_edge_case_rate() -> Fraction {
+    Fraction(0.005)
+}
+fn default_customers() -> u64 {
+    100_000
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Workload {
+            kind: WorkloadKind::Payments,
+            fraud_rate: default_fraud_rate(),
+            edge_case_rate: default_edge_case_rate(),
+            customers: default_customers(),
+            countries: None,
+            currencies: None,
+        }
+    }
+}
+
+/// Workload kinds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkloadKind {
+    /// Payment transactions with ground-truth fraud labels.
+    #[default]
+    Payments,
+}
+
+/// `[[phase]]`: a stretch of load with one pattern.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// Unique among phases.
+    pub name: Name,
+    /// How long the phase lasts.
+    pub duration: Duration,
+    /// The rate over the phase.
+    pub load: Load,
+}
+
+/// The shape of the rate over a phase.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "pattern", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Load {
+    /// A flat rate.
+    Constant {
+        /// Transactions per second.
+        rate: Rate,
+    },
+    /// Linear from `from` to `to`.
+    Ramp {
+        /// TPS at the phase's start.
+        from: Rate,
+        /// TPS at the phase's end.
+        to: Rate,
+    },
+    /// A staircase of `steps` equal stairs from `from` to `to`.
+    Step {
+        /// TPS of the first stair.
+        from: Rate,
+        /// TPS of the last stair.
+        to: Rate,
+        /// How many stairs (at least 2).
+        #[schemars(range(min = 2, max = 100000))]
+        steps: u32,
+    },
+    /// `base`, jumping to `peak` for `hold` at the start of every `every`.
+    Burst {
+        /// TPS between bursts.
+        base: Rate,
+        /// TPS during a burst.
+        peak: Rate,
+        /// Time from one burst's start to the next.
+        every: Duration,
+        /// How long each burst lasts (at most `every`).
+        hold: Duration,
+    },
+    /// `base + amplitude * sin(2πt/period)`, never below 0.
+    Wave {
+        /// The middle of the wave, TPS.
+        base: Rate,
+        /// How far above and below `base` it swings, TPS.
+        amplitude: Rate,
+        /// Length of one full wave.
+        period: Duration,
+    },
+    /// A new seeded random level in [`min`, `max`] every `every`.
+    Chaos {
+        /// Lowest level, TPS.
+        min: Rate,
+        /// Highest level, TPS.
+        max: Rate,
+        /// How long each level holds.
+        every: Duration,
+    },
+    /// 0 TPS: lets in-flight work drain and recovery be watched.
+    Pause {},
+}
+
+impl Load {
+    /// The pattern's name as written in a scenario.
+    pub fn pattern(&self) -> &'static str {
+        match self {
+            Load::Constant { .. } => "constant",
+            Load::Ramp { .. } => "ramp",
+            Load::Step { .. } => "step",
+            Load::Burst { .. } => "burst",
+            Load::Wave { .. } => "wave",
+            Load::Chaos { .. } => "chaos",
+            Load::Pause {} => "pause",
+        }
+    }
+}
+
+/// `repeat = { every = "2m", count = 3 }`: the same failure again, `count` times in all.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// Time from one occurrence's start to the next.
+    pub every: Duration,
+    /// How many occurrences in all (at least 1).
+    #[schemars(range(min = 1, max = 100000))]
+    pub count: u32,
+}
+
+/// What a failure does to the component it hits.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Effect {
+    Crash,
+    Latency {
+        delay: Duration,
+        jitter: Duration,
+    },
+    Errors {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+    },
+    Throttle {
+        limit: u64,
+    },
+    Hang,
+    PacketLoss,
+    Slowdown {
+        factor: f64,
+    },
+    Bandwidth {
+        bytes_per_second: u64,
+    },
+}
+
+impl Effect {
+    /// The kind as written in a scenario.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Effect::Crash => "crash",
+            Effect::Latency { .. } => "latency",
+            Effect::Errors { .. } => "errors",
+            Effect::Throttle { .. } => "throttle",
+            Effect::Hang => "hang",
+            Effect::PacketLoss => "packet-loss",
+            Effect::Slowdown { .. } => "slowdown",
+            Effect::Bandwidth { .. } => "bandwidth",
+        }
+    }
+}
+
+/// `[[failure]]`: a failure injected into one component for a window of time.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    pub name: Option<Name>,
+    pub component: Name,
+    pub phase: Option<Name>,
+    pub at: Duration,
+    pub duration: Duration,
+    pub repeat: Option<Repeat>,
+    pub probability: Option<Fraction>,
+    #[serde(flatten)]
+    pub effect: Effect,
+}
+
+impl Failure {
+    /// The failure's name: as written, or `KIND-COMPONENT`.
+    pub fn display_name(&self) -> String {
+        match &self.name {
+            Some(n) => n.0.clone(),
+            None => format!("{}-{}", self.effect.kind(), self.component),
+        }
+    }
+}
+
+// The schema and the deserializer see failures as a tagged enum whose every variant repeats
+// the common keys; that keeps `additionalProperties: false` exact per kind (no flatten). The
+// rest of the program sees `Failure` (common keys) + `Effect` (what the kind does).
+macro_rules! failure_kinds {
+    ($( $(#[doc = $doc:literal])* $variant:ident { $( $(#[$meta:meta])* $field:ident : $ty:ty ),* } => $effect:expr ; )*) => {
+        /// `[[failure]]`: a failure injected into one component for a window of time.
+        #[derive(Deserialize, JsonSchema)]
+        #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+        #[schemars(title = "Failure")]
+        enum FailureRepr {
+            $(
+                $(#[doc = $doc])*
+                $variant {
+                    /// Unique; defaults to KIND-COMPONENT.
+                    #[serde(default)]
+                    name: Option<Name>,
+                    /// Simulated targets: a component of the model; http targets: "upstream".
+                    component: Name,
+                    /// `at` counts from this phase's start (default: the run's start).
+                    #[serde(default)]
+                    phase: Option<Name>,
+                    /// When the failure starts.
+                    at: Duration,
+                    /// How long it lasts; it must end within the run.
+                    duration: Duration,
+                    /// The same failure again every `every`, `count` times in all.
+                    #[serde(default)]
+                    repeat: Option<Repeat>,
+                    /// The share of calls the failure hits (default 1).
+                    #[serde(default)]
+                    probability: Option<Fraction>,
+                    $( $(#[$meta])* $field: $ty, )*
+                },
+            )*
+        }
+
+        impl From<FailureRepr> for Failure {
+            fn from(repr: FailureRepr) -> Failure {
+                match repr {
+                    $(
+                        FailureRepr::$variant { name, component, phase, at, duration, repeat, probability, $( $field, )* } => Failure {
+                            name, component, phase, at, duration, repeat, probability,
+                            effect: $effect,
+                        },
+                    )*
+                }
+            }
+        }
+    };
+}
+
+failure_kinds! {
+    /// The component refuses all work; after it ends, it restarts cold (slow at first).
+    Crash {} => Effect::Crash;
+    /// Every call to it takes `delay ± jitter` longer.
+    Latency {
+        /// Added to every call.
+        delay: Duration,
+        /// Spread around `delay` (default 0).
+        #[serde(default)]
+        jitter: Duration
+    } => Effect::Latency { delay, jitter };
+    /// `probability` of the calls fail.
+    Errors {
+        /// HTTP status of the failed calls (http targets; default 503).
+        #[serde(default)]
+        #[schemars(range(min = 100, max = 599))]
+        status: Option<u16>
+    } => Effect::Errors { status };
+    /// More than `limit` calls per second are rejected (429).
+    Throttle {
+        /// Calls per second let through.
+        #[schemars(range(min = 0, max = 100000000))]
+        limit: u64
+    } => Effect::Throttle { limit };
+    /// Calls never answer: the caller times out.
+    Hang {} => Effect::Hang;
+    /// `probability` of the calls vanish: the caller times out.
+    PacketLoss {} => Effect::PacketLoss;
+    /// Service time multiplied by `factor` (CPU starvation).
+    Slowdown {
+        /// At least 1.
+        #[schemars(range(min = 1, max = 1000000))]
+        factor: f64
+    } => Effect::Slowdown { factor };
+    /// http only: responses trickle through the proxy at `bytes_per_second`.
+    Bandwidth {
+        /// Bytes per second let through.
+        #[schemars(range(min = 1, max = 100_000_000_000_u64))]
+        bytes_per_second: u64
+    } => Effect::Bandwidth { bytes_per_second };
+}
+
+impl<'de> Deserialize<'de> for Failure {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        FailureRepr::deserialize(d).map(Failure::from)
+    }
+}
+
+impl JsonSchema for Failure {
+    fn schema_name() -> Cow<'static, str> {
+        "Failure".into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        FailureRepr::json_schema(generator)
+    }
+}
+
+/// `[[criterion]]`: one success criterion.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// `METRIC OP VALUE`, e.g. "latency.p95 < 2s", "error_rate < 0.1%", "fraud.recall > 90%".
+    #[schemars(length(min = 1, max = 200))]
+    pub check: String,
+    /// Judge only this phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<Name>,
+    /// Judge only this failure's window (`NAME`, or `NAME#k` for one occurrence of a repeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*(#[0-9]+)?$"))]
+    pub during: Option<String>,
+    /// Evaluate live, once a second, and stop the run as soon as it fails.
+    #[serde(default)]
+    pub abort: bool,
+    /// With `abort`: how long after the scope starts before it is judged live (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort_grace: Option<Duration>,
+}
+
+/// `[business]`: the cost model behind the business figures.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Business {
+    /// USD the system costs per million transactions it handles (default 40.0).
+    #[serde(default = "default_cost_per_million")]
+    #[schemars(range(min = 0, max = 1e12))]
+    pub cost_per_million: f64,
+    /// USD of one manual review (each `review` decision; default 2.50).
+    #[serde(default = "default_review_cost")]
+    #[schemars(range(min = 0, max = 1e9))]
+    pub review_cost: f64,
+    /// USD of customer friction for blocking one legitimate transaction (default 5.00).
+    #[serde(default = "default_false_positive_cost")]
+    #[schemars(range(min = 0, max = 1e9))]
+    pub false_positive_cost: f64,
+}
+
+fn default_cost_per_million() -> f64 {
+    40.0
+}
+fn default_review_cost() -> f64 {
+    2.5
+}
+fn default_false_positive_cost() -> f64 {
+    5.0
+}
+
+impl Default for Business {
+    fn default() -> Self {
+        Business {
+            cost_per_million: default_cost_per_million(),
+            review_cost: default_review_cost(),
+            false_positive_cost: default_false_positive_cost(),
+        }
+    }
+}
+
+/// `[report]`: which reports to render and where.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    /// Any of "md", "html", "junit", "summary", or the name of a template in `templates`.
+    /// results.json is always written.
+    #[serde(default = "default_formats")]
+    pub formats: Vec<Name>,
+    /// Where run folders are created (default "results").
+    #[serde(default = "default_dir")]
+    #[schemars(length(min = 1))]
+    pub dir: String,
+    /// A folder of minijinja templates that replace or add to the built-in ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub templates: Option<String>,
+}
+
+/// Report formats built into gauntlet.
+pub const BUILTIN_FORMATS: [&str; 4] = ["md", "html", "junit", "summary"];
+
+fn default_formats() -> Vec<Name> {
+    ["md", "html", "junit"]
+        .iter()
+        .map(|s| Name(s.to_string()))
+        .collect()
+}
+fn default_dir() -> String {
+    "results".to_string()
+}
+
+impl Default for Report {
+    fn default() -> Self {
+        Report {
+            formats: default_formats(),
+            dir: default_dir(),
+            templates: None,
+        }
+    }
+}

@@ -1,0 +1,516 @@
+//! The payments workload: transaction `i` of a run is generated from (seed, i) and the
+//! `[workload]` settings alone, so it is the same whatever else changes (sharding, hot reload,
+//! other phases). Each transaction carries ground-truth fraud labels and the indicators a scorer
+//! would look at. Generation allocates nothing; identifiers become strings only when a
+//! transaction is serialized (for `plan --arrivals` and HTTP bodies).
+
+pub mod data;
+
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+
+use crate::rng::{self, Draw, Purpose};
+use crate::scenario::model::Workload;
+use data::{
+    CATEGORIES, COUNTRIES, CURRENCIES, Category, MAX_AMOUNT_MINOR, ODD_MERCHANT_NAMES,
+    RARE_CURRENCIES,
+};
+
+/// Labelled fraud patterns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FraudPattern {
+    /// Many small card-not-present charges to test stolen card numbers.
+    CardTesting,
+    /// A stolen login: new device, unusually large amount.
+    AccountTakeover,
+    /// A card used far from its holder's home country.
+    GeoMismatch,
+    /// Cash-out through high-risk merchants (gambling, crypto, gift cards, transfers).
+    HighRiskMerchant,
+    /// A burst of transactions on one card in a short time.
+    Velocity,
+}
+
+const PATTERNS: [(FraudPattern, f64); 5] = [
+    (FraudPattern::CardTesting, 0.20),
+    (FraudPattern::AccountTakeover, 0.25),
+    (FraudPattern::GeoMismatch, 0.20),
+    (FraudPattern::HighRiskMerchant, 0.20),
+    (FraudPattern::Velocity, 0.15),
+];
+
+/// Inputs that real systems handle badly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EdgeCase {
+    ZeroAmount,
+    MaxAmount,
+    RareCurrency,
+    NonAsciiMerchant,
+}
+
+const EDGE_CASES: [EdgeCase; 4] = [
+    EdgeCase::ZeroAmount,
+    EdgeCase::MaxAmount,
+    EdgeCase::RareCurrency,
+    EdgeCase::NonAsciiMerchant,
+];
+
+/// How the transaction was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    /// Card present at a terminal.
+    Pos,
+    /// Card not present, in a browser.
+    Web,
+    /// Card not present, in an app.
+    Mobile,
+}
+
+/// What a scorer sees besides the raw fields.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Indicators {
+    /// The device has never been used by this customer.
+    pub new_device: bool,
+    /// The transaction's country is not the customer's home country.
+    pub country_mismatch: bool,
+    /// The merchant's category is high-risk.
+    pub high_risk_merchant: bool,
+    /// Transactions by this card in the hour before this one.
+    pub txns_last_hour: u32,
+    /// The amount in USD over what this customer typically spends in this category.
+    pub amount_ratio: f64,
+    /// How long the customer has had the account.
+    pub account_age_days: u32,
+}
+
+/// One payment transaction with its ground truth.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Transaction {
+    pub index: u64,
+    pub customer: u64,
+    pub home_country: &'static str,
+    /// `None`: one of the customer's known devices, `Some(id)`: a device never seen before.
+    pub device: Device,
+    pub channel: Channel,
+    pub category: &'static Category,
+    pub merchant: u32,
+    pub merchant_name: &'static str,
+    pub country: &'static str,
+    pub currency: &'static str,
+    pub amount_minor: u64,
+    pub amount_usd_cents: u64,
+    pub indicators: Indicators,
+    pub fraud: bool,
+    pub pattern: Option<FraudPattern>,
+    pub edge_case: Option<EdgeCase>,
+}
+
+/// A customer's device: the k-th known one, or a new one with a random id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Device {
+    Known(u8),
+    New(u64),
+    /// A card-present payment: the terminal, not a customer device.
+    Terminal,
+}
+
+impl Serialize for Transaction {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Transaction", 18)?;
+        st.serialize_field("id", &format!("tx-{:012}", self.index))?;
+        st.serialize_field("index", &self.index)?;
+        st.serialize_field("customer_id", &format!("cus-{:09}", self.customer))?;
+        st.serialize_field("home_country", self.home_country)?;
+        let device = match self.device {
+            Device::Known(k) => Some(format!("dev-{:09}-{k}", self.customer)),
+            Device::New(id) => Some(format!("dev-new-{id:012x}")),
+            Device::Terminal => None,
+        };
+        st.serialize_field("device_id", &device)?;
+        st.serialize_field("channel", &self.channel)?;
+        st.serialize_field(
+            "merchant_id",
+            &format!("mer-{}-{:04}", self.category.mcc, self.merchant),
+        )?;
+        st.serialize_field("merchant_name", self.merchant_name)?;
+        st.serialize_field("merchant_category", self.category.name)?;
+        st.serialize_field("mcc", self.category.mcc)?;
+        st.serialize_field("country", self.country)?;
+        st.serialize_field("currency", self.currency)?;
+        st.serialize_field("amount_minor", &self.amount_minor)?;
+        st.serialize_field("amount_usd_cents", &self.amount_usd_cents)?;
+        st.serialize_field("indicators", &self.indicators)?;
+        st.serialize_field("is_fraud", &self.fraud)?;
+        st.serialize_field("fraud_pattern", &self.pattern)?;
+        st.serialize_field("edge_case", &self.edge_case)?;
+        st.end()
+    }
+}
+
+/// The workload settings, resolved once per plan into lookup tables.
+#[derive(Clone, Debug)]
+pub struct Generator {
+    seed: u64,
+    fraud_rate: f64,
+    edge_case_rate: f64,
+    customers: u64,
+    /// (index into COUNTRIES, weight) for customers' home countries.
+    home_weights: Vec<f64>,
+    homes: Vec<usize>,
+    /// Transaction currencies by weight, or None for "the country's own currency".
+    currency_weights: Option<(Vec<usize>, Vec<f64>)>,
+    category_weights: Vec<f64>,
+    high_risk: Vec<usize>,
+    /// For each home country, the default shares of every other country (trips abroad).
+    abroad_weights: Vec<Vec<f64>>,
+}
+
+/// Merchants per category; merchant ids are `mer-MCC-NNNN`.
+const MERCHANTS_PER_CATEGORY: u64 = 400;
+
+impl Generator {
+    /// Resolves the settings. Unknown country or currency codes were rejected when the plan
+    /// was compiled; here they are skipped.
+    pub fn new(seed: u64, w: &Workload) -> Generator {
+        let (homes, home_weights): (Vec<usize>, Vec<f64>) = match &w.countries {
+            Some(table) => table
+                .iter()
+                .filter_map(|(code, weight)| {
+                    COUNTRIES
+                        .iter()
+                        .position(|c| c.code == code)
+                        .map(|i| (i, weight.0))
+                })
+                .unzip(),
+            None => COUNTRIES
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i, c.weight))
+                .unzip(),
+        };
+        let currency_weights = w.currencies.as_ref().map(|table| {
+            table
+                .iter()
+                .filter_map(|(code, weight)| {
+                    CURRENCIES
+                        .iter()
+                        .position(|c| c.code == code)
+                        .map(|i| (i, weight.0))
+                })
+                .unzip()
+        });
+        Generator {
+            seed,
+            fraud_rate: w.fraud_rate.0,
+            edge_case_rate: w.edge_case_rate.0,
+            customers: w.customers.max(1),
+            home_weights,
+            homes,
+            currency_weights,
+            category_weights: CATEGORIES.iter().map(|c| c.weight).collect(),
+            high_risk: (0..CATEGORIES.len())
+                .filter(|&i| CATEGORIES[i].high_risk)
+                .collect(),
+            abroad_weights: (0..COUNTRIES.len())
+                .map(|home| {
+                    COUNTRIES
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| *i != home)
+                        .map(|(_, c)| c.weight)
+                        .collect()
+                })
+                .collect(),
+        }
+    }
+
+    /// Transaction number `index`. The order of draws below is part of the determinism
+    /// contract: changing it changes every plan (the golden tests will say so).
+    pub fn transaction(&self, index: u64) -> Transaction {
+        let mut d = rng::stream(self.seed, Purpose::Transactions, index);
+        let customer = d.below(self.customers);
+        let profile = self.customer(customer);
+        let fraud = d.chance(self.fraud_rate);
+        let pattern = if fraud {
+            let weights: [f64; 5] = PATTERNS.map(|(_, w)| w);
+            Some(PATTERNS[d.weighted(&weights)].0)
+        } else {
+            None
+        };
+        let edge_case = if d.chance(self.edge_case_rate) {
+            Some(EDGE_CASES[d.below(EDGE_CASES.len() as u64) as usize])
+        } else {
+            None
+        };
+
+        let category = match pattern {
+            Some(FraudPattern::CardTesting) => {
+                if d.chance(0.7) {
+                    &CATEGORIES[6]
+                } else {
+                    &CATEGORIES[13]
+                }
+            }
+            Some(FraudPattern::HighRiskMerchant) => {
+                &CATEGORIES[self.high_risk[d.below(self.high_risk.len() as u64) as usize]]
+            }
+            _ => &CATEGORIES[d.weighted(&self.category_weights)],
+        };
+        let present_share = match pattern {
+            Some(FraudPattern::CardTesting | FraudPattern::AccountTakeover) => 0.0,
+            Some(FraudPattern::GeoMismatch) => 0.4,
+            _ => category.card_present,
+        };
+        let card_present = d.chance(present_share);
+        let channel = if card_present {
+            Channel::Pos
+        } else if d.chance(0.45) {
+            Channel::Mobile
+        } else {
+            Channel::Web
+        };
+
+        let abroad = match pattern {
+            Some(FraudPattern::GeoMismatch) => 1.0,
+            Some(FraudPattern::AccountTakeover) => 0.3,
+            Some(_) => 0.1,
+            None => 0.04,
+        };
+        let home = &COUNTRIES[profile.home];
+        let country = if d.chance(abroad) {
+            // Any other country, by the default shares.
+            let mut pick = d.weighted(&self.abroad_weights[profile.home]);
+            if pick >= profile.home {
+                pick += 1;
+            }
+            COUNTRIES[pick.min(COUNTRIES.len() - 1)].code
+        } else {
+            home.code
+        };
+
+        let new_device_share = match pattern {
+            Some(FraudPattern::AccountTakeover) => 0.9,
+            Some(FraudPattern::CardTesting) => 0.7,
+            Some(FraudPattern::Velocity) => 0.4,
+            Some(_) => 0.3,
+            None => 0.03,
+        };
+        let device = if card_present {
+            d.word(); // keep the draw sequence independent of the channel
+            Device::Terminal
+        } else if d.chance(new_device_share) {
+            Device::New(d.word() & 0xffff_ffff_ffff)
+        } else {
+            Device::Known(d.below(profile.devices as u64) as u8)
+        };
+
+        let txns_last_hour = match pattern {
+            Some(FraudPattern::CardTesting) => 5 + d.below(30) as u32,
+            Some(FraudPattern::Velocity) => 8 + d.below(40) as u32,
+            _ => (d.exponential() * 0.8) as u32,
+        };
+
+        let typical = category.median_usd * profile.spend;
+        let base = d.lognormal(category.median_usd, category.p99_usd) * profile.spend;
+        let amount_usd = match pattern {
+            Some(FraudPattern::CardTesting) => d.uniform(0.5, 5.0),
+            Some(FraudPattern::AccountTakeover) => base * d.uniform(3.0, 10.0),
+            Some(FraudPattern::GeoMismatch) => base * d.uniform(1.5, 4.0),
+            Some(FraudPattern::HighRiskMerchant) => base * d.uniform(1.5, 5.0),
+            Some(FraudPattern::Velocity) | None => base,
+        };
+
+        let mut currency = match &self.currency_weights {
+            Some((codes, weights)) if !codes.is_empty() => &CURRENCIES[codes[d.weighted(weights)]],
+            _ => data::currency(data::country(country).map_or("USD", |c| c.currency))
+                .unwrap_or(&CURRENCIES[0]),
+        };
+        let merchant = d.below(MERCHANTS_PER_CATEGORY) as u32;
+        let mut merchant_name = category.names[merchant as usize % category.names.len()];
+        let mut amount_minor = to_minor(amount_usd, currency);
+        match edge_case {
+            Some(EdgeCase::ZeroAmount) => amount_minor = 0,
+            Some(EdgeCase::MaxAmount) => amount_minor = MAX_AMOUNT_MINOR,
+            Some(EdgeCase::RareCurrency) => {
+                let code = RARE_CURRENCIES[d.below(RARE_CURRENCIES.len() as u64) as usize];
+                currency = data::currency(code).unwrap_or(&CURRENCIES[0]);
+                amount_minor = to_minor(amount_usd, currency);
+            }
+            Some(EdgeCase::NonAsciiMerchant) => {
+                merchant_name =
+                    ODD_MERCHANT_NAMES[d.below(ODD_MERCHANT_NAMES.len() as u64) as usize];
+            }
+            None => {}
+        }
+        let amount_usd_cents = usd_cents(amount_minor, currency);
+        let amount_ratio = if typical > 0.0 {
+            libm::round(amount_usd_cents as f64 / 100.0 / typical * 100.0) / 100.0
+        } else {
+            0.0
+        };
+
+        Transaction {
+            index,
+            customer,
+            home_country: home.code,
+            device,
+            channel,
+            category,
+            merchant,
+            merchant_name,
+            country,
+            currency: currency.code,
+            amount_minor,
+            amount_usd_cents,
+            indicators: Indicators {
+                new_device: matches!(device, Device::New(_)),
+                country_mismatch: country != home.code,
+                high_risk_merchant: category.high_risk,
+                txns_last_hour,
+                amount_ratio,
+                account_age_days: profile.account_age_days,
+            },
+            fraud,
+            pattern,
+            edge_case,
+        }
+    }
+
+    /// Customer `n`'s fixed attributes, from (seed, n) alone.
+    fn customer(&self, n: u64) -> Customer {
+        let mut d: Draw = rng::stream(self.seed, Purpose::Customers, n);
+        let home = self.homes[d
+            .weighted(&self.home_weights)
+            .min(self.homes.len().saturating_sub(1))];
+        Customer {
+            home,
+            devices: 1 + d.below(3) as u8,
+            spend: d.lognormal(1.0, 3.0),
+            account_age_days: 1 + d.below(3650) as u32,
+        }
+    }
+}
+
+struct Customer {
+    home: usize,
+    devices: u8,
+    spend: f64,
+    account_age_days: u32,
+}
+
+/// USD to minor units of `currency`, rounded to the nearest unit.
+fn to_minor(usd: f64, currency: &data::Currency) -> u64 {
+    let units = usd * 1_000_000.0 / currency.usd_micros as f64;
+    let minor = libm::round(units * 10f64.powi(currency.exponent as i32));
+    if minor.is_finite() && minor > 0.0 {
+        (minor as u64).min(MAX_AMOUNT_MINOR)
+    } else {
+        0
+    }
+}
+
+/// Minor units of `currency` to US cents, in integer arithmetic, rounded half up.
+pub fn usd_cents(minor: u64, currency: &data::Currency) -> u64 {
+    // cents = minor / 10^exp * usd_micros / 10^4
+    let num = minor as u128 * currency.usd_micros as u128;
+    let den = 10u128.pow(currency.exponent) * 10_000;
+    ((num + den / 2) / den) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::model::Fraction;
+
+    fn generator(seed: u64) -> Generator {
+        Generator::new(seed, &Workload::default())
+    }
+
+    #[test]
+    fn transaction_i_depends_only_on_seed_and_i() {
+        let g = generator(42);
+        let forward: Vec<Transaction> = (0..500).map(|i| g.transaction(i)).collect();
+        let backward: Vec<Transaction> = (0..500).rev().map(|i| g.transaction(i)).collect();
+        for (i, t) in forward.iter().enumerate() {
+            assert_eq!(*t, backward[499 - i]);
+            assert_eq!(t.index, i as u64);
+        }
+        assert_ne!(generator(43).transaction(7), forward[7]);
+    }
+
+    #[test]
+    fn fraud_and_edge_case_rates_follow_the_settings() {
+        let w = Workload {
+            fraud_rate: Fraction(0.1),
+            edge_case_rate: Fraction(0.05),
+            ..Workload::default()
+        };
+        let g = Generator::new(7, &w);
+        let n = 50_000;
+        let txs: Vec<Transaction> = (0..n).map(|i| g.transaction(i)).collect();
+        let fraud = txs.iter().filter(|t| t.fraud).count() as f64 / n as f64;
+        let edge = txs.iter().filter(|t| t.edge_case.is_some()).count() as f64 / n as f64;
+        assert!((fraud - 0.1).abs() < 0.01, "{fraud}");
+        assert!((edge - 0.05).abs() < 0.005, "{edge}");
+        assert!(txs.iter().all(|t| t.fraud == t.pattern.is_some()));
+        // Fraud carries its indicators far more often than legitimate traffic.
+        let share = |f: &dyn Fn(&Transaction) -> bool, fraud: bool| {
+            let group: Vec<&Transaction> = txs.iter().filter(|t| t.fraud == fraud).collect();
+            group.iter().filter(|t| f(t)).count() as f64 / group.len() as f64
+        };
+        let new_device = |t: &Transaction| t.indicators.new_device;
+        assert!(share(&new_device, true) > 5.0 * share(&new_device, false));
+        let mismatch = |t: &Transaction| t.indicators.country_mismatch;
+        assert!(share(&mismatch, true) > 3.0 * share(&mismatch, false));
+    }
+
+    #[test]
+    fn edge_cases_are_what_they_say() {
+        let w = Workload {
+            edge_case_rate: Fraction(1.0),
+            ..Workload::default()
+        };
+        let g = Generator::new(3, &w);
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..2000 {
+            let t = g.transaction(i);
+            match t.edge_case.unwrap() {
+                EdgeCase::ZeroAmount => assert_eq!(t.amount_minor, 0),
+                EdgeCase::MaxAmount => assert_eq!(t.amount_minor, MAX_AMOUNT_MINOR),
+                EdgeCase::RareCurrency => assert!(RARE_CURRENCIES.contains(&t.currency)),
+                EdgeCase::NonAsciiMerchant => assert!(!t.merchant_name.is_ascii()),
+            }
+            seen.insert(format!("{:?}", t.edge_case));
+        }
+        assert_eq!(seen.len(), 4);
+    }
+
+    #[test]
+    fn usd_conversion_is_exact_integer_arithmetic() {
+        let usd = data::currency("USD").unwrap();
+        let jpy = data::currency("JPY").unwrap();
+        let kwd = data::currency("KWD").unwrap();
+        assert_eq!(usd_cents(12_345, usd), 12_345);
+        assert_eq!(usd_cents(10_000, jpy), 6_700); // ¥10,000 = $67.00
+        assert_eq!(usd_cents(1_000, kwd), 325); // 1.000 KWD = $3.25
+        assert!(usd_cents(MAX_AMOUNT_MINOR, kwd) > 0);
+    }
+
+    #[test]
+    fn serializes_with_readable_identifiers() {
+        let t = generator(42).transaction(17);
+        let json = serde_json::to_value(t).unwrap();
+        assert_eq!(json["id"], "tx-000000000017");
+        assert!(json["customer_id"].as_str().unwrap().starts_with("cus-"));
+        assert!(
+            json["merchant_id"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("mer-{}", t.category.mcc))
+        );
+        assert_eq!(json["is_fraud"], t.fraud);
+    }
+}
