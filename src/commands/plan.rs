@@ -429,7 +429,15 @@ fn chart(o: &mut String, plan: &Plan) {
                 .fold(0.0, f64::max)
         })
         .collect();
-    let peak = cols.iter().copied().fold(0.0, f64::max);
+    // The true peak: a ramp's top is at its phase's last instant, which columns may miss.
+    let phase_peaks = plan.phases.iter().flat_map(|p| {
+        let len = p.end_ns - p.start_ns;
+        (0..=256u64).map(move |i| {
+            p.curve
+                .rate((len.saturating_sub(1) as f64 * i as f64 / 256.0) / 1e9)
+        })
+    });
+    let peak = cols.iter().copied().chain(phase_peaks).fold(0.0, f64::max);
     let _ = writeln!(o, "rate (TPS)");
     let label_w = units::number(peak).len().max(1);
     for row in (0..H).rev() {

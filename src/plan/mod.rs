@@ -18,7 +18,7 @@ use crate::scenario::model::{
     ArrivalKind, BUILTIN_FORMATS, Body, Business, COMPONENTS, Effect, Load, Report, Target,
     Workload,
 };
-use crate::scenario::{Diagnostic, Loaded, Source, diagnostic, did_you_mean, one_of};
+use crate::scenario::{Diagnostic, Loaded, Source, all_of, diagnostic, did_you_mean};
 use crate::units::{self, Duration, MAX_DURATION_NS};
 use crate::workload::{Generator, data};
 pub use arrivals::{Arrival, Arrivals};
@@ -273,9 +273,9 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
             }
         } else if !COMPONENTS.contains(&f.component.0.as_str()) {
             let mut msg = format!(
-                "unknown component \"{}\"; the fraud-pipeline has {}",
+                "unknown component \"{}\"; the fraud-pipeline's components are {}",
                 f.component,
-                one_of(&COMPONENTS)
+                all_of(&COMPONENTS)
             );
             if let Some(s) = did_you_mean(&f.component.0, COMPONENTS) {
                 msg.push_str(&format!("; did you mean \"{s}\"?"));
@@ -567,7 +567,7 @@ impl Compiler<'_> {
         if let Some(s) = did_you_mean(name, known.iter().copied()) {
             msg.push_str(&format!("; did you mean \"{s}\"?"));
         } else if !known.is_empty() {
-            msg.push_str(&format!("; the {what}s are {}", one_of(&known)));
+            msg.push_str(&format!("; the {what}s are {}", all_of(&known)));
         }
         self.err(pointer, msg);
     }
@@ -797,10 +797,9 @@ impl Compiler<'_> {
                 .is_some_and(|dir| template_exists(dir, &f.0));
             if !custom {
                 let mut msg = format!(
-                    "unknown report format \"{f}\"; expected {}",
-                    one_of(&BUILTIN_FORMATS)
+                    "unknown report format \"{f}\"; expected one of {}, or the name of a template in [report] templates",
+                    BUILTIN_FORMATS.join(", ")
                 );
-                msg.push_str(" or the name of a template in [report] templates");
                 if let Some(s) = did_you_mean(&f.0, BUILTIN_FORMATS) {
                     msg.push_str(&format!("; did you mean \"{s}\"?"));
                 }

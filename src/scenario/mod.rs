@@ -18,7 +18,7 @@ use serde_json::Value;
 pub use diagnostic::Diagnostic;
 pub use model::Scenario;
 pub use source::Source;
-pub use suggest::{did_you_mean, one_of};
+pub use suggest::{all_of, did_you_mean, one_of};
 
 /// A scenario that parsed and matched the schema, with its text kept for later diagnostics.
 pub struct Loaded {

@@ -511,7 +511,18 @@ pub fn table_label(pointer: &str, json: &Value) -> String {
         && let Ok(index) = segs[1].parse::<usize>()
     {
         let entry = json.pointer(&format!("/{}/{index}", segs[0]));
-        let who = match entry.and_then(|e| e.get("name")).and_then(Value::as_str) {
+        // Failures without a name are called KIND-COMPONENT, as everywhere else.
+        let default_name = entry.and_then(|e| {
+            let kind = e.get("kind")?.as_str()?;
+            let component = e.get("component")?.as_str()?;
+            Some(format!("{kind}-{component}"))
+        });
+        let name = entry
+            .and_then(|e| e.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .or(default_name);
+        let who = match name {
             Some(name) => format!("[[{}]] \"{name}\"", segs[0]),
             None => match entry.and_then(|e| e.get("check")).and_then(Value::as_str) {
                 Some(check) => format!("[[criterion]] \"{check}\""),

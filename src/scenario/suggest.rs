@@ -6,7 +6,7 @@ pub fn did_you_mean<'a>(
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let word_lower = word.to_lowercase();
-    let mut best: Option<((usize, u32), &str)> = None;
+    let mut best: Option<((usize, usize, u32), &str)> = None;
     for c in candidates {
         if c == word {
             continue;
@@ -15,7 +15,16 @@ pub fn did_you_mean<'a>(
         let limit = (c.chars().count().max(word.chars().count()) / 3).max(1);
         let plausible = d <= limit || (word_lower.len() >= 3 && c.starts_with(&word_lower));
         // Ties go to the candidate whose differing characters are nearest (p96 -> p95, not p90).
-        let key = (d, closeness(&word_lower, &c.to_lowercase()));
+        let shared = word_lower
+            .chars()
+            .zip(c.to_lowercase().chars())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let key = (
+            d,
+            usize::MAX - shared,
+            closeness(&word_lower, &c.to_lowercase()),
+        );
         if plausible && best.is_none_or(|(bk, _)| key < bk) {
             best = Some((key, c));
         }
@@ -36,10 +45,19 @@ fn closeness(a: &str, b: &str) -> u32 {
 
 /// `a, b or c`.
 pub fn one_of(options: &[&str]) -> String {
+    joined(options, "or")
+}
+
+/// `a, b and c`.
+pub fn all_of(options: &[&str]) -> String {
+    joined(options, "and")
+}
+
+fn joined(options: &[&str], word: &str) -> String {
     match options {
         [] => String::new(),
         [one] => one.to_string(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} {word} {last}", rest.join(", ")),
     }
 }
 

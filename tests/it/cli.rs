@@ -1,0 +1,298 @@
+//! The command line as a user meets it: output and exit codes.
+
+use predicates::prelude::*;
+
+use super::support::{gauntlet, read, write};
+
+#[test]
+fn validate_prints_one_summary_line_per_valid_file() {
+    let out = gauntlet()
+        .args([
+            "validate",
+            "scenarios/peak-load.toml",
+            "scenarios/investor-demo.toml",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    let re = regex_lite(
+        r"^ok scenarios/peak-load\.toml: 3 phases, 18,000,000 transactions over 30m, digest [0-9a-f]{12}…$",
+    );
+    assert!(re(lines[0]), "{}", lines[0]);
+    assert!(lines[1].starts_with(
+        "ok scenarios/investor-demo.toml: 3 phases, 2,940,000 transactions over 10m, digest "
+    ));
+}
+
+/// A tiny matcher for the one pattern above (keeps regex out of the dependencies).
+fn regex_lite(pattern: &str) -> impl Fn(&str) -> bool {
+    let (prefix, rest) = pattern
+        .trim_start_matches('^')
+        .split_once("[0-9a-f]{12}")
+        .unwrap();
+    let prefix = prefix.replace('\\', "");
+    let suffix = rest.trim_end_matches('$').to_string();
+    move |line: &str| {
+        line.strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(&suffix))
+            .is_some_and(|hex| hex.len() == 12 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+    }
+}
+
+#[test]
+fn validate_reports_valid_and_invalid_files_and_exits_2() {
+    gauntlet()
+        .args([
+            "validate",
+            "scenarios/investor-demo.toml",
+            "tests/broken/unknown-pattern.toml",
+        ])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::starts_with(
+            "ok scenarios/investor-demo.toml",
+        ))
+        .stderr(predicate::str::contains(
+            "error: tests/broken/unknown-pattern.toml:8:20:",
+        ));
+}
+
+#[test]
+fn every_shipped_scenario_validates() {
+    let mut files: Vec<String> = std::fs::read_dir(super::support::root().join("scenarios"))
+        .unwrap()
+        .map(|e| format!("scenarios/{}", e.unwrap().file_name().to_str().unwrap()))
+        .filter(|f| f.ends_with(".toml"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 7);
+    let mut cmd = gauntlet();
+    cmd.arg("validate").args(&files);
+    let out = cmd.assert().success().get_output().stdout.clone();
+    assert_eq!(String::from_utf8(out).unwrap().lines().count(), files.len());
+}
+
+#[test]
+fn shipped_scenarios_use_every_pattern_and_failure_kind_and_start_with_the_schema_line() {
+    let mut all = String::new();
+    for e in std::fs::read_dir(super::support::root().join("scenarios")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        assert!(text.starts_with("#:schema ../schemas/scenario.schema.json\n"));
+        all.push_str(&text);
+    }
+    for pattern in [
+        "constant", "ramp", "step", "burst", "wave", "chaos", "pause",
+    ] {
+        assert!(
+            all.contains(&format!("pattern = \"{pattern}\"")),
+            "no scenario uses {pattern}"
+        );
+    }
+    for kind in [
+        "crash",
+        "latency",
+        "errors",
+        "throttle",
+        "hang",
+        "packet-loss",
+        "slowdown",
+        "bandwidth",
+    ] {
+        assert!(
+            all.contains(&format!("kind = \"{kind}\"")),
+            "no scenario uses {kind}"
+        );
+    }
+}
+
+#[test]
+fn plan_text_shows_the_timeline() {
+    gauntlet()
+        .args(["plan", "scenarios/investor-demo.toml"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "ramp-up    0s     1m   ramp 0 → 8000 TPS    240,000",
+        ))
+        .stdout(predicate::str::contains(
+            "scorer-crash  crash  ml-scorer  5m → 5m30s",
+        ))
+        .stdout(predicate::str::contains(
+            "error_rate < 0.1%    phase:sustained",
+        ))
+        .stdout(predicate::str::contains("rate (TPS)"))
+        .stdout(predicate::str::contains("8000 │"));
+}
+
+#[test]
+fn plan_json_has_the_contract_fields() {
+    let out = gauntlet()
+        .args([
+            "plan",
+            "scenarios/investor-demo.toml",
+            "--format",
+            "json",
+            "--arrivals",
+            "3",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["seed"], 42);
+    assert_eq!(v["planned"], 2_940_000);
+    assert_eq!(v["duration_ms"], 600_000);
+    assert_eq!(v["digest"].as_str().unwrap().len(), 64);
+    let p = &v["phases"][1];
+    assert_eq!(
+        (
+            p["name"].as_str(),
+            p["start_ms"].as_u64(),
+            p["end_ms"].as_u64(),
+            p["planned"].as_u64()
+        ),
+        (
+            Some("sustained"),
+            Some(60_000),
+            Some(300_000),
+            Some(1_200_000)
+        )
+    );
+    let f = &v["failures"][0];
+    assert_eq!(
+        (
+            f["name"].as_str(),
+            f["kind"].as_str(),
+            f["component"].as_str(),
+            f["start_ms"].as_u64(),
+            f["end_ms"].as_u64()
+        ),
+        (
+            Some("scorer-crash"),
+            Some("crash"),
+            Some("ml-scorer"),
+            Some(300_000),
+            Some(330_000)
+        )
+    );
+    assert_eq!(v["criteria"][2]["check"], "error_rate < 0.1%");
+    assert_eq!(v["criteria"][2]["scope"], "phase:sustained");
+    let arrivals = v["arrivals"].as_array().unwrap();
+    assert_eq!(arrivals.len(), 3);
+    assert_eq!(arrivals[2]["index"], 2);
+    assert!(arrivals[2]["transaction"]["amount_usd_cents"].is_u64());
+}
+
+#[test]
+fn plan_seed_flag_overrides_the_file() {
+    let out = gauntlet()
+        .args([
+            "plan",
+            "scenarios/investor-demo.toml",
+            "--format",
+            "json",
+            "--seed",
+            "18446744073709551615",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["seed"], u64::MAX);
+}
+
+#[test]
+fn plan_of_an_invalid_file_exits_2() {
+    gauntlet()
+        .args(["plan", "tests/broken/failure-after-run.toml"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "failure \"scorer-crash\" ends at 1m20s",
+        ));
+}
+
+#[test]
+fn bad_command_lines_exit_2() {
+    gauntlet().args(["plan"]).assert().code(2);
+    gauntlet()
+        .args(["plan", "scenarios/peak-load.toml", "--format", "xml"])
+        .assert()
+        .code(2);
+    gauntlet()
+        .args(["plan", "scenarios/peak-load.toml", "--seed", "-1"])
+        .assert()
+        .code(2);
+    gauntlet().args(["validate"]).assert().code(2);
+    gauntlet().args(["frobnicate"]).assert().code(2);
+    gauntlet()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes"));
+}
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let out = gauntlet()
+        .arg("schema")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        read("schemas/scenario.schema.json")
+    );
+}
+
+#[test]
+fn schema_write_creates_the_files() {
+    let w = write("unused", "");
+    let dir = w.dir.path().join("out");
+    gauntlet()
+        .args(["schema", "--write"])
+        .arg(&dir)
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("scenario.schema.json")).unwrap(),
+        read("schemas/scenario.schema.json")
+    );
+}
+
+#[test]
+fn a_scenario_path_relative_template_is_checked() {
+    let text = r#"[scenario]
+name = "t"
+seed = 1
+[target]
+kind = "http"
+url = "http://127.0.0.1:9/x"
+body = { template = "body.j2" }
+[[phase]]
+name = "a"
+duration = "1s"
+load = { pattern = "constant", rate = 1 }
+"#;
+    let w = write("s.toml", text);
+    gauntlet()
+        .arg("validate")
+        .arg(&w.path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("template \"body.j2\" not found"));
+    std::fs::write(w.dir.path().join("body.j2"), "{{ tx.id }}").unwrap();
+    gauntlet().arg("validate").arg(&w.path).assert().success();
+}
