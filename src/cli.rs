@@ -59,11 +59,43 @@ pub enum Command {
         #[arg(long, value_name = "N")]
         arrivals: Option<u64>,
     },
+    /// Run a scenario and judge its criteria. Writes results.json, run.json and the reports.
+    Run {
+        /// The scenario file.
+        file: PathBuf,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Write the results into DIR itself (created if missing) instead of
+        /// `<report.dir>/<scenario>/<run-id>/`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// A folder of report templates replacing or adding to the built-in ones.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Render reports again from a run's folder, without running anything.
+    Report {
+        /// The run's folder (holding results.json), or results.json itself.
+        results: PathBuf,
+        /// Formats to render (repeatable); default: those the scenario asked for.
+        #[arg(long = "format", value_name = "FORMAT")]
+        formats: Vec<String>,
+        /// A folder of report templates replacing or adding to the built-in ones.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
     /// Print the JSON Schema of scenario files (or write every schema into a folder).
     Schema {
-        /// Write scenario.schema.json into DIR instead of printing it.
+        /// Write scenario.schema.json and results.schema.json into DIR instead of printing.
         #[arg(long, value_name = "DIR")]
         write: Option<PathBuf>,
+        /// Print the schema of results.json instead of the scenario's.
+        #[arg(long)]
+        results: bool,
     },
 }
 

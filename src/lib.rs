@@ -5,11 +5,18 @@
 //! report. `cli` parses the command line; `commands` carries each command out.
 
 pub mod cli;
+pub mod clock;
 pub mod commands;
+pub mod engine;
+pub mod metrics;
 pub mod plan;
+pub mod report;
+pub mod results;
 pub mod rng;
 pub mod scenario;
+pub mod target;
 pub mod units;
+pub mod verdict;
 pub mod workload;
 
 pub use cli::Cli;

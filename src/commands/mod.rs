@@ -2,7 +2,9 @@
 //! stderr; the exit code says how it went (see `cli::exit`).
 
 mod plan;
-mod schema;
+mod report;
+mod run;
+pub mod schema;
 mod validate;
 
 use std::io::Write;
@@ -23,7 +25,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             arrivals,
         } => plan::run(&file, seed, format, arrivals),
-        Command::Schema { write } => schema::run(write.as_deref()),
+        Command::Run {
+            file,
+            seed,
+            out,
+            templates,
+            quiet,
+        } => run::run(&run::Options {
+            file,
+            seed,
+            out,
+            templates,
+            quiet,
+        }),
+        Command::Report {
+            results,
+            formats,
+            templates,
+        } => report::run(&results, &formats, templates.as_deref()),
+        Command::Schema { write, results } => schema::run(write.as_deref(), results),
     }
 }
 

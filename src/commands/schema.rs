@@ -11,13 +11,21 @@ use crate::scenario::schema::scenario_schema;
 pub fn generated() -> Vec<(&'static str, String)> {
     let pretty =
         |v: serde_json::Value| serde_json::to_string_pretty(&v).expect("schemas serialize") + "\n";
-    vec![("scenario.schema.json", pretty(scenario_schema()))]
+    let results = schemars::generate::SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator()
+        .into_root_schema_for::<crate::results::Results>()
+        .to_value();
+    vec![
+        ("scenario.schema.json", pretty(scenario_schema())),
+        ("results.schema.json", pretty(results)),
+    ]
 }
 
-pub fn run(write: Option<&Path>) -> anyhow::Result<ExitCode> {
+pub fn run(write: Option<&Path>, results: bool) -> anyhow::Result<ExitCode> {
     let files = generated();
     match write {
-        None => super::print(&files[0].1)?,
+        None => super::print(&files[usize::from(results)].1)?,
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;

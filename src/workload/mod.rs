@@ -84,6 +84,11 @@ pub struct Indicators {
     pub amount_ratio: f64,
     /// How long the customer has had the account.
     pub account_age_days: u32,
+    /// The card has never been used at this merchant.
+    pub first_time_merchant: bool,
+    /// Reputation of the IP address and device fingerprint, 0 (clean) to 1 (known bad);
+    /// 0 for card-present payments, which have none.
+    pub ip_risk: f64,
 }
 
 /// One payment transaction with its ground truth.
@@ -245,6 +250,13 @@ impl Generator {
         } else {
             None
         };
+        // Edge cases test robustness, not detection: they are never fraud, so a billion-dollar
+        // test amount cannot swamp the fraud and business figures.
+        let (fraud, pattern) = if edge_case.is_some() {
+            (false, None)
+        } else {
+            (fraud, pattern)
+        };
 
         let category = match pattern {
             Some(FraudPattern::CardTesting) => {
@@ -313,6 +325,24 @@ impl Generator {
             _ => (d.exponential() * 0.8) as u32,
         };
 
+        let first_time_merchant = d.chance(if fraud { 0.85 } else { 0.2 });
+        let u = d.unit();
+        let ip_risk = if card_present {
+            0.0
+        } else {
+            let r = match pattern {
+                Some(
+                    FraudPattern::AccountTakeover
+                    | FraudPattern::CardTesting
+                    | FraudPattern::GeoMismatch,
+                ) => 0.25 + 0.75 * libm::pow(u, 0.7),
+                Some(FraudPattern::HighRiskMerchant) => 0.15 + 0.7 * u,
+                Some(FraudPattern::Velocity) => 0.1 + 0.8 * u,
+                None => 0.6 * u * u * u,
+            };
+            libm::round(r * 100.0) / 100.0
+        };
+
         let typical = category.median_usd * profile.spend;
         let base = d.lognormal(category.median_usd, category.p99_usd) * profile.spend;
         let amount_usd = match pattern {
@@ -372,6 +402,8 @@ impl Generator {
                 txns_last_hour,
                 amount_ratio,
                 account_age_days: profile.account_age_days,
+                first_time_merchant,
+                ip_risk,
             },
             fraud,
             pattern,
@@ -456,6 +488,10 @@ mod tests {
         assert!((fraud - 0.1).abs() < 0.01, "{fraud}");
         assert!((edge - 0.05).abs() < 0.005, "{edge}");
         assert!(txs.iter().all(|t| t.fraud == t.pattern.is_some()));
+        assert!(
+            txs.iter().all(|t| !(t.fraud && t.edge_case.is_some())),
+            "edge cases are never fraud"
+        );
         // Fraud carries its indicators far more often than legitimate traffic.
         let share = |f: &dyn Fn(&Transaction) -> bool, fraud: bool| {
             let group: Vec<&Transaction> = txs.iter().filter(|t| t.fraud == fraud).collect();

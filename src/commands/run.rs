@@ -1,0 +1,314 @@
+//! `gauntlet run FILE [--seed S] [--out DIR] [--templates DIR]`
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Instant, SystemTime};
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::cli::exit;
+use crate::engine::{self, Control, Stop};
+use crate::metrics::Recorder;
+use crate::plan::Plan;
+use crate::report::Templates;
+use crate::results::{self, Results, RunRecord, write_atomic};
+use crate::scenario::model::Target;
+use crate::units::thousands;
+use crate::{clock, verdict};
+
+pub struct Options {
+    pub file: PathBuf,
+    pub seed: Option<u64>,
+    pub out: Option<PathBuf>,
+    pub templates: Option<PathBuf>,
+    pub quiet: bool,
+}
+
+/// Wall-clock facts of a run: run.json.
+#[derive(Serialize)]
+struct RunInfo {
+    gauntlet: &'static str,
+    scenario: String,
+    scenario_file: String,
+    seed: u64,
+    digest: String,
+    started_at: String,
+    finished_at: String,
+    wall_ms: u64,
+    /// Transactions per second of wall time.
+    transactions_per_wall_second: f64,
+    host: String,
+    command: Vec<String>,
+    interrupted: bool,
+}
+
+/// How often a long run writes its results so far.
+const CHECKPOINT_EVERY_S: u64 = 10;
+
+pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
+    let plan = match super::load_plan(&o.file, o.seed) {
+        Ok(p) => p,
+        Err(code) => return Ok(code),
+    };
+    if let Target::Http { .. } = plan.target {
+        eprintln!(
+            "error: {}: http targets cannot be run by this version of gauntlet yet; `validate` and `plan` work, and the simulated target runs",
+            o.file.display()
+        );
+        return Ok(ExitCode::from(exit::CANNOT_RUN));
+    }
+    // Templates are checked before the run, so a broken one costs nothing.
+    let template_dir = o.templates.clone().or_else(|| {
+        plan.report
+            .templates
+            .as_ref()
+            .map(|t| plan.base_dir.join(t))
+    });
+    let templates = match Templates::load(template_dir.as_deref()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(exit::INVALID));
+        }
+    };
+    let formats: Vec<String> = plan.report.formats.iter().map(|f| f.0.clone()).collect();
+    for f in &formats {
+        if let Err(e) = templates.file_for(f) {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(exit::INVALID));
+        }
+    }
+
+    let started = SystemTime::now();
+    let out = match &o.out {
+        Some(dir) => dir.clone(),
+        None => run_dir(&plan, started),
+    };
+    std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+
+    let interrupt = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupt.clone();
+        // Only one handler per process; a second run in the same process keeps the first.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    }
+
+    let progress = (!o.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(plan.duration_ns / 1_000_000_000);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {msg} [{bar:40}] {pos}/{len} s simulated ({elapsed})",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(plan.name.clone());
+        bar
+    });
+
+    let wall = Instant::now();
+    let mut last_checkpoint = Instant::now();
+    let results_path = out.join("results.json");
+    let mut on_second = |t: u64, rec: &Recorder| -> Control {
+        if let Some(bar) = &progress {
+            bar.set_position(t / 1_000_000_000);
+        }
+        if last_checkpoint.elapsed().as_secs() >= CHECKPOINT_EVERY_S {
+            last_checkpoint = Instant::now();
+            let partial = results::build(&RunRecord {
+                plan: &plan,
+                run: &rec.run,
+                phases: &rec.phases,
+                failures: &rec.failures,
+                timeline: &rec.timeline,
+                simulation: None,
+                stop: None,
+                end_ns: t,
+                complete: false,
+            });
+            if let Err(e) = write_atomic(&results_path, results::to_json(&partial).as_bytes()) {
+                tracing::warn!(
+                    "cannot write a checkpoint to {}: {e}",
+                    results_path.display()
+                );
+            }
+        }
+        abort_check(&plan, t, rec)
+    };
+    let sim = engine::simulate(&plan, &interrupt, &mut on_second);
+    if let Some(bar) = &progress {
+        bar.finish_and_clear();
+    }
+    let wall_ms = wall.elapsed().as_millis() as u64;
+
+    let results = results::build(&RunRecord {
+        plan: &plan,
+        run: &sim.recorder.run,
+        phases: &sim.recorder.phases,
+        failures: &sim.recorder.failures,
+        timeline: &sim.recorder.timeline,
+        simulation: Some(&sim.simulation),
+        stop: sim.stop,
+        end_ns: match sim.stop {
+            Some(Stop::Aborted { at_ns, .. } | Stop::Interrupted { at_ns }) => at_ns,
+            None => sim.end_ns,
+        },
+        complete: true,
+    });
+    write_atomic(&results_path, results::to_json(&results).as_bytes())
+        .with_context(|| format!("cannot write {}", results_path.display()))?;
+
+    let info = RunInfo {
+        gauntlet: env!("CARGO_PKG_VERSION"),
+        scenario: plan.name.clone(),
+        scenario_file: o.file.display().to_string(),
+        seed: plan.seed,
+        digest: plan.digest.clone(),
+        started_at: clock::rfc3339(started),
+        finished_at: clock::rfc3339(SystemTime::now()),
+        wall_ms,
+        transactions_per_wall_second: (results.summary.totals.planned as f64
+            / (wall_ms.max(1) as f64 / 1000.0))
+            .round(),
+        host: host(),
+        command: std::env::args().collect(),
+        interrupted: results.interrupted,
+    };
+    let run_json = serde_json::to_string_pretty(&info)? + "\n";
+    write_atomic(&out.join("run.json"), run_json.as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+
+    let rendered = match templates.render(&results, &formats) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(exit::INVALID));
+        }
+    };
+    for (name, text) in rendered {
+        let path = out.join(name);
+        write_atomic(&path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+
+    super::print(&verdict_text(&results, &out))?;
+    Ok(ExitCode::from(if results.interrupted {
+        exit::INTERRUPTED
+    } else if results.verdict.passed {
+        exit::OK
+    } else {
+        exit::FAILED
+    }))
+}
+
+/// Evaluates the `abort = true` criteria whose scope is under way (after their grace).
+fn abort_check(plan: &Plan, now: u64, rec: &Recorder) -> Control {
+    let live: Vec<usize> = (0..plan.criteria.len())
+        .filter(|&i| {
+            let c = &plan.criteria[i];
+            c.abort
+                && c.windows
+                    .first()
+                    .is_some_and(|&(start, _)| now >= start + c.abort_grace_ns)
+        })
+        .collect();
+    if live.is_empty() {
+        return Control::Continue;
+    }
+    let recoveries = verdict::recoveries(plan, &rec.timeline);
+    let measured = verdict::Measured {
+        plan,
+        run: &rec.run,
+        phases: &rec.phases,
+        failures: &rec.failures,
+        timeline: &rec.timeline,
+        recoveries: &recoveries,
+        now_ns: now,
+    };
+    for i in live {
+        // Only a definite failure stops a run; a metric without data yet does not.
+        if let Ok(value) = measured.value(&plan.criteria[i])
+            && !plan.criteria[i]
+                .check
+                .op
+                .holds(value, plan.criteria[i].check.threshold)
+        {
+            return Control::Abort(i);
+        }
+    }
+    Control::Continue
+}
+
+fn run_dir(plan: &Plan, started: SystemTime) -> PathBuf {
+    let base = Path::new(&plan.report.dir).join(&plan.name);
+    let id = format!("{}-seed{}", clock::compact(started), plan.seed);
+    let mut dir = base.join(&id);
+    let mut n = 2;
+    while dir.exists() {
+        dir = base.join(format!("{id}-{n}"));
+        n += 1;
+    }
+    dir
+}
+
+fn host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+fn verdict_text(r: &Results, out: &Path) -> String {
+    let mut s = String::new();
+    let t = &r.summary.totals;
+    let status = if r.interrupted {
+        "INTERRUPTED"
+    } else if r.verdict.passed {
+        "PASSED"
+    } else {
+        "FAILED"
+    };
+    s.push_str(&format!(
+        "{}: {status} ({} of {} criteria), {} transactions, {} ok, {} errors, {} timeouts, lost {}\n",
+        r.scenario,
+        r.verdict.criteria_passed,
+        r.verdict.criteria_passed + r.verdict.criteria_failed,
+        thousands(t.planned),
+        thousands(t.ok),
+        thousands(t.errors),
+        thousands(t.timeouts),
+        t.lost
+    ));
+    if let Some(a) = &r.aborted {
+        s.push_str(&format!(
+            "  aborted at {}: {} ({}) failed\n",
+            crate::units::ns(a.at_ms * 1_000_000),
+            a.check,
+            a.scope
+        ));
+    }
+    let width = r
+        .criteria
+        .iter()
+        .map(|c| c.check.len() + c.scope.len() + 3)
+        .max()
+        .unwrap_or(0);
+    for c in &r.criteria {
+        let label = format!("{} [{}]", c.check, c.scope);
+        s.push_str(&format!(
+            "  {}  {label:width$}  observed {}{}\n",
+            if c.passed { "pass" } else { "FAIL" },
+            c.observed_text,
+            c.note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        ));
+    }
+    s.push_str(&format!("results in {}\n", out.display()));
+    s
+}

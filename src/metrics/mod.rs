@@ -1,0 +1,334 @@
+//! Stage 4: measuring. Every finished transaction is recorded into HDR histograms and counters
+//! for the run, its phase, the failure windows it was planned in, and its planned second.
+//! Nothing is kept per request: memory depends on the number of scopes and seconds, never on
+//! the number of transactions. Seconds stay open (in a small ring) until no transaction planned
+//! in them can still be in flight, then shrink to a few numbers on the timeline.
+
+use std::collections::VecDeque;
+
+use hdrhistogram::Histogram;
+
+use crate::plan::Plan;
+use crate::target::{Decision, Finished, Outcome};
+
+const SECOND: u64 = 1_000_000_000;
+/// Latencies are recorded in µs, from 1 µs to an hour.
+const MAX_US: u64 = 3_600_000_000;
+
+fn histogram(sigfig: u8) -> Histogram<u64> {
+    Histogram::new_with_bounds(1, MAX_US, sigfig).expect("valid histogram bounds")
+}
+
+/// Decisions against ground truth, and the money involved (integer cents).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fraud {
+    /// Fraudulent transactions answered with a decision.
+    pub fraud: u64,
+    /// ... of which blocked or sent to review.
+    pub fraud_flagged: u64,
+    pub legit: u64,
+    pub legit_flagged: u64,
+    pub legit_blocked: u64,
+    pub approves: u64,
+    pub reviews: u64,
+    pub blocks: u64,
+    pub prevented_cents: u128,
+    pub missed_cents: u128,
+}
+
+/// Everything measured over one scope (the run, a phase, a failure window).
+#[derive(Clone, Debug)]
+pub struct Aggregate {
+    pub planned: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub dropped: u64,
+    pub cancelled: u64,
+    pub degraded: u64,
+    /// From the planned start, µs.
+    pub latency: Histogram<u64>,
+    /// From the actual send, µs.
+    pub service: Histogram<u64>,
+    /// How late the generator sent, µs.
+    pub lag: Histogram<u64>,
+    pub latency_sum_ns: u128,
+    pub service_sum_ns: u128,
+    pub latency_min_ns: u64,
+    pub latency_max_ns: u64,
+    pub service_min_ns: u64,
+    pub service_max_ns: u64,
+    pub fraud: Fraud,
+}
+
+impl Aggregate {
+    pub fn new(sigfig: u8) -> Self {
+        Aggregate {
+            planned: 0,
+            ok: 0,
+            errors: 0,
+            timeouts: 0,
+            dropped: 0,
+            cancelled: 0,
+            degraded: 0,
+            latency: histogram(sigfig),
+            service: histogram(sigfig),
+            lag: histogram(2),
+            latency_sum_ns: 0,
+            service_sum_ns: 0,
+            latency_min_ns: u64::MAX,
+            latency_max_ns: 0,
+            service_min_ns: u64::MAX,
+            service_max_ns: 0,
+            fraud: Fraud::default(),
+        }
+    }
+
+    /// Transactions that were sent and got an outcome (ok, error or timeout).
+    pub fn answered(&self) -> u64 {
+        self.ok + self.errors + self.timeouts
+    }
+
+    /// planned minus every accounted outcome: 0 unless something was lost.
+    pub fn lost(&self) -> u64 {
+        self.planned
+            .saturating_sub(self.ok + self.errors + self.timeouts + self.dropped + self.cancelled)
+    }
+
+    pub fn record(&mut self, f: &Finished) {
+        self.planned += 1;
+        match f.outcome {
+            Outcome::Ok => self.ok += 1,
+            Outcome::Error => self.errors += 1,
+            Outcome::Timeout => self.timeouts += 1,
+            Outcome::Dropped => self.dropped += 1,
+            Outcome::Cancelled => self.cancelled += 1,
+        }
+        if matches!(f.outcome, Outcome::Dropped | Outcome::Cancelled) {
+            return;
+        }
+        let latency = f.done_ns - f.planned_ns;
+        let service = f.done_ns - f.sent_ns;
+        self.latency.saturating_record((latency / 1_000).max(1));
+        self.service.saturating_record((service / 1_000).max(1));
+        self.lag
+            .saturating_record(((f.sent_ns - f.planned_ns) / 1_000).max(1));
+        self.latency_sum_ns += latency as u128;
+        self.service_sum_ns += service as u128;
+        self.latency_min_ns = self.latency_min_ns.min(latency);
+        self.latency_max_ns = self.latency_max_ns.max(latency);
+        self.service_min_ns = self.service_min_ns.min(service);
+        self.service_max_ns = self.service_max_ns.max(service);
+        if f.degraded {
+            self.degraded += 1;
+        }
+        if let Some(d) = f.decision {
+            let flagged = d != Decision::Approve;
+            let fr = &mut self.fraud;
+            match d {
+                Decision::Approve => fr.approves += 1,
+                Decision::Review => fr.reviews += 1,
+                Decision::Block => fr.blocks += 1,
+            }
+            if f.fraud {
+                fr.fraud += 1;
+                if flagged {
+                    fr.fraud_flagged += 1;
+                    fr.prevented_cents += f.amount_usd_cents as u128;
+                } else {
+                    fr.missed_cents += f.amount_usd_cents as u128;
+                }
+            } else {
+                fr.legit += 1;
+                fr.legit_flagged += flagged as u64;
+                fr.legit_blocked += (d == Decision::Block) as u64;
+            }
+        }
+    }
+
+    /// Adds another scope's figures (histograms add exactly).
+    pub fn merge(&mut self, o: &Aggregate) {
+        self.planned += o.planned;
+        self.ok += o.ok;
+        self.errors += o.errors;
+        self.timeouts += o.timeouts;
+        self.dropped += o.dropped;
+        self.cancelled += o.cancelled;
+        self.degraded += o.degraded;
+        let _ = self.latency.add(&o.latency);
+        let _ = self.service.add(&o.service);
+        let _ = self.lag.add(&o.lag);
+        self.latency_sum_ns += o.latency_sum_ns;
+        self.service_sum_ns += o.service_sum_ns;
+        self.latency_min_ns = self.latency_min_ns.min(o.latency_min_ns);
+        self.latency_max_ns = self.latency_max_ns.max(o.latency_max_ns);
+        self.service_min_ns = self.service_min_ns.min(o.service_min_ns);
+        self.service_max_ns = self.service_max_ns.max(o.service_max_ns);
+        let (a, b) = (&mut self.fraud, &o.fraud);
+        a.fraud += b.fraud;
+        a.fraud_flagged += b.fraud_flagged;
+        a.legit += b.legit;
+        a.legit_flagged += b.legit_flagged;
+        a.legit_blocked += b.legit_blocked;
+        a.approves += b.approves;
+        a.reviews += b.reviews;
+        a.blocks += b.blocks;
+        a.prevented_cents += b.prevented_cents;
+        a.missed_cents += b.missed_cents;
+    }
+}
+
+/// One second of the run, by planned start, once final.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Second {
+    pub t: u64,
+    pub planned: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub dropped: u64,
+    pub cancelled: u64,
+    pub degraded: u64,
+    /// Latency percentiles in ms over the answered transactions; None when none were.
+    pub p50_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+impl Second {
+    /// Errors and timeouts over planned: what availability and recovery look at.
+    pub fn failure_rate(&self) -> f64 {
+        if self.planned == 0 {
+            0.0
+        } else {
+            (self.errors + self.timeouts) as f64 / self.planned as f64
+        }
+    }
+
+    /// Degraded decisions over answered-with-a-decision.
+    pub fn degraded_share(&self) -> f64 {
+        if self.ok == 0 {
+            0.0
+        } else {
+            self.degraded as f64 / self.ok as f64
+        }
+    }
+}
+
+struct OpenSecond {
+    counts: Second,
+    latency: Histogram<u64>,
+}
+
+/// Records a run's transactions.
+pub struct Recorder {
+    pub run: Aggregate,
+    pub phases: Vec<Aggregate>,
+    /// One per failure occurrence of the plan, by planned start in its window.
+    pub failures: Vec<Aggregate>,
+    windows: Vec<(u64, u64)>,
+    pub timeline: Vec<Second>,
+    open: VecDeque<OpenSecond>,
+    first_open: u64,
+    pool: Vec<Histogram<u64>>,
+    /// How long after its planned start a transaction may still finish.
+    horizon_ns: u64,
+}
+
+/// Latency in µs from a histogram quantile, as ms.
+pub fn ms(us: u64) -> f64 {
+    us as f64 / 1_000.0
+}
+
+impl Recorder {
+    pub fn new(plan: &Plan, horizon_ns: u64) -> Recorder {
+        Recorder {
+            run: Aggregate::new(3),
+            phases: plan.phases.iter().map(|_| Aggregate::new(3)).collect(),
+            failures: plan.failures.iter().map(|_| Aggregate::new(2)).collect(),
+            windows: plan
+                .failures
+                .iter()
+                .map(|f| (f.start_ns, f.end_ns))
+                .collect(),
+            timeline: Vec::with_capacity((plan.duration_ns / SECOND) as usize + 1),
+            open: VecDeque::new(),
+            first_open: 0,
+            pool: Vec::new(),
+            horizon_ns,
+        }
+    }
+
+    pub fn record(&mut self, f: &Finished) {
+        self.run.record(f);
+        if let Some(p) = self.phases.get_mut(f.phase) {
+            p.record(f);
+        }
+        for (i, &(start, end)) in self.windows.iter().enumerate() {
+            if f.planned_ns >= start && f.planned_ns < end {
+                self.failures[i].record(f);
+            }
+        }
+        let second = (f.planned_ns / SECOND).max(self.first_open);
+        let at = (second - self.first_open) as usize;
+        while self.open.len() <= at {
+            let t = self.first_open + self.open.len() as u64;
+            let latency = self.pool.pop().unwrap_or_else(|| histogram(2));
+            self.open.push_back(OpenSecond {
+                counts: Second {
+                    t,
+                    ..Second::default()
+                },
+                latency,
+            });
+        }
+        let s = &mut self.open[at];
+        s.counts.planned += 1;
+        match f.outcome {
+            Outcome::Ok => s.counts.ok += 1,
+            Outcome::Error => s.counts.errors += 1,
+            Outcome::Timeout => s.counts.timeouts += 1,
+            Outcome::Dropped => s.counts.dropped += 1,
+            Outcome::Cancelled => s.counts.cancelled += 1,
+        }
+        s.counts.degraded += f.degraded as u64;
+        if matches!(f.outcome, Outcome::Ok | Outcome::Error | Outcome::Timeout) {
+            s.latency
+                .saturating_record(((f.done_ns - f.planned_ns) / 1_000).max(1));
+        }
+    }
+
+    /// Closes every second whose transactions have all finished by `now`.
+    pub fn advance(&mut self, now: u64) {
+        while (self.first_open + 1) * SECOND + self.horizon_ns <= now {
+            self.close_first();
+        }
+    }
+
+    /// Closes every open second up to the end of the run (`end_ns`).
+    pub fn finish(&mut self, end_ns: u64) {
+        let last = end_ns.div_ceil(SECOND);
+        while self.first_open < last || !self.open.is_empty() {
+            self.close_first();
+        }
+    }
+
+    fn close_first(&mut self) {
+        let mut s = self.open.pop_front().unwrap_or_else(|| OpenSecond {
+            counts: Second {
+                t: self.first_open,
+                ..Second::default()
+            },
+            latency: self.pool.pop().unwrap_or_else(|| histogram(2)),
+        });
+        if !s.latency.is_empty() {
+            s.counts.p50_ms = Some(ms(s.latency.value_at_quantile(0.50)));
+            s.counts.p95_ms = Some(ms(s.latency.value_at_quantile(0.95)));
+            s.counts.p99_ms = Some(ms(s.latency.value_at_quantile(0.99)));
+        }
+        s.latency.reset();
+        self.pool.push(s.latency);
+        self.timeline.push(s.counts);
+        self.first_open += 1;
+    }
+}

@@ -1,0 +1,204 @@
+//! Chart geometry for the HTML report: polylines in a fixed viewBox, axis labels and the
+//! failure windows to shade. Computed here so templates only draw.
+
+use serde::Serialize;
+
+use crate::results::Results;
+
+const WIDTH: f64 = 760.0;
+const HEIGHT: f64 = 170.0;
+
+#[derive(Serialize)]
+pub struct Series {
+    pub label: String,
+    /// CSS class: the colour.
+    pub class: String,
+    /// `x,y x,y …` in the viewBox.
+    pub points: String,
+}
+
+#[derive(Serialize)]
+pub struct Band {
+    pub x: f64,
+    pub width: f64,
+    pub label: String,
+}
+
+#[derive(Serialize)]
+pub struct Tick {
+    pub x: f64,
+    pub label: String,
+}
+
+#[derive(Serialize)]
+pub struct Chart {
+    pub title: String,
+    pub width: f64,
+    pub height: f64,
+    /// The value at the top of the chart, as text.
+    pub top: String,
+    pub series: Vec<Series>,
+    pub bands: Vec<Band>,
+    pub ticks: Vec<Tick>,
+}
+
+#[derive(Serialize)]
+pub struct Charts {
+    pub rate: Chart,
+    pub latency: Chart,
+    pub errors: Chart,
+    pub degraded: Chart,
+}
+
+fn nice_top(max: f64) -> f64 {
+    if max <= 0.0 {
+        return 1.0;
+    }
+    let mag = 10f64.powf(max.log10().floor());
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        if max <= m * mag {
+            return m * mag;
+        }
+    }
+    10.0 * mag
+}
+
+fn fmt(v: f64) -> String {
+    if v >= 100.0 || v.fract() == 0.0 {
+        format!("{}", v.round() as i64)
+    } else {
+        format!("{v:.2}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_string()
+    }
+}
+
+impl Charts {
+    pub fn new(r: &Results) -> Charts {
+        let seconds = r.timeline.len().max(1) as f64;
+        let x = |t: f64| (t / seconds * WIDTH * 100.0).round() / 100.0;
+        let bands: Vec<(f64, f64, String)> = r
+            .failures
+            .iter()
+            .map(|f| {
+                let a = x(f.start_ms as f64 / 1000.0);
+                let b = x(f.end_ms as f64 / 1000.0);
+                (a, (b - a).max(1.0), f.name.clone())
+            })
+            .collect();
+        let ticks: Vec<Tick> = (0..=5)
+            .map(|i| {
+                let t = seconds * i as f64 / 5.0;
+                Tick {
+                    x: x(t),
+                    label: crate::units::ns((t * 1e9) as u64),
+                }
+            })
+            .collect();
+        let chart = |title: &str,
+                     unit: &str,
+                     lines: Vec<(&str, &str, Vec<Option<f64>>)>,
+                     top: Option<f64>| {
+            let max = lines
+                .iter()
+                .flat_map(|(_, _, v)| v.iter().flatten().copied())
+                .fold(0.0, f64::max);
+            let top = top.unwrap_or_else(|| nice_top(max));
+            let series = lines
+                .into_iter()
+                .map(|(label, class, values)| {
+                    let mut points = String::new();
+                    for (t, v) in values.iter().enumerate() {
+                        if let Some(v) = v {
+                            let y = HEIGHT - (v / top).min(1.0) * HEIGHT;
+                            points.push_str(&format!("{},{:.2} ", x(t as f64 + 0.5), y));
+                        }
+                    }
+                    Series {
+                        label: label.to_string(),
+                        class: class.to_string(),
+                        points: points.trim_end().to_string(),
+                    }
+                })
+                .collect();
+            Chart {
+                title: title.to_string(),
+                width: WIDTH,
+                height: HEIGHT,
+                top: format!("{}{unit}", fmt(top)),
+                series,
+                bands: bands
+                    .iter()
+                    .map(|(a, w, l)| Band {
+                        x: *a,
+                        width: *w,
+                        label: l.clone(),
+                    })
+                    .collect(),
+                ticks: ticks
+                    .iter()
+                    .map(|t| Tick {
+                        x: t.x,
+                        label: t.label.clone(),
+                    })
+                    .collect(),
+            }
+        };
+        let tl = &r.timeline;
+        Charts {
+            rate: chart(
+                "Rate (transactions per second)",
+                " TPS",
+                vec![
+                    (
+                        "planned",
+                        "planned",
+                        tl.iter().map(|s| Some(s.planned as f64)).collect(),
+                    ),
+                    ("ok", "ok", tl.iter().map(|s| Some(s.ok as f64)).collect()),
+                ],
+                None,
+            ),
+            latency: chart(
+                "Latency from planned start",
+                " ms",
+                vec![
+                    ("p50", "p50", tl.iter().map(|s| s.latency_ms.p50).collect()),
+                    ("p95", "p95", tl.iter().map(|s| s.latency_ms.p95).collect()),
+                    ("p99", "p99", tl.iter().map(|s| s.latency_ms.p99).collect()),
+                ],
+                None,
+            ),
+            errors: chart(
+                "Errors and timeouts per second",
+                "/s",
+                vec![
+                    (
+                        "errors",
+                        "errors",
+                        tl.iter().map(|s| Some(s.errors as f64)).collect(),
+                    ),
+                    (
+                        "timeouts",
+                        "timeouts",
+                        tl.iter().map(|s| Some(s.timeouts as f64)).collect(),
+                    ),
+                ],
+                None,
+            ),
+            degraded: chart(
+                "Degraded decisions (share of decisions)",
+                "%",
+                vec![(
+                    "degraded",
+                    "degraded",
+                    tl.iter()
+                        .map(|s| (s.ok > 0).then(|| s.degraded as f64 / s.ok as f64 * 100.0))
+                        .collect(),
+                )],
+                Some(100.0),
+            ),
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! Stage 6: reports. Every report is a minijinja template rendered with the run's results
+//! (`results`) and a few things computed for people (`view`: headline figures and chart
+//! geometry). The built-in templates are the files in report-templates/, compiled into the
+//! binary; a templates folder replaces any of them by file name and adds new formats.
+//! Undefined variables are errors, so a typo in a template never renders as an empty string.
+
+mod charts;
+
+use std::path::{Path, PathBuf};
+
+use minijinja::value::Serde;
+use minijinja::{Environment, UndefinedBehavior};
+use serde::Serialize;
+
+use crate::results::Results;
+use crate::units;
+
+/// Built-in formats: (format name, output file, template source).
+pub const BUILTIN: [(&str, &str, &str); 4] = [
+    (
+        "md",
+        "report.md",
+        include_str!("../../report-templates/report.md"),
+    ),
+    (
+        "html",
+        "report.html",
+        include_str!("../../report-templates/report.html"),
+    ),
+    (
+        "junit",
+        "junit.xml",
+        include_str!("../../report-templates/junit.xml"),
+    ),
+    (
+        "summary",
+        "summary.json",
+        include_str!("../../report-templates/summary.json"),
+    ),
+];
+
+/// Why reports could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("error: {path}: cannot read the template folder: {source}")]
+    Folder {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("error: {}", describe(.0))]
+    Template(#[from] minijinja::Error),
+    #[error(
+        "error: unknown report format \"{0}\"; expected one of md, html, junit, summary, or the name of a template in the templates folder"
+    )]
+    UnknownFormat(String),
+}
+
+fn describe(e: &minijinja::Error) -> String {
+    let mut msg = match (e.name(), e.line()) {
+        (Some(name), Some(line)) => format!(
+            "{name}:{line}: {}",
+            e.detail().unwrap_or(&e.kind().to_string())
+        ),
+        (Some(name), None) => format!("{name}: {}", e.detail().unwrap_or(&e.kind().to_string())),
+        _ => e.to_string(),
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    msg
+}
+
+/// The templates available: the built-in ones, overridden and extended by `folder`.
+pub struct Templates {
+    env: Environment<'static>,
+    /// Output file names of the folder's templates.
+    custom: Vec<String>,
+    folder: Option<PathBuf>,
+}
+
+impl Templates {
+    /// Loads and compiles every template, so a syntax error shows before a run starts.
+    pub fn load(folder: Option<&Path>) -> Result<Templates, ReportError> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .keep_trailing_newline(true)
+                .build()
+                .expect("the default syntax is valid"),
+        );
+        add_filters(&mut env);
+        for (_, file, source) in BUILTIN {
+            env.add_template_owned(file.to_string(), source.to_string())?;
+        }
+        let mut custom = Vec::new();
+        if let Some(dir) = folder {
+            let err = |source| ReportError::Folder {
+                path: dir.display().to_string(),
+                source,
+            };
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(err)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file())
+                .collect();
+            entries.sort();
+            for path in entries {
+                let Some(name) = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .map(str::to_string)
+                else {
+                    continue;
+                };
+                let source = std::fs::read_to_string(&path).map_err(err)?;
+                // Templates are named by their path so errors point at the file.
+                env.add_template_owned(name.clone(), source)
+                    .map_err(|e| rename(e, &path))?;
+                custom.push(name);
+            }
+        }
+        Ok(Templates {
+            env,
+            custom,
+            folder: folder.map(Path::to_path_buf),
+        })
+    }
+
+    /// The output file of a format.
+    pub fn file_for(&self, format: &str) -> Result<String, ReportError> {
+        if let Some((_, file, _)) = BUILTIN.iter().find(|(f, _, _)| *f == format) {
+            return Ok(file.to_string());
+        }
+        self.custom
+            .iter()
+            .find(|name| name.split_once('.').is_some_and(|(stem, _)| stem == format))
+            .cloned()
+            .ok_or_else(|| ReportError::UnknownFormat(format.to_string()))
+    }
+
+    /// Renders `formats` for `results`: (file name, contents) pairs.
+    pub fn render(
+        &self,
+        results: &Results,
+        formats: &[String],
+    ) -> Result<Vec<(String, String)>, ReportError> {
+        let ctx = minijinja::context! {
+            results => Serde(results),
+            view => Serde(View::new(results)),
+        };
+        let mut out = Vec::new();
+        for format in formats {
+            let file = self.file_for(format)?;
+            let template = self.env.get_template(&file)?;
+            let text = template.render(&ctx).map_err(|e| match &self.folder {
+                Some(dir) if self.custom.contains(&file) => rename(e, &dir.join(&file)),
+                _ => e,
+            })?;
+            out.push((file, text));
+        }
+        Ok(out)
+    }
+}
+
+/// Names a template error after the file it came from.
+fn rename(e: minijinja::Error, path: &Path) -> minijinja::Error {
+    let detail = format!(
+        "{}: {}",
+        path.display(),
+        e.detail().unwrap_or(&e.kind().to_string())
+    );
+    let line = e.line();
+    let mut new = minijinja::Error::new(
+        e.kind(),
+        match line {
+            Some(l) => format!("line {l}: {detail}"),
+            None => detail,
+        },
+    );
+    new = new.with_source(e);
+    new
+}
+
+fn add_filters(env: &mut Environment<'static>) {
+    // A latency in ms: "45.2 ms", "1.25 s"; nothing as "n/a".
+    env.add_filter("ms", |v: Option<f64>| -> String {
+        match v {
+            None => "n/a".to_string(),
+            Some(v) if v >= 1000.0 => format!("{} s", trimmed(v / 1000.0, 2)),
+            Some(v) => format!("{} ms", trimmed(v, 1)),
+        }
+    });
+    // A fraction as a percentage: 0.0012 -> "0.12%".
+    env.add_filter("pct", |v: Option<f64>, digits: Option<usize>| -> String {
+        match v {
+            None => "n/a".to_string(),
+            Some(v) => format!("{}%", trimmed(v * 100.0, digits.unwrap_or(2))),
+        }
+    });
+    env.add_filter("thousands", |v: f64| -> String {
+        if v < 0.0 {
+            format!("-{}", units::thousands((-v) as u64))
+        } else {
+            units::thousands(v as u64)
+        }
+    });
+    env.add_filter("usd", |v: Option<f64>| -> String {
+        match v {
+            None => "n/a".to_string(),
+            Some(v) => {
+                let cents = (v.abs() * 100.0).round() as u64;
+                let sign = if v < 0.0 { "-" } else { "" };
+                format!(
+                    "{sign}${}.{:02}",
+                    units::thousands(cents / 100),
+                    cents % 100
+                )
+            }
+        }
+    });
+    // A duration in ms as "1m30s".
+    env.add_filter("duration", |v: Option<f64>| -> String {
+        match v {
+            None => "n/a".to_string(),
+            Some(v) => units::ns((v.max(0.0) * 1e6) as u64),
+        }
+    });
+    env.add_filter("num", |v: Option<f64>, digits: Option<usize>| -> String {
+        v.map_or("n/a".to_string(), |v| trimmed(v, digits.unwrap_or(2)))
+    });
+}
+
+fn trimmed(x: f64, d: usize) -> String {
+    let s = format!("{x:.d$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// What the templates show beyond the raw results.
+#[derive(Serialize)]
+struct View {
+    /// Transactions that got an answer.
+    handled: u64,
+    /// Fraudulent transactions blocked or sent to review.
+    fraud_caught: u64,
+    fraud_total: u64,
+    /// The longest recovery, ms; None when no failure was injected.
+    worst_recovery_ms: Option<u64>,
+    unrecovered: Vec<String>,
+    failed_checks: Vec<String>,
+    charts: charts::Charts,
+}
+
+impl View {
+    fn new(r: &Results) -> View {
+        let t = &r.summary.totals;
+        let fr = &r.summary.fraud;
+        View {
+            handled: t.ok + t.errors + t.timeouts,
+            fraud_caught: fr
+                .recall
+                .map_or(0, |rc| (rc * fr.fraud as f64).round() as u64),
+            fraud_total: fr.fraud,
+            worst_recovery_ms: r.failures.iter().filter_map(|f| f.recovery_time_ms).max(),
+            unrecovered: r
+                .failures
+                .iter()
+                .filter(|f| f.recovery_time_ms.is_none())
+                .map(|f| f.name.clone())
+                .collect(),
+            failed_checks: r
+                .criteria
+                .iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.check.clone())
+                .collect(),
+            charts: charts::Charts::new(r),
+        }
+    }
+}

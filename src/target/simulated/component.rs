@@ -1,0 +1,443 @@
+//! One component of the model: `concurrency` servers behind a FIFO queue of at most `queue`
+//! waiting calls, a lognormal service time and the caller's timeout, plus the failures
+//! scheduled on it.
+//!
+//! Calls reach a component in virtual-time order (the simulation pops events by time), so a
+//! FIFO multi-server queue needs no events of its own: a call starts at the later of its
+//! arrival and the earliest time a server frees up, and its completion is known at once. The
+//! busy servers are a min-heap of the times they free up; the waiting calls are the admitted
+//! calls whose start is still in the future (a deque, since FIFO starts never decrease).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use hdrhistogram::Histogram;
+
+use crate::plan::PlannedFailure;
+use crate::rng::Draw;
+use crate::scenario::model::Effect;
+
+const SECOND: u64 = 1_000_000_000;
+
+/// A component's sizing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spec {
+    pub concurrency: u32,
+    pub queue: u32,
+    pub median_ns: u64,
+    pub p99_ns: u64,
+    /// How long its caller waits for an answer.
+    pub timeout_ns: u64,
+    /// Calls per second it accepts before throttling (429); none for most components.
+    pub capacity_per_s: Option<u64>,
+    /// After a crash: service time multiplied by this at restart, falling linearly to 1.
+    pub cold_factor: f64,
+    /// How long the cold start lasts.
+    pub cold_ns: u64,
+}
+
+/// How a call ended, as its caller sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallOutcome {
+    Ok,
+    /// The component is down (crash): connection refused.
+    Refused,
+    /// The queue was full: load shed (503).
+    Shed,
+    /// Over the rate limit (429).
+    Throttled,
+    /// An error answer, or a reset when a crash interrupts the call.
+    Failed,
+    /// No answer within the caller's timeout.
+    Timeout,
+}
+
+impl CallOutcome {
+    pub fn is_ok(self) -> bool {
+        self == CallOutcome::Ok
+    }
+}
+
+/// When the caller learns the outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Call {
+    pub at: u64,
+    pub outcome: CallOutcome,
+}
+
+/// What one component did over the run.
+#[derive(Clone, Debug)]
+pub struct Stats {
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    /// Shed or throttled.
+    pub rejected: u64,
+    /// From call to answer, in µs (what the caller waited).
+    pub latency_us: Histogram<u64>,
+    pub peak_queue: u64,
+    pub peak_concurrency: u64,
+    /// Server time used, summed.
+    pub busy_ns: u128,
+    pub breaker_trips: u32,
+    /// Per second of the run: (calls, failed calls).
+    pub per_second: Vec<(u32, u32)>,
+}
+
+/// A failure occurrence that applies to this component.
+#[derive(Clone, Debug)]
+struct Fault {
+    start: u64,
+    end: u64,
+    failure: PlannedFailure,
+}
+
+#[derive(Clone, Debug)]
+pub struct Component {
+    pub name: &'static str,
+    pub spec: Spec,
+    busy: BinaryHeap<Reverse<u64>>,
+    idle: u32,
+    waiting: VecDeque<u64>,
+    faults: Vec<Fault>,
+    /// Ends of crashes, for cold starts.
+    restarts: Vec<u64>,
+    second: u64,
+    calls_this_second: u64,
+    pub stats: Stats,
+}
+
+impl Component {
+    pub fn new(
+        name: &'static str,
+        spec: Spec,
+        failures: &[PlannedFailure],
+        run_seconds: usize,
+    ) -> Self {
+        let faults: Vec<Fault> = failures
+            .iter()
+            .filter(|f| f.component == name)
+            .map(|f| Fault {
+                start: f.start_ns,
+                end: f.end_ns,
+                failure: f.clone(),
+            })
+            .collect();
+        let restarts = faults
+            .iter()
+            .filter(|f| matches!(f.failure.effect, Effect::Crash))
+            .map(|f| f.end)
+            .collect();
+        Component {
+            name,
+            idle: spec.concurrency,
+            busy: BinaryHeap::with_capacity(spec.concurrency.min(65_536) as usize),
+            waiting: VecDeque::new(),
+            faults,
+            restarts,
+            second: 0,
+            calls_this_second: 0,
+            stats: Stats {
+                requests: 0,
+                ok: 0,
+                errors: 0,
+                timeouts: 0,
+                rejected: 0,
+                latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds"),
+                peak_queue: 0,
+                peak_concurrency: 0,
+                busy_ns: 0,
+                breaker_trips: 0,
+                per_second: vec![(0, 0); run_seconds],
+            },
+            spec,
+        }
+    }
+
+    /// A call at `now` for transaction `index`. `now` never decreases between calls.
+    pub fn call(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Call {
+        let call = self.decide(now, index, seed, noise);
+        self.account(now, call);
+        call
+    }
+
+    fn decide(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Call {
+        let timeout = self.spec.timeout_ns;
+        let mut slowdown = 1.0;
+        let mut delay: u64 = 0;
+        let mut limit = self.spec.capacity_per_s;
+        let mut hang_until: Option<u64> = None;
+        for f in &self.faults {
+            if now < f.start || now >= f.end {
+                continue;
+            }
+            let hits = f.failure.hits(seed, index);
+            match f.failure.effect {
+                Effect::Crash if hits => {
+                    return Call {
+                        at: now,
+                        outcome: CallOutcome::Refused,
+                    };
+                }
+                Effect::Errors { .. } if hits => {
+                    return Call {
+                        at: now,
+                        outcome: CallOutcome::Failed,
+                    };
+                }
+                Effect::PacketLoss if hits => {
+                    return Call {
+                        at: now + timeout,
+                        outcome: CallOutcome::Timeout,
+                    };
+                }
+                Effect::Hang if hits => {
+                    hang_until = Some(hang_until.map_or(f.end, |h| h.max(f.end)))
+                }
+                Effect::Throttle { limit: l } if hits => {
+                    limit = Some(limit.map_or(l, |c| c.min(l)))
+                }
+                Effect::Slowdown { factor } if hits => slowdown *= factor,
+                Effect::Latency { delay: d, jitter } if hits => {
+                    let spread = jitter.as_nanos() as f64;
+                    let extra = d.as_nanos() as f64 + noise.uniform(-spread, spread);
+                    delay += extra.max(0.0) as u64;
+                }
+                _ => {}
+            }
+        }
+
+        if let Some(limit) = limit {
+            let second = now / SECOND;
+            if second != self.second {
+                self.second = second;
+                self.calls_this_second = 0;
+            }
+            self.calls_this_second += 1;
+            if self.calls_this_second > limit {
+                return Call {
+                    at: now,
+                    outcome: CallOutcome::Throttled,
+                };
+            }
+        }
+
+        // Free the servers and the queue up to now.
+        while let Some(&Reverse(free)) = self.busy.peek() {
+            if free > now {
+                break;
+            }
+            self.busy.pop();
+            self.idle += 1;
+        }
+        while self.waiting.front().is_some_and(|&s| s <= now) {
+            self.waiting.pop_front();
+        }
+        if self.idle == 0 && self.waiting.len() as u64 >= self.spec.queue as u64 {
+            return Call {
+                at: now,
+                outcome: CallOutcome::Shed,
+            };
+        }
+
+        let base = noise.lognormal(self.spec.median_ns as f64, self.spec.p99_ns as f64);
+        let service = (base * slowdown * self.cold_factor(now)).max(1.0) as u64;
+        let start = if self.idle > 0 {
+            self.idle -= 1;
+            now
+        } else {
+            let Reverse(free) = self.busy.pop().expect("no idle server means a busy one");
+            free.max(now)
+        };
+        // A hung call holds its server until the hang ends, then does its work.
+        let start_work = hang_until.map_or(start, |h| h.max(start));
+        let done = start_work + service;
+        self.busy.push(Reverse(done));
+        if start > now {
+            self.waiting.push_back(start);
+        }
+        self.stats.busy_ns += (done - start) as u128;
+        let queue = self.waiting.len() as u64;
+        self.stats.peak_queue = self.stats.peak_queue.max(queue);
+        let concurrency = self.spec.concurrency as u64 - self.idle as u64;
+        self.stats.peak_concurrency = self.stats.peak_concurrency.max(concurrency);
+
+        let answer = done + delay;
+        // A crash that starts while the call is in progress resets it.
+        if let Some(crash) = self
+            .faults
+            .iter()
+            .filter(|f| {
+                matches!(f.failure.effect, Effect::Crash) && f.start > now && f.start <= answer
+            })
+            .map(|f| f.start)
+            .min()
+            && crash - now <= timeout
+        {
+            return Call {
+                at: crash,
+                outcome: CallOutcome::Failed,
+            };
+        }
+        if answer - now > timeout {
+            Call {
+                at: now + timeout,
+                outcome: CallOutcome::Timeout,
+            }
+        } else {
+            Call {
+                at: answer,
+                outcome: CallOutcome::Ok,
+            }
+        }
+    }
+
+    /// Service-time multiplier for a cold start after the most recent crash before `now`.
+    fn cold_factor(&self, now: u64) -> f64 {
+        let Some(&restart) = self.restarts.iter().filter(|&&r| r <= now).max() else {
+            return 1.0;
+        };
+        let since = now - restart;
+        if since >= self.spec.cold_ns || self.spec.cold_ns == 0 {
+            return 1.0;
+        }
+        let remaining = 1.0 - since as f64 / self.spec.cold_ns as f64;
+        1.0 + (self.spec.cold_factor - 1.0) * remaining
+    }
+
+    fn account(&mut self, now: u64, call: Call) {
+        let s = &mut self.stats;
+        s.requests += 1;
+        let failed = match call.outcome {
+            CallOutcome::Ok => {
+                s.ok += 1;
+                false
+            }
+            CallOutcome::Refused | CallOutcome::Failed => {
+                s.errors += 1;
+                true
+            }
+            CallOutcome::Shed | CallOutcome::Throttled => {
+                s.rejected += 1;
+                true
+            }
+            CallOutcome::Timeout => {
+                s.timeouts += 1;
+                true
+            }
+        };
+        s.latency_us
+            .saturating_record(((call.at - now) / 1_000).max(1));
+        let second = (now / SECOND) as usize;
+        if second >= s.per_second.len() {
+            s.per_second.resize(second + 1, (0, 0));
+        }
+        let slot = &mut s.per_second[second];
+        slot.0 += 1;
+        slot.1 += failed as u32;
+    }
+
+    /// Whether the component is crashed at `now` (for reports).
+    pub fn utilisation(&self, duration_ns: u64) -> f64 {
+        if duration_ns == 0 {
+            return 0.0;
+        }
+        self.stats.busy_ns as f64 / (self.spec.concurrency as f64 * duration_ns as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{self, Purpose};
+
+    fn spec(concurrency: u32, queue: u32) -> Spec {
+        Spec {
+            concurrency,
+            queue,
+            median_ns: 10_000_000,
+            p99_ns: 10_000_000,
+            timeout_ns: 1_000_000_000,
+            capacity_per_s: None,
+            cold_factor: 1.0,
+            cold_ns: 0,
+        }
+    }
+
+    #[test]
+    fn fifo_servers_queue_then_shed() {
+        let mut c = Component::new("gateway", spec(2, 1), &[], 1);
+        let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
+        // Two start at once, the third waits for the first free server, the fourth is shed.
+        let calls: Vec<Call> = (0..4).map(|i| c.call(0, i, 1, &mut noise)).collect();
+        assert_eq!(
+            calls[0],
+            Call {
+                at: 10_000_000,
+                outcome: CallOutcome::Ok
+            }
+        );
+        assert_eq!(
+            calls[1],
+            Call {
+                at: 10_000_000,
+                outcome: CallOutcome::Ok
+            }
+        );
+        assert_eq!(
+            calls[2],
+            Call {
+                at: 20_000_000,
+                outcome: CallOutcome::Ok
+            }
+        );
+        assert_eq!(calls[3].outcome, CallOutcome::Shed);
+        assert_eq!(c.stats.peak_queue, 1);
+        assert_eq!(c.stats.rejected, 1);
+        // Once the servers free up, calls start at once again.
+        assert_eq!(
+            c.call(30_000_000, 9, 1, &mut noise),
+            Call {
+                at: 40_000_000,
+                outcome: CallOutcome::Ok
+            }
+        );
+    }
+
+    #[test]
+    fn a_slow_answer_is_a_timeout_at_the_callers_deadline() {
+        let mut s = spec(1, 10);
+        s.timeout_ns = 15_000_000;
+        let mut c = Component::new("gateway", s, &[], 1);
+        let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
+        assert_eq!(c.call(0, 0, 1, &mut noise).outcome, CallOutcome::Ok);
+        // Waits 10 ms for the server, then 10 ms of work: 20 ms > 15 ms.
+        assert_eq!(
+            c.call(0, 1, 1, &mut noise),
+            Call {
+                at: 15_000_000,
+                outcome: CallOutcome::Timeout
+            }
+        );
+    }
+
+    #[test]
+    fn capacity_throttles_past_the_limit_each_second() {
+        let mut s = spec(100, 100);
+        s.capacity_per_s = Some(3);
+        let mut c = Component::new("feature-store", s, &[], 2);
+        let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
+        let outcomes: Vec<CallOutcome> = (0..5)
+            .map(|i| c.call(i, i, 1, &mut noise).outcome)
+            .collect();
+        assert_eq!(
+            outcomes
+                .iter()
+                .filter(|o| **o == CallOutcome::Throttled)
+                .count(),
+            2
+        );
+        assert_eq!(c.call(SECOND, 9, 1, &mut noise).outcome, CallOutcome::Ok);
+    }
+}

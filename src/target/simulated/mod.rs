@@ -1,0 +1,371 @@
+//! The built-in `fraud-pipeline` model, a discrete-event simulation in virtual time.
+//!
+//! A transaction flows gateway -> feature-store -> (ml-scorer + rules-engine) -> decision.
+//! Events are ordered by (time, sequence number) in one priority queue on one thread, every
+//! random draw comes from the seed's model-noise stream in event order, so a run is the same,
+//! bit for bit, on every machine. The decision step calls its dependencies with timeouts and
+//! circuit breakers: throttled feature-store calls are retried with backoff; without features,
+//! or without the scorer, the decision falls back to the rules alone (a *degraded* decision).
+
+pub mod breaker;
+pub mod component;
+pub mod defaults;
+pub mod scorer;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use breaker::{Breaker, Permit};
+use component::{CallOutcome, Component};
+
+use crate::plan::{Arrival, Plan};
+use crate::rng::{self, Draw, Purpose};
+use crate::target::{Decision, Finished, Outcome};
+use crate::workload::Transaction;
+
+/// Indexes of the components, in pipeline order.
+pub const GATEWAY: usize = 0;
+pub const FEATURE_STORE: usize = 1;
+pub const ML_SCORER: usize = 2;
+pub const RULES_ENGINE: usize = 3;
+pub const DECISION: usize = 4;
+
+/// Attempts at a throttled feature-store call (the first and the retries).
+pub const FS_ATTEMPTS: u8 = 3;
+/// Backoff before retry k (1-based): BASE * 2^(k-1), with ±50% jitter.
+pub const FS_BACKOFF_NS: u64 = 10_000_000;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Step {
+    /// The gateway answered (admission done, or refused).
+    Gateway,
+    /// A feature-store call answered.
+    Features,
+    /// Time to retry the feature-store call.
+    RetryFeatures,
+    Scorer,
+    Rules,
+    Decision,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Event {
+    at: u64,
+    seq: u64,
+    slot: u32,
+    step: Step,
+    outcome: Outcome3,
+}
+
+/// A call outcome packed for the event queue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Outcome3 {
+    Ok,
+    Failed,
+    Throttled,
+}
+
+impl From<CallOutcome> for Outcome3 {
+    fn from(o: CallOutcome) -> Self {
+        match o {
+            CallOutcome::Ok => Outcome3::Ok,
+            CallOutcome::Throttled => Outcome3::Throttled,
+            _ => Outcome3::Failed,
+        }
+    }
+}
+
+/// A transaction in flight.
+#[derive(Clone, Copy, Debug)]
+struct InFlight {
+    arrival: Arrival,
+    tx: Transaction,
+    fs_attempts: u8,
+    features: bool,
+    pending: u8,
+    scorer: Option<f64>,
+    scorer_permit: Permit,
+    rules: Option<Decision>,
+    rules_permit: Permit,
+    fs_permit: Permit,
+}
+
+/// The fraud-pipeline simulation.
+pub struct Simulation {
+    seed: u64,
+    client_timeout: u64,
+    pub components: [Component; 5],
+    pub breakers: [Breaker; 5],
+    events: BinaryHeap<Reverse<Event>>,
+    seq: u64,
+    slots: Vec<InFlight>,
+    free: Vec<u32>,
+    in_flight: u64,
+    noise: Draw,
+}
+
+impl Simulation {
+    pub fn new(plan: &Plan) -> Simulation {
+        let specs = defaults::specs(plan);
+        let run_seconds = (plan.duration_ns / 1_000_000_000) as usize + 1;
+        let names = crate::scenario::model::COMPONENTS;
+        let components = std::array::from_fn(|i| {
+            Component::new(names[i], specs[i].clone(), &plan.failures, run_seconds)
+        });
+        Simulation {
+            seed: plan.seed,
+            client_timeout: plan.target.timeout().as_nanos(),
+            components,
+            breakers: Default::default(),
+            events: BinaryHeap::new(),
+            seq: 0,
+            slots: Vec::new(),
+            free: Vec::new(),
+            in_flight: 0,
+            noise: rng::stream(plan.seed, Purpose::ModelNoise, 0),
+        }
+    }
+
+    /// Transactions admitted and not finished yet.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// The time of the next event, if any.
+    pub fn next_time(&self) -> Option<u64> {
+        self.events.peek().map(|Reverse(e)| e.at)
+    }
+
+    fn schedule(&mut self, at: u64, slot: u32, step: Step, outcome: Outcome3) {
+        self.seq += 1;
+        self.events.push(Reverse(Event {
+            at,
+            seq: self.seq,
+            slot,
+            step,
+            outcome,
+        }));
+    }
+
+    /// A transaction arrives at the gateway at its planned time (the engine calls this in
+    /// time order, before any event later than the arrival).
+    pub fn arrive(&mut self, arrival: Arrival, tx: Transaction) {
+        let slot = InFlight {
+            arrival,
+            tx,
+            fs_attempts: 0,
+            features: false,
+            pending: 0,
+            scorer: None,
+            scorer_permit: Permit::Denied,
+            rules: None,
+            rules_permit: Permit::Denied,
+            fs_permit: Permit::Denied,
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id as usize] = slot;
+                id
+            }
+            None => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.in_flight += 1;
+        let call =
+            self.components[GATEWAY].call(arrival.at_ns, arrival.index, self.seed, &mut self.noise);
+        self.schedule(call.at, id, Step::Gateway, call.outcome.into());
+    }
+
+    /// Processes the next event; a transaction that ends is passed to `done`.
+    pub fn step(&mut self, done: &mut impl FnMut(Finished)) -> bool {
+        let Some(Reverse(e)) = self.events.pop() else {
+            return false;
+        };
+        let now = e.at;
+        let id = e.slot;
+        match e.step {
+            Step::Gateway => {
+                if e.outcome == Outcome3::Ok {
+                    self.call_features(now, id);
+                } else {
+                    self.finish(now, id, Outcome::Error, None, false, done);
+                }
+            }
+            Step::RetryFeatures => self.call_features(now, id),
+            Step::Features => {
+                let ok = e.outcome == Outcome3::Ok;
+                let permit = self.slots[id as usize].fs_permit;
+                self.breakers[FEATURE_STORE].record(now, permit, ok);
+                let s = &mut self.slots[id as usize];
+                if e.outcome == Outcome3::Throttled && s.fs_attempts < FS_ATTEMPTS {
+                    let backoff = FS_BACKOFF_NS << (s.fs_attempts - 1);
+                    let jitter = self.noise.uniform(0.5, 1.5);
+                    let at = now + (backoff as f64 * jitter) as u64;
+                    self.schedule(at, id, Step::RetryFeatures, Outcome3::Ok);
+                } else {
+                    s.features = ok;
+                    self.score(now, id);
+                }
+            }
+            Step::Scorer => {
+                let permit = self.slots[id as usize].scorer_permit;
+                let ok = e.outcome == Outcome3::Ok;
+                self.breakers[ML_SCORER].record(now, permit, ok);
+                if ok {
+                    let p =
+                        scorer::ml_probability(&self.slots[id as usize].tx, self.noise.normal());
+                    self.slots[id as usize].scorer = Some(p);
+                }
+                self.join(now, id, done);
+            }
+            Step::Rules => {
+                let permit = self.slots[id as usize].rules_permit;
+                let ok = e.outcome == Outcome3::Ok;
+                self.breakers[RULES_ENGINE].record(now, permit, ok);
+                if ok {
+                    let d = scorer::rules(&self.slots[id as usize].tx);
+                    self.slots[id as usize].rules = Some(d);
+                }
+                self.join(now, id, done);
+            }
+            Step::Decision => {
+                let s = self.slots[id as usize];
+                if e.outcome == Outcome3::Ok {
+                    // Decided without one of its inputs: no features, no score or no rules.
+                    let degraded = s.scorer.is_none() || s.rules.is_none();
+                    let decision = match (s.scorer, s.rules) {
+                        (Some(p), rules) => scorer::combine(p, rules),
+                        (None, Some(d)) => d,
+                        (None, None) => unreachable!("a decision call needs a score or a rule"),
+                    };
+                    self.finish(now, id, Outcome::Ok, Some(decision), degraded, done);
+                } else {
+                    self.finish(now, id, Outcome::Error, None, false, done);
+                }
+            }
+        }
+        true
+    }
+
+    fn call_features(&mut self, now: u64, id: u32) {
+        let index = self.slots[id as usize].arrival.index;
+        let permit = self.breakers[FEATURE_STORE].permit(now);
+        let s = &mut self.slots[id as usize];
+        s.fs_attempts += 1;
+        s.fs_permit = permit;
+        if permit == Permit::Denied {
+            s.features = false;
+            self.score(now, id);
+            return;
+        }
+        let call = self.components[FEATURE_STORE].call(now, index, self.seed, &mut self.noise);
+        self.schedule(call.at, id, Step::Features, call.outcome.into());
+    }
+
+    /// Scorer (with features) and rules in parallel.
+    fn score(&mut self, now: u64, id: u32) {
+        let index = self.slots[id as usize].arrival.index;
+        let mut pending = 0;
+        if self.slots[id as usize].features {
+            let permit = self.breakers[ML_SCORER].permit(now);
+            self.slots[id as usize].scorer_permit = permit;
+            if permit != Permit::Denied {
+                let call = self.components[ML_SCORER].call(now, index, self.seed, &mut self.noise);
+                self.schedule(call.at, id, Step::Scorer, call.outcome.into());
+                pending += 1;
+            }
+        }
+        let permit = self.breakers[RULES_ENGINE].permit(now);
+        self.slots[id as usize].rules_permit = permit;
+        if permit != Permit::Denied {
+            let call = self.components[RULES_ENGINE].call(now, index, self.seed, &mut self.noise);
+            self.schedule(call.at, id, Step::Rules, call.outcome.into());
+            pending += 1;
+        }
+        self.slots[id as usize].pending = pending;
+        if pending == 0 {
+            // Nothing to decide with: the decision service answers with an error at once.
+            self.schedule(now, id, Step::Decision, Outcome3::Failed);
+        }
+    }
+
+    fn join(&mut self, now: u64, id: u32, done: &mut impl FnMut(Finished)) {
+        let s = &mut self.slots[id as usize];
+        s.pending -= 1;
+        if s.pending > 0 {
+            return;
+        }
+        if s.scorer.is_none() && s.rules.is_none() {
+            self.finish(now, id, Outcome::Error, None, false, done);
+            return;
+        }
+        let index = s.arrival.index;
+        let call = self.components[DECISION].call(now, index, self.seed, &mut self.noise);
+        self.schedule(call.at, id, Step::Decision, call.outcome.into());
+    }
+
+    fn finish(
+        &mut self,
+        now: u64,
+        id: u32,
+        outcome: Outcome,
+        decision: Option<Decision>,
+        degraded: bool,
+        done: &mut impl FnMut(Finished),
+    ) {
+        let s = self.slots[id as usize];
+        // The client gives up at its timeout, whatever happens behind it.
+        let deadline = s.arrival.at_ns + self.client_timeout;
+        let (outcome, at, decision, degraded) = if now > deadline {
+            (Outcome::Timeout, deadline, None, false)
+        } else {
+            (outcome, now, decision, degraded)
+        };
+        done(Finished {
+            index: s.arrival.index,
+            phase: s.arrival.phase,
+            planned_ns: s.arrival.at_ns,
+            sent_ns: s.arrival.at_ns,
+            done_ns: at,
+            outcome,
+            degraded,
+            decision,
+            fraud: s.tx.fraud,
+            amount_usd_cents: s.tx.amount_usd_cents,
+        });
+        self.free.push(id);
+        self.in_flight -= 1;
+    }
+
+    /// Ends every transaction still in flight as cancelled (the run stopped at `now`).
+    pub fn cancel_in_flight(&mut self, now: u64, done: &mut impl FnMut(Finished)) {
+        let mut ids: Vec<u32> = self.events.drain().map(|Reverse(e)| e.slot).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let s = self.slots[id as usize];
+            done(Finished {
+                index: s.arrival.index,
+                phase: s.arrival.phase,
+                planned_ns: s.arrival.at_ns,
+                sent_ns: s.arrival.at_ns,
+                done_ns: now.max(s.arrival.at_ns),
+                outcome: Outcome::Cancelled,
+                degraded: false,
+                decision: None,
+                fraud: s.tx.fraud,
+                amount_usd_cents: s.tx.amount_usd_cents,
+            });
+            self.in_flight -= 1;
+        }
+    }
+
+    /// Copies the breakers' trip counts into the components' stats.
+    pub fn settle(&mut self) {
+        for (c, b) in self.components.iter_mut().zip(&self.breakers) {
+            c.stats.breaker_trips = b.trips;
+        }
+    }
+}
