@@ -437,7 +437,18 @@ pub fn build(r: &RunRecord<'_>) -> Results {
         recoveries: &recoveries,
         now_ns: r.end_ns,
     };
-    let judgements: Vec<Judgement> = plan.criteria.iter().map(|c| measured.judge(c)).collect();
+    let mut judgements: Vec<Judgement> = plan.criteria.iter().map(|c| measured.judge(c)).collect();
+    // The criterion that stopped the run failed, whatever its value over the whole (cut
+    // short) run says now.
+    if let Some(Stop::Aborted { criterion, at_ns }) = r.stop
+        && let Some(j) = judgements.get_mut(criterion)
+    {
+        j.passed = false;
+        j.note = Some(format!(
+            "failed live and stopped the run at {}",
+            crate::units::ns(at_ns)
+        ));
+    }
     let criteria: Vec<CriterionResult> = plan
         .criteria
         .iter()

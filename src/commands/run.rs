@@ -137,7 +137,10 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
                 );
             }
         }
-        abort_check(&plan, t, rec)
+        match verdict::failing_abort(&plan, t, rec) {
+            Some(i) => Control::Abort(i),
+            None => Control::Continue,
+        }
     };
     let sim = engine::simulate(&plan, &interrupt, &mut on_second);
     if let Some(bar) = &progress {
@@ -203,44 +206,6 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
     } else {
         exit::FAILED
     }))
-}
-
-/// Evaluates the `abort = true` criteria whose scope is under way (after their grace).
-fn abort_check(plan: &Plan, now: u64, rec: &Recorder) -> Control {
-    let live: Vec<usize> = (0..plan.criteria.len())
-        .filter(|&i| {
-            let c = &plan.criteria[i];
-            c.abort
-                && c.windows
-                    .first()
-                    .is_some_and(|&(start, _)| now >= start + c.abort_grace_ns)
-        })
-        .collect();
-    if live.is_empty() {
-        return Control::Continue;
-    }
-    let recoveries = verdict::recoveries(plan, &rec.timeline);
-    let measured = verdict::Measured {
-        plan,
-        run: &rec.run,
-        phases: &rec.phases,
-        failures: &rec.failures,
-        timeline: &rec.timeline,
-        recoveries: &recoveries,
-        now_ns: now,
-    };
-    for i in live {
-        // Only a definite failure stops a run; a metric without data yet does not.
-        if let Ok(value) = measured.value(&plan.criteria[i])
-            && !plan.criteria[i]
-                .check
-                .op
-                .holds(value, plan.criteria[i].check.threshold)
-        {
-            return Control::Abort(i);
-        }
-    }
-    Control::Continue
 }
 
 fn run_dir(plan: &Plan, started: SystemTime) -> PathBuf {

@@ -87,9 +87,16 @@ impl Charts {
                 (a, (b - a).max(1.0), f.name.clone())
             })
             .collect();
-        let ticks: Vec<Tick> = (0..=5)
+        // Ticks on round times: the smallest step from this list that gives at most 8.
+        let step = [
+            1u64, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400,
+        ]
+        .into_iter()
+        .find(|s| seconds / *s as f64 <= 8.0)
+        .unwrap_or(86400 * ((seconds / 8.0 / 86400.0).ceil() as u64).max(1));
+        let ticks: Vec<Tick> = (0..=(seconds as u64 / step))
             .map(|i| {
-                let t = seconds * i as f64 / 5.0;
+                let t = (i * step) as f64;
                 Tick {
                     x: x(t),
                     label: crate::units::ns((t * 1e9) as u64),
@@ -149,7 +156,7 @@ impl Charts {
         Charts {
             rate: chart(
                 "Rate (transactions per second)",
-                " TPS",
+                "/s",
                 vec![
                     (
                         "planned",

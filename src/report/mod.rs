@@ -222,6 +222,24 @@ fn add_filters(env: &mut Environment<'static>) {
             }
         }
     });
+    // Money at a glance: "$14.8M", "$97.8k", "$310".
+    env.add_filter("usd_short", |v: Option<f64>| -> String {
+        match v {
+            None => "n/a".to_string(),
+            Some(v) => {
+                let sign = if v < 0.0 { "-" } else { "" };
+                let a = v.abs();
+                let (x, unit) = match a {
+                    a if a >= 1e9 => (a / 1e9, "B"),
+                    a if a >= 1e6 => (a / 1e6, "M"),
+                    a if a >= 1e4 => (a / 1e3, "k"),
+                    a => (a, ""),
+                };
+                let digits = if unit.is_empty() { 0 } else { 1 };
+                format!("{sign}${}{unit}", trimmed(x, digits))
+            }
+        }
+    });
     // A duration in ms as "1m30s".
     env.add_filter("duration", |v: Option<f64>| -> String {
         match v {

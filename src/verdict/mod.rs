@@ -368,3 +368,36 @@ impl Measured<'_> {
         }
     }
 }
+
+/// The first `abort = true` criterion that fails live at `now`, among those whose scope is
+/// under way and past its grace. A metric without data yet never aborts a run.
+pub fn failing_abort(plan: &Plan, now: u64, rec: &crate::metrics::Recorder) -> Option<usize> {
+    let live: Vec<usize> = (0..plan.criteria.len())
+        .filter(|&i| {
+            let c = &plan.criteria[i];
+            c.abort
+                && c.windows
+                    .first()
+                    .is_some_and(|&(start, _)| now >= start + c.abort_grace_ns)
+        })
+        .collect();
+    if live.is_empty() {
+        return None;
+    }
+    let recoveries = recoveries(plan, &rec.timeline);
+    let measured = Measured {
+        plan,
+        run: &rec.run,
+        phases: &rec.phases,
+        failures: &rec.failures,
+        timeline: &rec.timeline,
+        recoveries: &recoveries,
+        now_ns: now,
+    };
+    live.into_iter().find(|&i| {
+        let c = &plan.criteria[i];
+        measured
+            .value(c)
+            .is_ok_and(|v| !c.check.op.holds(v, c.check.threshold))
+    })
+}

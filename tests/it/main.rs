@@ -6,5 +6,7 @@ mod diagnostics;
 mod docs;
 mod plan_counts;
 mod properties;
+mod run_cli;
 mod schema;
+mod simulation;
 mod support;

@@ -24,6 +24,19 @@ fn committed_schema_matches_the_generated_one() {
 }
 
 #[test]
+fn committed_results_schema_matches_the_generated_one() {
+    let generated = gauntlet::commands::schema::generated();
+    let (_, text) = generated
+        .iter()
+        .find(|(name, _)| *name == "results.schema.json")
+        .unwrap();
+    assert!(
+        *text == read("schemas/results.schema.json"),
+        "schemas/results.schema.json is stale: run `cargo run -- schema --write schemas`"
+    );
+}
+
+#[test]
 fn shipped_scenarios_validate_against_the_committed_schema() {
     let validator = jsonschema::validator_for(&committed()).unwrap();
     for e in std::fs::read_dir(root().join("scenarios")).unwrap() {

@@ -422,6 +422,50 @@ mod tests {
         );
     }
 
+    /// Little's law, L = λW, checks the queue's bookkeeping: the time-average number of calls
+    /// in the component (sampled) equals the arrival rate times the mean time in it.
+    #[test]
+    fn littles_law_holds_under_load() {
+        let mut s = spec(8, 10_000);
+        s.median_ns = 20_000_000;
+        s.p99_ns = 60_000_000;
+        s.timeout_ns = 60 * SECOND;
+        let mut c = Component::new("ml-scorer", s, &[], 200);
+        let mut noise = rng::stream(3, Purpose::ModelNoise, 0);
+        let mut gaps = rng::stream(3, Purpose::Arrivals, 0);
+        let rate = 300.0; // 8 servers at ~23 ms mean: about 85% busy
+        let mut t = 0u64;
+        let mut intervals = Vec::new();
+        for i in 0..30_000 {
+            t += (gaps.exponential() / rate * 1e9) as u64;
+            let call = c.call(t, i, 3, &mut noise);
+            assert_eq!(call.outcome, CallOutcome::Ok);
+            intervals.push((t, call.at));
+        }
+        let end = t;
+        let w = intervals.iter().map(|(a, d)| (d - a) as f64).sum::<f64>()
+            / intervals.len() as f64
+            / 1e9;
+        let lambda = intervals.len() as f64 / (end as f64 / 1e9);
+        // Sample L every 10 ms over the middle of the run.
+        let samples: Vec<f64> = (10..(end / 10_000_000) - 10)
+            .map(|k| {
+                let at = k * 10_000_000;
+                intervals
+                    .iter()
+                    .filter(|(a, d)| *a <= at && at < *d)
+                    .count() as f64
+            })
+            .collect();
+        let l = samples.iter().sum::<f64>() / samples.len() as f64;
+        assert!(
+            ((l - lambda * w) / (lambda * w)).abs() < 0.05,
+            "L {l} vs λW {}",
+            lambda * w
+        );
+        assert!(c.stats.peak_queue > 0, "the load was high enough to queue");
+    }
+
     #[test]
     fn capacity_throttles_past_the_limit_each_second() {
         let mut s = spec(100, 100);

@@ -196,8 +196,6 @@ impl Simulation {
             Step::RetryFeatures => self.call_features(now, id),
             Step::Features => {
                 let ok = e.outcome == Outcome3::Ok;
-                let permit = self.slots[id as usize].fs_permit;
-                self.breakers[FEATURE_STORE].record(now, permit, ok);
                 let s = &mut self.slots[id as usize];
                 if e.outcome == Outcome3::Throttled && s.fs_attempts < FS_ATTEMPTS {
                     let backoff = FS_BACKOFF_NS << (s.fs_attempts - 1);
@@ -205,7 +203,10 @@ impl Simulation {
                     let at = now + (backoff as f64 * jitter) as u64;
                     self.schedule(at, id, Step::RetryFeatures, Outcome3::Ok);
                 } else {
+                    // The breaker sees the call's final outcome, after its retries.
+                    let permit = s.fs_permit;
                     s.features = ok;
+                    self.breakers[FEATURE_STORE].record(now, permit, ok);
                     self.score(now, id);
                 }
             }
@@ -251,7 +252,12 @@ impl Simulation {
 
     fn call_features(&mut self, now: u64, id: u32) {
         let index = self.slots[id as usize].arrival.index;
-        let permit = self.breakers[FEATURE_STORE].permit(now);
+        // Retries go out under the first attempt's permit.
+        let permit = if self.slots[id as usize].fs_attempts == 0 {
+            self.breakers[FEATURE_STORE].permit(now)
+        } else {
+            self.slots[id as usize].fs_permit
+        };
         let s = &mut self.slots[id as usize];
         s.fs_attempts += 1;
         s.fs_permit = permit;

@@ -1,0 +1,312 @@
+//! `gauntlet run` and `gauntlet report` as a user meets them.
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use super::support::{gauntlet, read, write};
+
+const PASSING: &str = r#"[scenario]
+name = "small"
+description = "A short healthy run"
+seed = 3
+
+[[phase]]
+name = "steady"
+duration = "30s"
+load = { pattern = "constant", rate = 200 }
+
+[[failure]]
+name = "blip"
+kind = "crash"
+component = "ml-scorer"
+at = "10s"
+duration = "5s"
+
+[[criterion]]
+check = "latency.p95 < 2s"
+
+[[criterion]]
+check = "lost == 0"
+
+[report]
+formats = ["md", "html", "junit", "summary"]
+"#;
+
+fn run_into(
+    text: &str,
+) -> (
+    super::support::Written,
+    std::path::PathBuf,
+    assert_cmd::assert::Assert,
+) {
+    let w = write("s.toml", text);
+    let out = w.dir.path().join("out");
+    let assert = gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&out)
+        .assert();
+    (w, out, assert)
+}
+
+#[test]
+fn a_passing_run_exits_0_and_writes_every_file() {
+    let (_w, out, assert) = run_into(PASSING);
+    assert
+        .code(0)
+        .stdout(predicate::str::starts_with(
+            "small: PASSED (2 of 2 criteria), 6,000 transactions",
+        ))
+        .stdout(predicate::str::contains("pass  latency.p95 < 2s [run]"));
+    for f in [
+        "results.json",
+        "run.json",
+        "report.md",
+        "report.html",
+        "junit.xml",
+        "summary.json",
+    ] {
+        assert!(out.join(f).is_file(), "{f} missing");
+    }
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["verdict"]["passed"], true);
+    assert_eq!(results["summary"]["totals"]["lost"], 0);
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["passed"], true);
+    assert_eq!(summary["planned"], 6000);
+    let run: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert!(run["started_at"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        results.get("started_at").is_none(),
+        "wall-clock facts stay out of results.json"
+    );
+}
+
+#[test]
+fn a_failing_criterion_exits_1_and_every_report_names_it() {
+    let text = PASSING.replace("latency.p95 < 2s", "latency.p95 < 1ms");
+    let (_w, out, assert) = run_into(&text);
+    assert
+        .code(1)
+        .stdout(predicate::str::contains("FAIL  latency.p95 < 1ms [run]"));
+    let results: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["verdict"]["passed"], false);
+    assert_eq!(results["criteria"][0]["passed"], false);
+    assert_eq!(results["criteria"][1]["passed"], true);
+
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).expect("junit.xml is well-formed XML");
+    let cases: Vec<roxmltree::Node> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases.len(), 2);
+    let failed: Vec<&str> = cases
+        .iter()
+        .filter(|c| c.children().any(|n| n.has_tag_name("failure")))
+        .map(|c| c.attribute("name").unwrap())
+        .collect();
+    assert_eq!(failed, vec!["latency.p95 < 1ms"]);
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("failures"), Some("1"));
+
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with("# small: FAILED"));
+    assert!(
+        md.contains("| ❌ **fail** | `latency.p95 < 1ms` | run |"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("FAILED") && html.contains("<code>latency.p95 &lt; 1ms</code>"));
+}
+
+#[test]
+fn the_html_report_is_self_contained() {
+    let (_w, out, assert) = run_into(PASSING);
+    assert.code(0);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    for forbidden in ["http://", "https://", "<script src", "<link"] {
+        assert!(
+            !html.contains(forbidden),
+            "the report reaches out with {forbidden}"
+        );
+    }
+    assert_eq!(html.matches("<svg").count(), 4, "four charts");
+    assert!(
+        html.contains("class=\"band\""),
+        "failure windows are shaded"
+    );
+}
+
+#[test]
+fn reports_are_snapshots_of_a_deterministic_run() {
+    let (_w, out, assert) = run_into(PASSING);
+    assert.code(0);
+    insta::assert_snapshot!(
+        "small_report_md",
+        std::fs::read_to_string(out.join("report.md")).unwrap()
+    );
+    insta::assert_snapshot!(
+        "small_junit_xml",
+        std::fs::read_to_string(out.join("junit.xml")).unwrap()
+    );
+}
+
+#[test]
+fn results_json_is_byte_identical_between_runs_and_matches_its_schema() {
+    let (_w1, out1, a1) = run_into(PASSING);
+    let (_w2, out2, a2) = run_into(PASSING);
+    a1.code(0);
+    a2.code(0);
+    let r1 = std::fs::read(out1.join("results.json")).unwrap();
+    assert_eq!(r1, std::fs::read(out2.join("results.json")).unwrap());
+    let schema: Value = serde_json::from_str(&read("schemas/results.schema.json")).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let instance: Value = serde_json::from_slice(&r1).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path().as_str()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+#[test]
+fn report_re_renders_from_a_run_folder() {
+    let (w, out, assert) = run_into(PASSING);
+    assert.code(0);
+    std::fs::remove_file(out.join("report.md")).unwrap();
+    gauntlet()
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "md"])
+        .assert()
+        .success();
+    assert!(out.join("report.md").is_file());
+    // A custom template adds a format; the built-in ones can be replaced by file name.
+    let templates = w.dir.path().join("tpl");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(templates.join("slack.txt"), "{{ results.scenario }} {{ 'passed' if results.verdict.passed else 'failed' }} p95={{ results.summary.latency_ms.p95 | ms }}\n").unwrap();
+    gauntlet()
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "slack", "--templates"])
+        .arg(&templates)
+        .assert()
+        .success();
+    let slack = std::fs::read_to_string(out.join("slack.txt")).unwrap();
+    assert!(slack.starts_with("small passed p95="), "{slack}");
+}
+
+#[test]
+fn a_broken_template_is_a_clear_error_with_exit_2() {
+    let (w, out, assert) = run_into(PASSING);
+    assert.code(0);
+    let templates = w.dir.path().join("bad");
+    std::fs::create_dir(&templates).unwrap();
+    std::fs::write(
+        templates.join("report.md"),
+        "line one\n{{ results.scenario }\n",
+    )
+    .unwrap();
+    gauntlet()
+        .arg("report")
+        .arg(&out)
+        .arg("--templates")
+        .arg(&templates)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("report.md").and(predicate::str::contains("line 2")));
+    std::fs::write(templates.join("report.md"), "{{ results.no_such_field }}\n").unwrap();
+    gauntlet()
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "md", "--templates"])
+        .arg(&templates)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("undefined"));
+}
+
+#[test]
+fn report_of_something_that_is_not_a_run_exits_2() {
+    let w = write("results.json", "{\"not\": \"results\"}");
+    gauntlet()
+        .arg("report")
+        .arg(&w.path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a gauntlet results file"));
+    gauntlet().args(["report", "no/such/dir"]).assert().code(2);
+}
+
+#[test]
+fn run_of_an_invalid_scenario_exits_2_and_writes_nothing() {
+    let w = write("s.toml", &PASSING.replace("\"constant\"", "\"constnat\""));
+    let out = w.dir.path().join("out");
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("did you mean \"constant\"?"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn without_out_the_run_goes_under_the_report_dir() {
+    let w = write(
+        "s.toml",
+        &PASSING.replace("[report]", "[report]\ndir = \"runs\""),
+    );
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .current_dir(w.dir.path())
+        .assert()
+        .code(0);
+    let runs: Vec<_> = std::fs::read_dir(w.dir.path().join("runs/small"))
+        .unwrap()
+        .collect();
+    assert_eq!(runs.len(), 1);
+    let dir = runs[0].as_ref().unwrap().path();
+    assert!(
+        dir.file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .ends_with("-seed3")
+    );
+    assert!(dir.join("results.json").is_file());
+}
+
+#[test]
+fn the_investor_demo_passes_its_own_criteria() {
+    let w = write("unused", "");
+    let out = w.dir.path().join("demo");
+    gauntlet()
+        .args(["run", "scenarios/investor-demo.toml", "--out"])
+        .arg(&out)
+        .assert()
+        .code(0);
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r["summary"]["totals"]["planned"], 2_940_000);
+    assert_eq!(r["summary"]["totals"]["lost"], 0);
+    let crash = &r["failures"][0]["summary"];
+    let degraded = crash["decisions"]["degraded"].as_f64().unwrap();
+    assert!(degraded > 0.5 * crash["totals"]["ok"].as_f64().unwrap());
+    assert!(
+        crash["fraud"]["recall"].as_f64().unwrap()
+            < r["summary"]["fraud"]["recall"].as_f64().unwrap()
+    );
+}
