@@ -88,6 +88,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
     },
+    /// Serve the fraud-pipeline model as a real HTTP service (POST /score, GET /health).
+    Serve {
+        /// Address to listen on (loopback by default).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Seed for service times and scores.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Print the JSON Schema of scenario files (or write every schema into a folder).
     Schema {
         /// Write scenario.schema.json and results.schema.json into DIR instead of printing.

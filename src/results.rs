@@ -16,6 +16,10 @@ use crate::scenario::model::Target;
 use crate::target::simulated::Simulation;
 use crate::verdict::{self, Judgement, Measured, Recovery};
 
+/// Generator lag p99 above which the report warns that the generator, not the target, may
+/// have limited the measurement.
+pub const LAG_LIMIT_MS: f64 = 5.0;
+
 /// The format of results.json; bumped when a field changes meaning.
 pub const FORMAT: u32 = 1;
 
@@ -51,6 +55,9 @@ pub struct Results {
     pub components: Vec<ComponentResult>,
     pub resilience: Resilience,
     pub business: BusinessResult,
+    /// Errors by kind (http targets): refused, reset, bad-response, too-large, status-4xx,
+    /// status-5xx, template.
+    pub errors_by_kind: std::collections::BTreeMap<String, u64>,
     /// The report formats the scenario asked for.
     pub report_formats: Vec<String>,
 }
@@ -219,7 +226,7 @@ pub struct Lag {
 pub struct GeneratorResult {
     /// How late the generator sent, in ms (0 in simulation: virtual time is never late).
     pub lag_ms: Lag,
-    /// The lag limited the measurement (p99 above 1 ms).
+    /// The lag may have limited the measurement (p99 above 5 ms).
     pub limited: bool,
 }
 
@@ -422,6 +429,7 @@ pub struct RunRecord<'a> {
     pub stop: Option<Stop>,
     pub end_ns: u64,
     pub complete: bool,
+    pub errors_by_kind: std::collections::BTreeMap<String, u64>,
 }
 
 /// Judges the criteria and assembles the results.
@@ -666,12 +674,13 @@ pub fn build(r: &RunRecord<'_>) -> Results {
         failures,
         timeline,
         generator: GeneratorResult {
-            limited: lag_ms.p99 > 1.0,
+            limited: lag_ms.p99 > LAG_LIMIT_MS,
             lag_ms,
         },
         components,
         resilience,
         business,
+        errors_by_kind: r.errors_by_kind.clone(),
         report_formats: plan.report.formats.iter().map(|f| f.0.clone()).collect(),
     }
 }

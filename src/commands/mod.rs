@@ -5,6 +5,7 @@ mod plan;
 mod report;
 mod run;
 pub mod schema;
+mod serve;
 mod validate;
 
 use std::io::Write;
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             formats,
             templates,
         } => report::run(&results, &formats, templates.as_deref()),
+        Command::Serve { listen, seed } => serve::run(listen, seed),
         Command::Schema { write, results } => schema::run(write.as_deref(), results),
     }
 }

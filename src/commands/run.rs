@@ -17,6 +17,7 @@ use crate::plan::Plan;
 use crate::report::Templates;
 use crate::results::{self, Results, RunRecord, write_atomic};
 use crate::scenario::model::Target;
+use crate::target::http::TargetError;
 use crate::units::thousands;
 use crate::{clock, verdict};
 
@@ -46,6 +47,12 @@ struct RunInfo {
     interrupted: bool,
 }
 
+/// What ran: the simulation keeps its model for the per-component figures.
+enum Ran {
+    Simulated(Box<engine::Simulated>),
+    Http(Box<engine::http::HttpRun>),
+}
+
 /// How often a long run writes its results so far.
 const CHECKPOINT_EVERY_S: u64 = 10;
 
@@ -54,11 +61,36 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
         Ok(p) => p,
         Err(code) => return Ok(code),
     };
-    if let Target::Http { .. } = plan.target {
-        eprintln!(
-            "error: {}: http targets cannot be run by this version of gauntlet yet; `validate` and `plan` work, and the simulated target runs",
-            o.file.display()
-        );
+    // Everything about an http target that can fail does so before the run starts.
+    let prepared = match &plan.target {
+        Target::Http { .. } => match engine::http::prepare(&plan) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("error: {}: {e}", o.file.display());
+                let code = if matches!(e, TargetError::Template(_)) {
+                    exit::INVALID
+                } else {
+                    exit::CANNOT_RUN
+                };
+                return Ok(ExitCode::from(code));
+            }
+        },
+        Target::Simulated { .. } => None,
+    };
+    let runtime = match prepared {
+        Some(_) => Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?,
+        ),
+        None => None,
+    };
+    if let (Some(p), Some(rt)) = (&prepared, &runtime)
+        && let Err(e) = rt.block_on(p.endpoint.resolve())
+    {
+        eprintln!("error: {}: {e}", o.file.display());
         return Ok(ExitCode::from(exit::CANNOT_RUN));
     }
     // Templates are checked before the run, so a broken one costs nothing.
@@ -101,7 +133,7 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
         let bar = indicatif::ProgressBar::new(plan.duration_ns / 1_000_000_000);
         bar.set_style(
             indicatif::ProgressStyle::with_template(
-                "{spinner} {msg} [{bar:40}] {pos}/{len} s simulated ({elapsed})",
+                "{spinner} {msg} [{bar:40}] {pos}/{len} s ({elapsed})",
             )
             .expect("valid template")
             .progress_chars("=> "),
@@ -129,6 +161,7 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
                 stop: None,
                 end_ns: t,
                 complete: false,
+                errors_by_kind: Default::default(),
             });
             if let Err(e) = write_atomic(&results_path, results::to_json(&partial).as_bytes()) {
                 tracing::warn!(
@@ -142,25 +175,63 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
             None => Control::Continue,
         }
     };
-    let sim = engine::simulate(&plan, &interrupt, &mut on_second);
+    let ran = match (prepared, runtime) {
+        (Some(prepared), Some(rt)) => {
+            let plan = Arc::new(plan.clone());
+            match rt.block_on(engine::http::drive(
+                plan,
+                prepared,
+                &interrupt,
+                &mut on_second,
+            )) {
+                Ok(h) => Ran::Http(Box::new(h)),
+                Err(e) => {
+                    eprintln!("error: {}: {e}", o.file.display());
+                    return Ok(ExitCode::from(exit::CANNOT_RUN));
+                }
+            }
+        }
+        _ => Ran::Simulated(Box::new(engine::simulate(
+            &plan,
+            &interrupt,
+            &mut on_second,
+        ))),
+    };
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
     let wall_ms = wall.elapsed().as_millis() as u64;
 
+    let (recorder, simulation, stop, end_ns, errors_by_kind) = match &ran {
+        Ran::Simulated(s) => (
+            &s.recorder,
+            Some(&s.simulation),
+            s.stop,
+            s.end_ns,
+            Default::default(),
+        ),
+        Ran::Http(h) => (
+            &h.recorder,
+            None,
+            h.stop,
+            h.end_ns,
+            h.errors_by_kind.clone(),
+        ),
+    };
     let results = results::build(&RunRecord {
         plan: &plan,
-        run: &sim.recorder.run,
-        phases: &sim.recorder.phases,
-        failures: &sim.recorder.failures,
-        timeline: &sim.recorder.timeline,
-        simulation: Some(&sim.simulation),
-        stop: sim.stop,
-        end_ns: match sim.stop {
+        run: &recorder.run,
+        phases: &recorder.phases,
+        failures: &recorder.failures,
+        timeline: &recorder.timeline,
+        simulation,
+        stop,
+        end_ns: match stop {
             Some(Stop::Aborted { at_ns, .. } | Stop::Interrupted { at_ns }) => at_ns,
-            None => sim.end_ns,
+            None => end_ns,
         },
         complete: true,
+        errors_by_kind,
     });
     write_atomic(&results_path, results::to_json(&results).as_bytes())
         .with_context(|| format!("cannot write {}", results_path.display()))?;

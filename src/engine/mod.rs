@@ -5,6 +5,8 @@
 //! progress, checkpoints). When the run stops early, whatever is in flight and every arrival
 //! not yet sent end as `cancelled`, so nothing is lost.
 
+pub mod http;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::metrics::Recorder;

@@ -2,6 +2,7 @@
 //! in virtual time. Both kinds of target report each transaction's end as a `Finished` record;
 //! the engine hands those to metrics and never looks inside a target.
 
+pub mod http;
 pub mod simulated;
 
 /// How one planned transaction ended. Every arrival ends in exactly one of these.

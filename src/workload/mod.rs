@@ -70,7 +70,7 @@ pub enum Channel {
 }
 
 /// What a scorer sees besides the raw fields.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Indicators {
     /// The device has never been used by this customer.
     pub new_device: bool,

@@ -4,6 +4,8 @@ mod cli;
 mod determinism;
 mod diagnostics;
 mod docs;
+mod http;
+mod http_server;
 mod plan_counts;
 mod properties;
 mod run_cli;

@@ -42,6 +42,7 @@ pub fn simulate_with(
         stop: sim.stop,
         end_ns,
         complete: true,
+        errors_by_kind: Default::default(),
     })
 }
 

@@ -5,7 +5,7 @@
 //! alone, and catches markedly less fraud. docs/model.md gives the calibration.
 
 use crate::target::Decision;
-use crate::workload::Transaction;
+use crate::workload::{Indicators, Transaction};
 
 /// Probability at or above which the healthy pipeline blocks.
 pub const BLOCK_AT: f64 = 0.60;
@@ -16,8 +16,12 @@ pub const NOISE_SD: f64 = 0.9;
 
 /// The ML scorer's fraud probability for `tx`, given a standard normal draw `noise`.
 pub fn ml_probability(tx: &Transaction, noise: f64) -> f64 {
-    let i = &tx.indicators;
-    let usd = tx.amount_usd_cents as f64 / 100.0;
+    score(&tx.indicators, tx.amount_usd_cents, noise)
+}
+
+/// The same from a transaction's indicators and amount (what `gauntlet serve` receives).
+pub fn score(i: &Indicators, amount_usd_cents: u64, noise: f64) -> f64 {
+    let usd = amount_usd_cents as f64 / 100.0;
     let mut logit = -8.0;
     logit += 3.3 * i.new_device as u8 as f64;
     logit += 3.6 * i.country_mismatch as u8 as f64;
@@ -27,7 +31,7 @@ pub fn ml_probability(tx: &Transaction, noise: f64) -> f64 {
     logit += 1.3 * i.first_time_merchant as u8 as f64;
     logit += 4.0 * i.ip_risk;
     // Tiny card-not-present charges are what card testing looks like.
-    if usd < 5.0 && tx.indicators.txns_last_hour >= 3 {
+    if usd < 5.0 && i.txns_last_hour >= 3 {
         logit += 2.0;
     }
     // Old accounts with a known device and a normal amount are rarely fraud.
@@ -40,7 +44,11 @@ pub fn ml_probability(tx: &Transaction, noise: f64) -> f64 {
 
 /// What the rules engine alone decides.
 pub fn rules(tx: &Transaction) -> Decision {
-    let i = &tx.indicators;
+    rules_on(&tx.indicators)
+}
+
+/// The same from a transaction's indicators.
+pub fn rules_on(i: &Indicators) -> Decision {
     if i.txns_last_hour >= 15 || (i.new_device && i.country_mismatch) {
         Decision::Block
     } else if (i.high_risk_merchant && i.amount_ratio > 3.0)

@@ -1,0 +1,408 @@
+//! Driving a plan against a real HTTP service, in real time, as an open model: every arrival
+//! is sent at its planned time whatever the service does (wrk2's discipline). Latency counts
+//! from the planned time, so a stalled service cannot hide behind a waiting generator; the
+//! generator's own lag (send minus planned) is recorded. The scheduler never relies on a fine
+//! timer: whenever it wakes, it sends every arrival that is due, each measured from its own
+//! planned time. Arrivals beyond `max_in_flight` are `dropped`; when the run stops early, what
+//! is in flight and what was not sent are `cancelled`. Nothing is lost.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Method, Request};
+use tokio::sync::{mpsc, watch};
+
+use super::{Control, Stop};
+use crate::metrics::Recorder;
+use crate::plan::{Arrival, Plan};
+use crate::scenario::model::{Body, DecisionMap, Target};
+use crate::target::http::client::{Pool, status_failure};
+use crate::target::http::proxy::{self, TX_HEADER};
+use crate::target::http::{Endpoint, TargetError, decision_of, degraded_in, expand_env};
+use crate::target::{Finished, Outcome};
+
+const SECOND: u64 = 1_000_000_000;
+/// Within this of a due send, the scheduler yields instead of sleeping on the timer.
+const SPIN_NS: u64 = 1_500_000;
+
+/// How requests are built, resolved once before the run.
+pub struct Prepared {
+    pub endpoint: Endpoint,
+    method: Method,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    template: Option<minijinja::Environment<'static>>,
+    timeout: Duration,
+    connections: u32,
+    max_in_flight: u64,
+    decision: Option<DecisionMap>,
+}
+
+/// Checks everything that can fail before the first request: the URL, environment
+/// variables, the body template (rendered once for transaction 0).
+pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
+    let Target::Http {
+        url,
+        method,
+        headers,
+        body,
+        timeout,
+        connections,
+        max_in_flight,
+        decision,
+    } = &plan.target
+    else {
+        return Err(TargetError::Template("not an http target".into()));
+    };
+    let endpoint = Endpoint::parse(url)?;
+    let method = Method::from_bytes(method.as_bytes())
+        .map_err(|_| TargetError::Url(url.clone(), "invalid method"))?;
+    let mut list = Vec::new();
+    let mut has_content_type = false;
+    for (name, value) in headers {
+        let value = expand_env(value)?;
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| TargetError::Template(format!("\"{name}\" is not a valid header name")))?;
+        let value = HeaderValue::from_str(&value).map_err(|_| {
+            TargetError::Template(format!("the value of header {name} is not valid in HTTP"))
+        })?;
+        has_content_type |= name == hyper::header::CONTENT_TYPE;
+        list.push((name, value));
+    }
+    if !has_content_type {
+        list.push((
+            hyper::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        ));
+    }
+    list.push((
+        hyper::header::USER_AGENT,
+        HeaderValue::from_static(concat!("gauntlet/", env!("CARGO_PKG_VERSION"))),
+    ));
+    let host = HeaderValue::from_str(&endpoint.authority)
+        .map_err(|_| TargetError::Url(url.clone(), "invalid host"))?;
+    list.push((hyper::header::HOST, host));
+    let template = match body {
+        Body::Transaction => None,
+        Body::Template(path) => {
+            let full = plan.base_dir.join(path);
+            let source = std::fs::read_to_string(&full).map_err(|e| {
+                TargetError::Template(format!(
+                    "cannot read the body template {}: {e}",
+                    full.display()
+                ))
+            })?;
+            let mut env = minijinja::Environment::new();
+            env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+            env.add_template_owned("body", source)
+                .map_err(|e| TargetError::Template(format!("{}: {e}", full.display())))?;
+            let probe = env.get_template("body").and_then(|t| {
+                t.render(minijinja::context! { tx => minijinja::value::Serde(plan.transaction(0)) })
+            });
+            if let Err(e) = probe {
+                return Err(TargetError::Template(format!("{}: {e}", full.display())));
+            }
+            Some(env)
+        }
+    };
+    Ok(Prepared {
+        endpoint,
+        method,
+        headers: list,
+        template,
+        timeout: Duration::from_nanos(
+            timeout
+                .unwrap_or(crate::units::Duration::from_secs(5))
+                .as_nanos(),
+        ),
+        connections: *connections,
+        max_in_flight: *max_in_flight,
+        decision: decision.clone(),
+    })
+}
+
+/// The end of a run against a real service.
+pub struct HttpRun {
+    pub recorder: Recorder,
+    pub stop: Option<Stop>,
+    pub end_ns: u64,
+    pub errors_by_kind: BTreeMap<String, u64>,
+}
+
+struct Shared {
+    plan: Arc<Plan>,
+    prepared: Prepared,
+    pool: Pool,
+    start: Instant,
+}
+
+struct Done {
+    finished: Finished,
+    failure: Option<&'static str>,
+}
+
+impl Shared {
+    fn request(
+        &self,
+        index: u64,
+        tx: &crate::workload::Transaction,
+    ) -> Result<Request<Full<Bytes>>, &'static str> {
+        let body = match &self.prepared.template {
+            None => serde_json::to_vec(tx).map_err(|_| "template")?,
+            Some(env) => env
+                .get_template("body")
+                .and_then(|t| t.render(minijinja::context! { tx => minijinja::value::Serde(tx) }))
+                .map_err(|_| "template")?
+                .into_bytes(),
+        };
+        let mut req = Request::builder()
+            .method(self.prepared.method.clone())
+            .uri(self.prepared.endpoint.path.as_str());
+        for (name, value) in &self.prepared.headers {
+            req = req.header(name, value);
+        }
+        req = req.header(TX_HEADER, index);
+        req.body(Full::new(Bytes::from(body)))
+            .map_err(|_| "template")
+    }
+
+    async fn send(self: Arc<Self>, a: Arrival, mut cancel: watch::Receiver<bool>) -> Done {
+        let tx = self.plan.transaction(a.index);
+        let now = || self.start.elapsed().as_nanos() as u64;
+        let finished = |sent: u64, done: u64, outcome: Outcome, decision, degraded| Finished {
+            index: a.index,
+            phase: a.phase,
+            planned_ns: a.at_ns,
+            sent_ns: sent.max(a.at_ns),
+            done_ns: done.max(sent).max(a.at_ns),
+            outcome,
+            degraded,
+            decision,
+            fraud: tx.fraud,
+            amount_usd_cents: tx.amount_usd_cents,
+        };
+        let req = match self.request(a.index, &tx) {
+            Ok(r) => r,
+            Err(kind) => {
+                let t = now();
+                return Done {
+                    finished: finished(t, t, Outcome::Error, None, false),
+                    failure: Some(kind),
+                };
+            }
+        };
+        let sent = now();
+        let result = tokio::select! {
+            r = tokio::time::timeout(self.prepared.timeout, self.pool.send(req)) => r,
+            _ = cancel.changed() => {
+                let t = now();
+                return Done { finished: finished(sent, t, Outcome::Cancelled, None, false), failure: None };
+            }
+        };
+        let done = now();
+        match result {
+            Err(_) => Done {
+                finished: finished(
+                    sent,
+                    sent + self.prepared.timeout.as_nanos() as u64,
+                    Outcome::Timeout,
+                    None,
+                    false,
+                ),
+                failure: None,
+            },
+            Ok(Err(f)) => Done {
+                finished: finished(sent, done, Outcome::Error, None, false),
+                failure: Some(f.name()),
+            },
+            Ok(Ok(answer)) => match status_failure(answer.status) {
+                Some(f) => Done {
+                    finished: finished(sent, done, Outcome::Error, None, false),
+                    failure: Some(f.name()),
+                },
+                None => {
+                    let decision = self
+                        .prepared
+                        .decision
+                        .as_ref()
+                        .and_then(|m| decision_of(&answer.body, m));
+                    let degraded = degraded_in(&answer.body);
+                    Done {
+                        finished: finished(sent, done, Outcome::Ok, decision, degraded),
+                        failure: None,
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Runs `plan` against its http target. Starts the fault proxy when failures are scheduled.
+pub async fn drive(
+    plan: Arc<Plan>,
+    prepared: Prepared,
+    interrupt: &AtomicBool,
+    on_second: &mut dyn FnMut(u64, &Recorder) -> Control,
+) -> Result<HttpRun, TargetError> {
+    let upstream = prepared.endpoint.resolve().await?;
+    let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
+    let mut rec = Recorder::new(&plan, horizon);
+    let start = Instant::now();
+    let _proxy;
+    let addr = if plan.failures.is_empty() {
+        upstream
+    } else {
+        let hold = prepared.timeout + Duration::from_secs(1);
+        let p = proxy::start(
+            upstream,
+            prepared.connections,
+            plan.failures.clone(),
+            plan.seed,
+            start,
+            hold,
+        )
+        .await
+        .map_err(|e| TargetError::Resolve {
+            host: "127.0.0.1 (the fault proxy)".into(),
+            reason: e.to_string(),
+        })?;
+        let addr = p.addr;
+        _proxy = p;
+        addr
+    };
+    let max_in_flight = prepared.max_in_flight;
+    let shared = Arc::new(Shared {
+        pool: Pool::new(addr, prepared.connections),
+        prepared,
+        plan: plan.clone(),
+        start,
+    });
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let (cancel_tx, cancel_rx) = watch::channel(false);
+    let mut errors_by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    let mut arrivals = plan.arrivals().peekable();
+    let mut in_flight: u64 = 0;
+    let mut next_tick = SECOND;
+    let mut stop = None;
+
+    let take = |d: Done, rec: &mut Recorder, errors: &mut BTreeMap<String, u64>| {
+        if let Some(kind) = d.failure {
+            *errors.entry(kind.to_string()).or_default() += 1;
+        }
+        rec.record(&d.finished);
+    };
+
+    loop {
+        let now = start.elapsed().as_nanos() as u64;
+        if stop.is_none() {
+            while let Some(a) = arrivals.next_if(|a| a.at_ns <= now) {
+                if in_flight >= max_in_flight {
+                    let tx = plan.transaction(a.index);
+                    rec.record(&Finished {
+                        index: a.index,
+                        phase: a.phase,
+                        planned_ns: a.at_ns,
+                        sent_ns: a.at_ns,
+                        done_ns: a.at_ns,
+                        outcome: Outcome::Dropped,
+                        degraded: false,
+                        decision: None,
+                        fraud: tx.fraud,
+                        amount_usd_cents: tx.amount_usd_cents,
+                    });
+                    continue;
+                }
+                in_flight += 1;
+                let shared = shared.clone();
+                let done_tx = done_tx.clone();
+                let cancel = cancel_rx.clone();
+                tokio::spawn(async move {
+                    let d = shared.send(a, cancel).await;
+                    let _ = done_tx.send(d);
+                });
+            }
+            while now >= next_tick {
+                rec.advance(next_tick);
+                if let Control::Abort(criterion) = on_second(next_tick, &rec) {
+                    stop = Some(Stop::Aborted {
+                        criterion,
+                        at_ns: next_tick,
+                    });
+                }
+                next_tick += SECOND;
+            }
+            if stop.is_none() && interrupt.load(Ordering::Relaxed) {
+                stop = Some(Stop::Interrupted { at_ns: now });
+            }
+            if let Some(s) = stop {
+                let at = match s {
+                    Stop::Aborted { at_ns, .. } | Stop::Interrupted { at_ns } => at_ns,
+                };
+                let _ = cancel_tx.send(true);
+                for a in arrivals.by_ref() {
+                    rec.record(&Finished {
+                        index: a.index,
+                        phase: a.phase,
+                        planned_ns: a.at_ns,
+                        sent_ns: a.at_ns,
+                        done_ns: a.at_ns.max(at),
+                        outcome: Outcome::Cancelled,
+                        degraded: false,
+                        decision: None,
+                        fraud: false,
+                        amount_usd_cents: 0,
+                    });
+                }
+            }
+        }
+        if arrivals.peek().is_none() && in_flight == 0 {
+            break;
+        }
+        // Sleep until the next arrival or second, or until an answer comes in.
+        let mut wake = next_tick;
+        if stop.is_none()
+            && let Some(a) = arrivals.peek()
+        {
+            wake = wake.min(a.at_ns);
+        }
+        // Tokio's timer ticks in milliseconds: sleep to just before the due time, then yield
+        // until it comes, so sends are not late by up to a tick.
+        let now = start.elapsed().as_nanos() as u64;
+        if wake > now && wake - now < SPIN_NS {
+            tokio::task::yield_now().await;
+            while let Ok(d) = done_rx.try_recv() {
+                in_flight -= 1;
+                take(d, &mut rec, &mut errors_by_kind);
+            }
+            continue;
+        }
+        let deadline = tokio::time::Instant::from_std(
+            start + Duration::from_nanos(wake.saturating_sub(SPIN_NS)),
+        );
+        tokio::select! {
+            d = done_rx.recv() => {
+                if let Some(d) = d {
+                    in_flight -= 1;
+                    take(d, &mut rec, &mut errors_by_kind);
+                }
+                while let Ok(d) = done_rx.try_recv() {
+                    in_flight -= 1;
+                    take(d, &mut rec, &mut errors_by_kind);
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => {}
+        }
+    }
+    let end_ns = start.elapsed().as_nanos() as u64;
+    rec.finish(plan.duration_ns);
+    Ok(HttpRun {
+        recorder: rec,
+        stop,
+        end_ns,
+        errors_by_kind,
+    })
+}

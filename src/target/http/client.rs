@@ -1,0 +1,147 @@
+//! Sending transactions: a pool of at most `connections` keep-alive HTTP/1.1 connections.
+//! A request waits for a free connection (that wait is part of its latency, as it would be for
+//! any client), opens one if fewer than the limit exist, and returns it to the pool once its
+//! answer is read in full. Answers are read up to `MAX_BODY` bytes; a bigger one is an error.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+
+/// The largest answer read; more is counted as an error (`too-large`).
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
+
+/// Why a request failed, by kind (reported in results.json).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Failure {
+    /// The connection was refused.
+    Refused,
+    /// The connection broke: reset or closed before a full answer.
+    Reset,
+    /// The answer was not valid HTTP.
+    BadResponse,
+    /// The answer was bigger than MAX_BODY.
+    TooLarge,
+    /// The service answered 4xx.
+    Status4xx,
+    /// The service answered 5xx (or anything else outside 2xx).
+    Status5xx,
+}
+
+impl Failure {
+    pub fn name(self) -> &'static str {
+        match self {
+            Failure::Refused => "refused",
+            Failure::Reset => "reset",
+            Failure::BadResponse => "bad-response",
+            Failure::TooLarge => "too-large",
+            Failure::Status4xx => "status-4xx",
+            Failure::Status5xx => "status-5xx",
+        }
+    }
+}
+
+/// A full answer.
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: Option<hyper::header::HeaderValue>,
+    pub body: Bytes,
+}
+
+pub struct Pool {
+    addr: SocketAddr,
+    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
+    permits: Semaphore,
+}
+
+impl Pool {
+    pub fn new(addr: SocketAddr, connections: u32) -> Pool {
+        Pool {
+            addr,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(connections as usize),
+        }
+    }
+
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Failure> {
+        let stream = TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::ConnectionRefused => Failure::Refused,
+                _ => Failure::Reset,
+            })?;
+        let _ = stream.set_nodelay(true);
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|_| Failure::Reset)?;
+        tokio::spawn(async move {
+            // Ends when the connection closes; its errors reach the request that used it.
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
+    /// Sends `req` and reads the whole answer.
+    pub async fn send(&self, req: Request<Full<Bytes>>) -> Result<Answer, Failure> {
+        let _permit = self.permits.acquire().await.map_err(|_| Failure::Reset)?;
+        let reused = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
+        let mut sender = match reused {
+            Some(s) if !s.is_closed() => s,
+            _ => self.connect().await?,
+        };
+        if sender.ready().await.is_err() {
+            sender = self.connect().await?;
+        }
+        let response = sender.send_request(req).await.map_err(classify)?;
+        let status = response.status();
+        let content_type = response.headers().get(hyper::header::CONTENT_TYPE).cloned();
+        let body = Limited::new(response.into_body(), MAX_BODY)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.downcast_ref::<http_body_util::LengthLimitError>()
+                    .is_some()
+                {
+                    Failure::TooLarge
+                } else {
+                    Failure::Reset
+                }
+            })?
+            .to_bytes();
+        if !sender.is_closed()
+            && let Ok(mut idle) = self.idle.lock()
+        {
+            idle.push(sender);
+        }
+        Ok(Answer {
+            status,
+            content_type,
+            body,
+        })
+    }
+}
+
+fn classify(e: hyper::Error) -> Failure {
+    if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
+        Failure::BadResponse
+    } else {
+        Failure::Reset
+    }
+}
+
+/// The failure an answer's status means, if any.
+pub fn status_failure(status: StatusCode) -> Option<Failure> {
+    if status.is_success() {
+        None
+    } else if status.is_client_error() {
+        Some(Failure::Status4xx)
+    } else {
+        Some(Failure::Status5xx)
+    }
+}

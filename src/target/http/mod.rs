@@ -1,0 +1,217 @@
+//! Real HTTP services. `client` sends transactions over a bounded pool of keep-alive HTTP/1.1
+//! connections; `proxy` is gauntlet's own fault proxy, put between the generator and the
+//! upstream when failures are scheduled; `serve` runs the fraud-pipeline as a real service.
+
+pub mod client;
+pub mod proxy;
+pub mod serve;
+
+use std::net::SocketAddr;
+
+/// Where requests go: an `http://` URL, split and resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// `host:port` as written (the Host header).
+    pub authority: String,
+    pub host: String,
+    pub port: u16,
+    /// The path and query (origin-form), `/` when the URL has none.
+    pub path: String,
+}
+
+/// Why a target cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("invalid url \"{0}\": {1}")]
+    Url(String, &'static str),
+    #[error(
+        "https targets are not supported by this version of gauntlet yet; use http:// (on loopback, through a TLS-terminating proxy if needed)"
+    )]
+    Https,
+    #[error("cannot resolve \"{host}\": {reason}")]
+    Resolve { host: String, reason: String },
+    #[error("environment variable {0} is not set (it is used in a [target] header)")]
+    MissingEnv(String),
+    #[error("{0}")]
+    Template(String),
+}
+
+impl Endpoint {
+    pub fn parse(url: &str) -> Result<Endpoint, TargetError> {
+        let bad = |why| TargetError::Url(url.to_string(), why);
+        if url.starts_with("https://") {
+            return Err(TargetError::Https);
+        }
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| bad("it must start with http://"))?;
+        let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+        let (authority, path) = rest.split_at(split);
+        let path = path.split('#').next().unwrap_or_default();
+        let path = if path.is_empty() {
+            "/".to_string()
+        } else if path.starts_with('?') {
+            format!("/{path}")
+        } else {
+            path.to_string()
+        };
+        if authority.is_empty() || authority.contains('@') {
+            return Err(bad("it needs a host, and no user:password@"));
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (h, after) = v6
+                .split_once(']')
+                .ok_or_else(|| bad("unclosed [ in the host"))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => p
+                    .parse()
+                    .map_err(|_| bad("the port is not a number from 1 to 65535"))?,
+                None if after.is_empty() => 80,
+                None => return Err(bad("unexpected text after the host")),
+            };
+            (h.to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (
+                    h.to_string(),
+                    p.parse()
+                        .map_err(|_| bad("the port is not a number from 1 to 65535"))?,
+                ),
+                None => (authority.to_string(), 80),
+            }
+        };
+        if host.is_empty() || port == 0 {
+            return Err(bad("it needs a host and a port from 1 to 65535"));
+        }
+        Ok(Endpoint {
+            authority: authority.to_string(),
+            host,
+            port,
+            path,
+        })
+    }
+
+    /// Resolves the host to its first address.
+    pub async fn resolve(&self) -> Result<SocketAddr, TargetError> {
+        let err = |reason: String| TargetError::Resolve {
+            host: self.host.clone(),
+            reason,
+        };
+        let mut addrs = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| err(e.to_string()))?;
+        addrs.next().ok_or_else(|| err("no address".to_string()))
+    }
+}
+
+/// Expands `${NAME}` in a header value from the environment.
+pub fn expand_env(value: &str) -> Result<String, TargetError> {
+    let names = crate::plan::env_references(value).map_err(TargetError::Template)?;
+    let mut out = value.to_string();
+    for name in names {
+        let v = std::env::var(name).map_err(|_| TargetError::MissingEnv(name.to_string()))?;
+        out = out.replace(&format!("${{{name}}}"), &v);
+    }
+    Ok(out)
+}
+
+/// The fraud decision in a JSON answer, read at `pointer` and matched against the lists.
+pub fn decision_of(
+    body: &[u8],
+    map: &crate::scenario::model::DecisionMap,
+) -> Option<crate::target::Decision> {
+    use crate::target::Decision;
+    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let v = json.pointer(&map.pointer)?;
+    let text = match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if map.block.contains(&text) {
+        Some(Decision::Block)
+    } else if map.review.contains(&text) {
+        Some(Decision::Review)
+    } else {
+        Some(Decision::Approve)
+    }
+}
+
+/// Whether the answer says the decision was degraded (`"degraded": true` at the top level).
+pub fn degraded_in(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("degraded").and_then(serde_json::Value::as_bool))
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_urls() {
+        let e = Endpoint::parse("http://127.0.0.1:8080/score?x=1").unwrap();
+        assert_eq!(
+            (
+                e.host.as_str(),
+                e.port,
+                e.path.as_str(),
+                e.authority.as_str()
+            ),
+            ("127.0.0.1", 8080, "/score?x=1", "127.0.0.1:8080")
+        );
+        let e = Endpoint::parse("http://localhost").unwrap();
+        assert_eq!((e.port, e.path.as_str()), (80, "/"));
+        let e = Endpoint::parse("http://[::1]:9000/a").unwrap();
+        assert_eq!((e.host.as_str(), e.port), ("::1", 9000));
+        assert!(matches!(
+            Endpoint::parse("https://x/"),
+            Err(TargetError::Https)
+        ));
+        for bad in [
+            "ftp://x",
+            "http://",
+            "http://x:99999/",
+            "http://x:0/",
+            "http://u:p@x/",
+        ] {
+            assert!(Endpoint::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn expands_environment_variables() {
+        let path = std::env::var("PATH").unwrap();
+        assert_eq!(expand_env("x ${PATH} y").unwrap(), format!("x {path} y"));
+        assert!(matches!(
+            expand_env("${GAUNTLET_SURELY_UNSET_VAR}"),
+            Err(TargetError::MissingEnv(_))
+        ));
+    }
+
+    #[test]
+    fn reads_decisions_by_pointer() {
+        use crate::scenario::model::DecisionMap;
+        use crate::target::Decision;
+        let map = DecisionMap {
+            pointer: "/result/action".into(),
+            block: vec!["deny".into()],
+            review: vec!["hold".into()],
+        };
+        assert_eq!(
+            decision_of(br#"{"result":{"action":"deny"}}"#, &map),
+            Some(Decision::Block)
+        );
+        assert_eq!(
+            decision_of(br#"{"result":{"action":"hold"}}"#, &map),
+            Some(Decision::Review)
+        );
+        assert_eq!(
+            decision_of(br#"{"result":{"action":"ok"}}"#, &map),
+            Some(Decision::Approve)
+        );
+        assert_eq!(decision_of(br#"{"other":1}"#, &map), None);
+        assert_eq!(decision_of(b"not json", &map), None);
+        assert!(degraded_in(br#"{"degraded":true}"#));
+    }
+}

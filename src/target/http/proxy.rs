@@ -1,0 +1,244 @@
+//! gauntlet's fault proxy: an HTTP/1.1 proxy on loopback between the generator and the
+//! upstream service, switching the plan's failures on and off on its schedule. Which requests a
+//! probabilistic failure hits is decided from the seed, the failure and the transaction number
+//! the generator puts in the `x-gauntlet-tx` header, so the same requests are hit on every run.
+//! Outside failure windows a request is forwarded as it is.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use super::client::{MAX_BODY, Pool};
+use crate::plan::PlannedFailure;
+use crate::rng::{self, Purpose};
+use crate::scenario::model::Effect;
+
+/// The header carrying the transaction number.
+pub const TX_HEADER: &str = "x-gauntlet-tx";
+
+type Body = BoxBody<Bytes, Infallible>;
+
+struct State {
+    upstream: Pool,
+    faults: Vec<PlannedFailure>,
+    seed: u64,
+    start: Instant,
+    /// How long a hung or lost request is held: past the client's timeout.
+    hold: Duration,
+    /// Per fault: (second, calls in it), for throttling.
+    throttles: Vec<Mutex<(u64, u64)>>,
+}
+
+/// A running proxy; dropping it stops accepting connections.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The closed connection a crash or a lost packet looks like to the client.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by a scheduled failure")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+/// Starts the proxy on 127.0.0.1 (an ephemeral port) in front of `upstream`. `start` is the
+/// run's start: failure windows count from it.
+pub async fn start(
+    upstream: SocketAddr,
+    connections: u32,
+    faults: Vec<PlannedFailure>,
+    seed: u64,
+    start: Instant,
+    hold: Duration,
+) -> std::io::Result<Proxy> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let throttles = faults.iter().map(|_| Mutex::new((u64::MAX, 0))).collect();
+    let state = Arc::new(State {
+        upstream: Pool::new(upstream, connections),
+        faults,
+        seed,
+        start,
+        hold,
+        throttles,
+    });
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let state = state.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    Ok(Proxy { addr, task })
+}
+
+fn full(status: StatusCode, body: &'static str) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from_static(body.as_bytes())).boxed());
+    *r.status_mut() = status;
+    r
+}
+
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Dropped> {
+    let index: u64 = req
+        .headers()
+        .get(TX_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let now = state.start.elapsed().as_nanos() as u64;
+    let mut delay_ns: f64 = 0.0;
+    let mut slowdown = 1.0;
+    let mut bandwidth: Option<u64> = None;
+    for (i, f) in state.faults.iter().enumerate() {
+        if now < f.start_ns || now >= f.end_ns || !f.hits(state.seed, index) {
+            continue;
+        }
+        match f.effect {
+            Effect::Crash => return Err(Dropped),
+            Effect::Errors { status } => {
+                let code = StatusCode::from_u16(status.unwrap_or(503))
+                    .unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+                return Ok(full(code, "{\"error\":\"injected by gauntlet\"}"));
+            }
+            Effect::Throttle { limit } => {
+                let second = now / 1_000_000_000;
+                let over = state.throttles[i].lock().map(|mut t| {
+                    if t.0 != second {
+                        *t = (second, 0);
+                    }
+                    t.1 += 1;
+                    t.1 > limit
+                });
+                if over.unwrap_or(false) {
+                    return Ok(full(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "{\"error\":\"throttled by gauntlet\"}",
+                    ));
+                }
+            }
+            Effect::Hang | Effect::PacketLoss => {
+                // Held past the client's timeout, then dropped: the client times out.
+                tokio::time::sleep(state.hold).await;
+                return Err(Dropped);
+            }
+            Effect::Latency { delay, jitter } => {
+                let spread = jitter.as_nanos() as f64;
+                // Jitter from the fault-decision stream, past the words `hits` uses.
+                let mut d = rng::stream_at(
+                    state.seed,
+                    Purpose::Faults,
+                    1_000_000 + f.source_index as u64,
+                    index,
+                );
+                delay_ns += (delay.as_nanos() as f64 + d.uniform(-spread, spread)).max(0.0);
+            }
+            Effect::Slowdown { factor } => slowdown *= factor,
+            Effect::Bandwidth { bytes_per_second } => {
+                bandwidth =
+                    Some(bandwidth.map_or(bytes_per_second, |b: u64| b.min(bytes_per_second)));
+            }
+        }
+    }
+    if delay_ns > 0.0 {
+        tokio::time::sleep(Duration::from_nanos(delay_ns as u64)).await;
+    }
+
+    let (parts, body) = req.into_parts();
+    let Ok(body) = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+    else {
+        return Ok(full(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{\"error\":\"request too large\"}",
+        ));
+    };
+    let mut forward = Request::builder().method(parts.method).uri(parts.uri);
+    for (name, value) in &parts.headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            forward = forward.header(name, value);
+        }
+    }
+    let Ok(forward) = forward.body(Full::new(body)) else {
+        return Ok(full(StatusCode::BAD_REQUEST, "{\"error\":\"bad request\"}"));
+    };
+    let sent = Instant::now();
+    // An upstream that refuses, resets or garbles is passed on as a dropped connection.
+    let answer = state.upstream.send(forward).await.map_err(|_| Dropped)?;
+    if slowdown > 1.0 {
+        let took = sent.elapsed();
+        tokio::time::sleep(took.mul_f64(slowdown - 1.0)).await;
+    }
+    let mut response = Response::builder().status(answer.status);
+    if let Some(ct) = answer.content_type {
+        response = response.header(hyper::header::CONTENT_TYPE, ct);
+    }
+    let body: Body = match bandwidth {
+        None => Full::new(answer.body).boxed(),
+        Some(bps) => trickle(answer.body, bps.max(1)),
+    };
+    Ok(response
+        .body(body)
+        .unwrap_or_else(|_| full(StatusCode::BAD_GATEWAY, "")))
+}
+
+/// A body sent at `bps` bytes per second, in ten chunks a second.
+fn trickle(body: Bytes, bps: u64) -> Body {
+    let (mut tx, rx) = http_body_util::channel::Channel::<Bytes, Infallible>::new(4);
+    let chunk = ((bps / 10).max(1)) as usize;
+    tokio::spawn(async move {
+        let mut rest = body;
+        while !rest.is_empty() {
+            let n = chunk.min(rest.len());
+            let piece = rest.split_to(n);
+            tokio::time::sleep(Duration::from_secs_f64(n as f64 / bps as f64)).await;
+            if tx.send_data(piece).await.is_err() {
+                return;
+            }
+        }
+    });
+    rx.boxed()
+}

@@ -1,0 +1,354 @@
+//! Real services: the http target, the open-model scheduler, the fault proxy and misbehaving
+//! servers. Every test talks to an in-process server on 127.0.0.1, for a few seconds at most;
+//! assertions are about counts and outcomes, with latency only where a stall forces it.
+
+use serde_json::Value;
+
+use super::http_server::{Behaviour, Server};
+use super::support::{gauntlet, write};
+
+fn scenario(url: &str, rate: u32, duration: &str, extra: &str) -> String {
+    format!(
+        r#"[scenario]
+name = "http-test"
+seed = 11
+
+[target]
+kind = "http"
+url = "{url}"
+timeout = "500ms"
+decision = {{ pointer = "/verdict/action", block = ["deny"] }}
+
+[[phase]]
+name = "load"
+duration = "{duration}"
+load = {{ pattern = "constant", rate = {rate} }}
+{extra}
+[report]
+formats = ["md", "html", "junit"]
+"#
+    )
+}
+
+/// Runs a scenario with the binary; (exit code, results.json, output folder guard).
+fn run(text: &str) -> (i32, Value, super::support::Written) {
+    let w = write("s.toml", text);
+    let out = w.dir.path().join("out");
+    let assert = gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&out)
+        .arg("--quiet")
+        .assert();
+    let code = assert.get_output().status.code().unwrap_or(-1);
+    let results = std::fs::read_to_string(out.join("results.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (code, results, w)
+}
+
+fn totals(r: &Value) -> (u64, u64, u64, u64, u64, u64) {
+    let t = &r["summary"]["totals"];
+    let g = |k: &str| t[k].as_u64().unwrap();
+    (
+        g("planned"),
+        g("ok"),
+        g("errors"),
+        g("timeouts"),
+        g("dropped"),
+        g("cancelled"),
+    )
+}
+
+fn assert_accounted(r: &Value) {
+    let (planned, ok, errors, timeouts, dropped, cancelled) = totals(r);
+    assert_eq!(
+        planned,
+        ok + errors + timeouts + dropped + cancelled,
+        "{:?}",
+        r["summary"]["totals"]
+    );
+    assert_eq!(r["summary"]["totals"]["lost"], 0);
+}
+
+#[test]
+fn a_healthy_service_answers_everything_with_decisions_read_by_pointer() {
+    let server = Server::start(Behaviour::Normal);
+    let (code, r, w) = run(&scenario(
+        &server.url("/score"),
+        200,
+        "2s",
+        "\n[[criterion]]\ncheck = \"fraud.recall == 100%\"\n",
+    ));
+    assert_eq!(code, 0, "{r}");
+    assert_accounted(&r);
+    assert_eq!(totals(&r), (400, 400, 0, 0, 0, 0));
+    // The server blocks exactly the fraudulent transactions: recall 1, no false positives.
+    assert_eq!(r["summary"]["fraud"]["recall"], 1.0);
+    assert_eq!(r["summary"]["fraud"]["false_positive_rate"], 0.0);
+    assert_eq!(server.seen.lock().unwrap().requests, 400);
+    for f in ["report.md", "report.html", "junit.xml"] {
+        assert!(w.dir.path().join("out").join(f).is_file());
+    }
+    assert_eq!(r["target"], "http");
+}
+
+#[test]
+fn headers_expand_the_environment_and_templates_shape_the_body() {
+    let server = Server::start(Behaviour::Normal);
+    let w = write(
+        "body.j2",
+        r#"{"id": {{ tx.id | tojson }}, "cents": {{ tx.amount_usd_cents }}, "fraud": {{ tx.is_fraud | tojson }}}"#,
+    );
+    let text = scenario(&server.url("/score"), 50, "1s", "")
+        .replace("timeout = \"500ms\"", "timeout = \"500ms\"\nheaders = { authorization = \"Bearer ${GAUNTLET_TEST_SECRET}\", x-team = \"fraud\" }\nbody = { template = \"body.j2\" }");
+    let path = w.dir.path().join("s.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = w.dir.path().join("out");
+    gauntlet()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .env("GAUNTLET_TEST_SECRET", "t0ps3cret")
+        .assert()
+        .code(0);
+    let seen = server.seen.lock().unwrap();
+    assert!(
+        seen.headers[0]
+            .to_ascii_lowercase()
+            .contains("authorization: bearer t0ps3cret"),
+        "{}",
+        seen.headers[0]
+    );
+    assert!(
+        seen.headers[0]
+            .to_ascii_lowercase()
+            .contains("x-gauntlet-tx: ")
+    );
+    let body: Value = serde_json::from_str(&seen.bodies[0]).unwrap();
+    assert!(body["id"].as_str().unwrap().starts_with("tx-"));
+    assert!(body["cents"].is_u64());
+    // The secret reaches the service, never the results or the logs.
+    let results = std::fs::read_to_string(out.join("results.json")).unwrap();
+    let run = std::fs::read_to_string(out.join("run.json")).unwrap();
+    assert!(!results.contains("t0ps3cret") && !run.contains("t0ps3cret"));
+    // Without the variable the run does not start.
+    gauntlet()
+        .arg("run")
+        .arg(&path)
+        .arg("--out")
+        .arg(w.dir.path().join("out2"))
+        .env_remove("GAUNTLET_TEST_SECRET")
+        .assert()
+        .code(3);
+}
+
+#[test]
+fn a_stall_shows_in_the_tail_because_latency_counts_from_the_planned_start() {
+    let server = Server::start(Behaviour::StallOnce {
+        at: std::time::Duration::from_secs(2),
+        stall: std::time::Duration::from_secs(1),
+    });
+    let text = scenario(&server.url("/"), 1000, "4s", "")
+        .replace("timeout = \"500ms\"", "timeout = \"5s\"");
+    let (_, r, _w) = run(&text);
+    assert_accounted(&r);
+    let (planned, ok, ..) = totals(&r);
+    assert_eq!((planned, ok), (4000, 4000));
+    let l = &r["summary"]["latency_ms"];
+    assert!(l["p95"].as_f64().unwrap() >= 300.0, "{l}");
+    assert!(l["p99"].as_f64().unwrap() >= 700.0, "{l}");
+    assert!(l["max"].as_f64().unwrap() >= 900.0, "{l}");
+}
+
+#[test]
+fn misbehaving_services_are_counted_by_kind_and_the_run_completes() {
+    let cases = [
+        (Behaviour::Garbage, "bad-response"),
+        (Behaviour::Truncated, "reset"),
+        (Behaviour::Reset, "reset"),
+        (Behaviour::Huge, "too-large"),
+        (Behaviour::Unavailable, "status-5xx"),
+    ];
+    for (behaviour, kind) in cases {
+        let server = Server::start(behaviour);
+        let (code, r, w) = run(&scenario(&server.url("/"), 40, "1s", ""));
+        assert_eq!(code, 0, "{behaviour:?}: no criteria, so the verdict passes");
+        assert_accounted(&r);
+        let (planned, _, errors, ..) = totals(&r);
+        assert_eq!(errors, planned, "{behaviour:?}: every request fails");
+        assert_eq!(
+            r["errors_by_kind"][kind], planned,
+            "{behaviour:?}: {}",
+            r["errors_by_kind"]
+        );
+        assert!(w.dir.path().join("out/report.html").is_file());
+    }
+}
+
+#[test]
+fn a_slow_body_is_a_timeout() {
+    let server = Server::start(Behaviour::SlowBody);
+    let (_, r, _w) = run(&scenario(&server.url("/"), 20, "1s", ""));
+    assert_accounted(&r);
+    let (planned, _, _, timeouts, ..) = totals(&r);
+    assert_eq!(timeouts, planned);
+}
+
+#[test]
+fn refused_connections_and_a_server_that_dies_mid_run_are_errors() {
+    // A port nothing listens on: bind one, note it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_, r, _w) = run(&scenario(
+        &format!("http://127.0.0.1:{port}/"),
+        40,
+        "1s",
+        "",
+    ));
+    assert_accounted(&r);
+    assert_eq!(r["errors_by_kind"]["refused"], 40);
+
+    let server = Server::start(Behaviour::DiesAfter(std::time::Duration::from_millis(500)));
+    let (_, r, _w) = run(&scenario(&server.url("/"), 100, "2s", ""));
+    assert_accounted(&r);
+    let (planned, ok, errors, ..) = totals(&r);
+    assert_eq!(planned, 200);
+    assert!(
+        ok > 20 && errors > 50,
+        "ok {ok}, errors {errors}: {}",
+        r["errors_by_kind"]
+    );
+}
+
+#[test]
+fn an_in_flight_limit_drops_instead_of_losing() {
+    let server = Server::start(Behaviour::SlowBody);
+    let text = scenario(&server.url("/"), 100, "1s", "").replace(
+        "timeout = \"500ms\"",
+        "timeout = \"500ms\"\nmax_in_flight = 10",
+    );
+    let (_, r, _w) = run(&text);
+    assert_accounted(&r);
+    let (_, _, _, timeouts, dropped, _) = totals(&r);
+    assert!(
+        dropped > 0 && timeouts > 0,
+        "dropped {dropped}, timeouts {timeouts}"
+    );
+}
+
+#[test]
+fn bad_targets_stop_the_run_before_it_starts() {
+    for (url, phrase) in [
+        ("http://127.0.0.1:99999/", "port"),
+        ("https://127.0.0.1:8443/", "https"),
+    ] {
+        let w = write("s.toml", &scenario(url, 10, "1s", ""));
+        let out = w.dir.path().join("out");
+        gauntlet()
+            .arg("run")
+            .arg(&w.path)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(3)
+            .stderr(predicates::str::contains(phrase));
+        assert!(!out.exists(), "nothing is written before the run starts");
+    }
+}
+
+/// A failure window on the upstream, through the fault proxy.
+fn with_fault(server: &Server, fault: &str, rate: u32) -> Value {
+    let extra = format!(
+        "\n[[failure]]\nname = \"f\"\ncomponent = \"upstream\"\nat = \"1s\"\nduration = \"1s\"\n{fault}\n"
+    );
+    let (_, r, _w) = run(&scenario(&server.url("/score"), rate, "3s", &extra));
+    assert_accounted(&r);
+    r
+}
+
+fn window(r: &Value) -> &Value {
+    &r["failures"][0]["summary"]
+}
+
+#[test]
+fn the_proxy_injects_each_failure_kind() {
+    let server = Server::start(Behaviour::Normal);
+    let planned_in = |r: &Value| window(r)["totals"]["planned"].as_u64().unwrap();
+
+    let r = with_fault(
+        &server,
+        "kind = \"errors\"\nprobability = 1\nstatus = 502",
+        200,
+    );
+    assert_eq!(
+        window(&r)["totals"]["errors"].as_u64().unwrap(),
+        planned_in(&r)
+    );
+    assert!(r["errors_by_kind"]["status-5xx"].as_u64().unwrap() >= planned_in(&r) - 2);
+
+    let r = with_fault(&server, "kind = \"crash\"", 200);
+    assert!(
+        window(&r)["totals"]["errors"].as_u64().unwrap() >= planned_in(&r) - 2,
+        "{}",
+        window(&r)
+    );
+    assert!(r["errors_by_kind"]["reset"].as_u64().unwrap() > 0);
+
+    let r = with_fault(&server, "kind = \"throttle\"\nlimit = 50", 200);
+    let errors = window(&r)["totals"]["errors"].as_u64().unwrap();
+    assert!(
+        (100..=160).contains(&errors),
+        "throttled {errors} of {}",
+        planned_in(&r)
+    );
+    assert!(r["errors_by_kind"]["status-4xx"].as_u64().unwrap() >= errors);
+
+    let r = with_fault(&server, "kind = \"hang\"", 100);
+    assert!(window(&r)["totals"]["timeouts"].as_u64().unwrap() >= planned_in(&r) - 2);
+
+    let r = with_fault(&server, "kind = \"packet-loss\"\nprobability = 0.5", 200);
+    let lost = window(&r)["totals"]["timeouts"].as_u64().unwrap();
+    assert!(
+        (60..=140).contains(&lost),
+        "timed out {lost} of {}",
+        planned_in(&r)
+    );
+
+    let r = with_fault(&server, "kind = \"latency\"\ndelay = \"200ms\"", 100);
+    assert!(
+        window(&r)["latency_ms"]["p50"].as_f64().unwrap() >= 190.0,
+        "{}",
+        window(&r)["latency_ms"]
+    );
+    assert!(r["phases"][0]["summary"]["totals"]["ok"].as_u64().unwrap() == 300);
+
+    let r = with_fault(&server, "kind = \"bandwidth\"\nbytes_per_second = 200", 50);
+    // A ~30-byte answer at 200 B/s takes over 100 ms.
+    assert!(
+        window(&r)["latency_ms"]["p50"].as_f64().unwrap() >= 100.0,
+        "{}",
+        window(&r)["latency_ms"]
+    );
+
+    // A 30 ms upstream slowed five times answers in 150 ms.
+    let slow = Server::start(Behaviour::Delay(std::time::Duration::from_millis(30)));
+    let r = with_fault(&slow, "kind = \"slowdown\"\nfactor = 5", 50);
+    assert_eq!(r["summary"]["totals"]["ok"], 150);
+    assert!(
+        window(&r)["latency_ms"]["p50"].as_f64().unwrap() >= 140.0,
+        "{}",
+        window(&r)["latency_ms"]
+    );
+    assert!(
+        r["phases"][0]["summary"]["latency_ms"]["p50"]
+            .as_f64()
+            .unwrap()
+            < 140.0
+    );
+}

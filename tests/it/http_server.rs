@@ -1,0 +1,211 @@
+//! A small HTTP/1.1 server for the tests, on 127.0.0.1 and an ephemeral port, written on raw
+//! TCP so that it can misbehave exactly as asked. It records what it received.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Behaviour {
+    /// Answers `{"verdict":{"action":"deny"|"allow"}}` from the transaction's `is_fraud`.
+    Normal,
+    /// Like Normal, but requests arriving in [at, at + for) after the first one are held until
+    /// the stall ends.
+    StallOnce { at: Duration, stall: Duration },
+    /// Writes a line that is not HTTP.
+    Garbage,
+    /// Promises 100 bytes, sends 10 and closes.
+    Truncated,
+    /// Closes the connection without answering.
+    Reset,
+    /// Answers 5 MiB.
+    Huge,
+    /// Sends the headers, then one byte a second.
+    SlowBody,
+    /// Answers 503.
+    Unavailable,
+    /// Answers normally after a fixed delay.
+    Delay(Duration),
+    /// Answers normally until `after` since the first request, then stops: closes everything
+    /// and refuses connections.
+    DiesAfter(Duration),
+}
+
+#[derive(Default)]
+pub struct Seen {
+    pub requests: u64,
+    pub headers: Vec<String>,
+    pub bodies: Vec<String>,
+}
+
+pub struct Server {
+    pub addr: SocketAddr,
+    pub seen: Arc<Mutex<Seen>>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Server {
+    pub fn start(behaviour: Behaviour) -> Server {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let first: Arc<Mutex<Option<Instant>>> = Arc::default();
+        let s = seen.clone();
+        runtime.spawn(async move {
+            let dead = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                if dead.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(stream);
+                    // A dead server: stop listening altogether.
+                    return;
+                }
+                tokio::spawn(connection(
+                    stream,
+                    behaviour,
+                    s.clone(),
+                    first.clone(),
+                    dead.clone(),
+                ));
+            }
+        });
+        Server {
+            addr,
+            seen,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, String)> {
+    loop {
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buf[..end]).to_string();
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            let total = end + 4 + len;
+            while buf.len() < total {
+                let mut chunk = [0u8; 8192];
+                let n = stream.read(&mut chunk).await.ok()?;
+                if n == 0 {
+                    return None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let body = String::from_utf8_lossy(&buf[end + 4..total]).to_string();
+            buf.drain(..total);
+            return Some((head, body));
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn response(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+async fn connection(
+    mut stream: TcpStream,
+    behaviour: Behaviour,
+    seen: Arc<Mutex<Seen>>,
+    first: Arc<Mutex<Option<Instant>>>,
+    dead: Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut buf = Vec::new();
+    while let Some((head, body)) = read_request(&mut stream, &mut buf).await {
+        let since_first = {
+            let mut f = first.lock().unwrap();
+            f.get_or_insert_with(Instant::now).elapsed()
+        };
+        {
+            let mut s = seen.lock().unwrap();
+            s.requests += 1;
+            if s.headers.len() < 5 {
+                s.headers.push(head.clone());
+                s.bodies.push(body.clone());
+            }
+        }
+        let fraud = body.contains("\"is_fraud\":true");
+        let normal = response(
+            "200 OK",
+            &format!(
+                "{{\"verdict\":{{\"action\":\"{}\"}}}}",
+                if fraud { "deny" } else { "allow" }
+            ),
+        );
+        let out = match behaviour {
+            Behaviour::Normal => normal,
+            Behaviour::StallOnce { at, stall } => {
+                if since_first >= at && since_first < at + stall {
+                    tokio::time::sleep(at + stall - since_first).await;
+                }
+                normal
+            }
+            Behaviour::Garbage => b"HELLO THERE, NOT HTTP\r\n\r\n".to_vec(),
+            Behaviour::Truncated => {
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n0123456789")
+                    .await;
+                return;
+            }
+            Behaviour::Reset => return,
+            Behaviour::Huge => response("200 OK", &"x".repeat(5 * 1024 * 1024)),
+            Behaviour::SlowBody => {
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n")
+                    .await;
+                for _ in 0..100 {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if stream.write_all(b"x").await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+            Behaviour::Unavailable => response("503 Service Unavailable", "{}"),
+            Behaviour::Delay(d) => {
+                tokio::time::sleep(d).await;
+                normal
+            }
+            Behaviour::DiesAfter(after) => {
+                if since_first >= after {
+                    dead.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return;
+                }
+                normal
+            }
+        };
+        if stream.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
