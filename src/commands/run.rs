@@ -80,7 +80,8 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
     let runtime = match prepared {
         Some(_) => Some(
             tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                // As many workers as cores this process may use (taskset narrows it).
+                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
                 .enable_all()
                 .build()
                 .context("cannot start the async runtime")?,
@@ -178,12 +179,7 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
     let ran = match (prepared, runtime) {
         (Some(prepared), Some(rt)) => {
             let plan = Arc::new(plan.clone());
-            match rt.block_on(engine::http::drive(
-                plan,
-                prepared,
-                &interrupt,
-                &mut on_second,
-            )) {
+            match engine::http::drive(&rt, plan, prepared, &interrupt, &mut on_second) {
                 Ok(h) => Ran::Http(Box::new(h)),
                 Err(e) => {
                     eprintln!("error: {}: {e}", o.file.display());

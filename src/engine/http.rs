@@ -2,8 +2,9 @@
 //! is sent at its planned time whatever the service does (wrk2's discipline). Latency counts
 //! from the planned time, so a stalled service cannot hide behind a waiting generator; the
 //! generator's own lag (send minus planned) is recorded. The scheduler never relies on a fine
-//! timer: whenever it wakes, it sends every arrival that is due, each measured from its own
-//! planned time. Arrivals beyond `max_in_flight` are `dropped`; when the run stops early, what
+//! timer: it runs on its own thread, sleeps with the OS's timer until the next send is due,
+//! and whenever it wakes sends every arrival that is due, each measured from its own planned
+//! time. Arrivals beyond `max_in_flight` are `dropped`; when the run stops early, what
 //! is in flight and what was not sent are `cancelled`. Nothing is lost.
 
 use std::collections::BTreeMap;
@@ -23,12 +24,14 @@ use crate::plan::{Arrival, Plan};
 use crate::scenario::model::{Body, DecisionMap, Target};
 use crate::target::http::client::{Pool, status_failure};
 use crate::target::http::proxy::{self, TX_HEADER};
-use crate::target::http::{Endpoint, TargetError, decision_of, degraded_in, expand_env};
+use crate::target::http::{Endpoint, TargetError, expand_env, read_decision};
 use crate::target::{Finished, Outcome};
 
 const SECOND: u64 = 1_000_000_000;
-/// Within this of a due send, the scheduler yields instead of sleeping on the timer.
-const SPIN_NS: u64 = 1_500_000;
+/// The shortest sleep of the scheduler: arrivals due within it go out together.
+const MIN_SLEEP_NS: u64 = 500_000;
+/// How often answers are collected while no send is due.
+const COLLECT_NS: u64 = 5_000_000;
 
 /// How requests are built, resolved once before the run.
 pub struct Prepared {
@@ -225,12 +228,10 @@ impl Shared {
                     failure: Some(f.name()),
                 },
                 None => {
-                    let decision = self
-                        .prepared
-                        .decision
-                        .as_ref()
-                        .and_then(|m| decision_of(&answer.body, m));
-                    let degraded = degraded_in(&answer.body);
+                    let (decision, degraded) = match &self.prepared.decision {
+                        Some(m) => read_decision(&answer.body, m),
+                        None => (None, false),
+                    };
                     Done {
                         finished: finished(sent, done, Outcome::Ok, decision, degraded),
                         failure: None,
@@ -241,14 +242,18 @@ impl Shared {
     }
 }
 
-/// Runs `plan` against its http target. Starts the fault proxy when failures are scheduled.
-pub async fn drive(
+/// Runs `plan` against its http target. The scheduler is this thread: it sleeps with the OS's
+/// precise timer (not the async runtime's 1 ms wheel) until the next send is due, hands due
+/// requests to `runtime`, and records what comes back. Starts the fault proxy when failures are
+/// scheduled.
+pub fn drive(
+    runtime: &tokio::runtime::Runtime,
     plan: Arc<Plan>,
     prepared: Prepared,
     interrupt: &AtomicBool,
     on_second: &mut dyn FnMut(u64, &Recorder) -> Control,
 ) -> Result<HttpRun, TargetError> {
-    let upstream = prepared.endpoint.resolve().await?;
+    let upstream = runtime.block_on(prepared.endpoint.resolve())?;
     let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
     let mut rec = Recorder::new(&plan, horizon);
     let start = Instant::now();
@@ -257,19 +262,19 @@ pub async fn drive(
         upstream
     } else {
         let hold = prepared.timeout + Duration::from_secs(1);
-        let p = proxy::start(
-            upstream,
-            prepared.connections,
-            plan.failures.clone(),
-            plan.seed,
-            start,
-            hold,
-        )
-        .await
-        .map_err(|e| TargetError::Resolve {
-            host: "127.0.0.1 (the fault proxy)".into(),
-            reason: e.to_string(),
-        })?;
+        let p = runtime
+            .block_on(proxy::start(
+                upstream,
+                prepared.connections,
+                plan.failures.clone(),
+                plan.seed,
+                start,
+                hold,
+            ))
+            .map_err(|e| TargetError::Resolve {
+                host: "127.0.0.1 (the fault proxy)".into(),
+                reason: e.to_string(),
+            })?;
         let addr = p.addr;
         _proxy = p;
         addr
@@ -288,6 +293,7 @@ pub async fn drive(
     let mut in_flight: u64 = 0;
     let mut next_tick = SECOND;
     let mut stop = None;
+    let handle = runtime.handle();
 
     let take = |d: Done, rec: &mut Recorder, errors: &mut BTreeMap<String, u64>| {
         if let Some(kind) = d.failure {
@@ -320,11 +326,17 @@ pub async fn drive(
                 let shared = shared.clone();
                 let done_tx = done_tx.clone();
                 let cancel = cancel_rx.clone();
-                tokio::spawn(async move {
+                handle.spawn(async move {
                     let d = shared.send(a, cancel).await;
                     let _ = done_tx.send(d);
                 });
             }
+        }
+        while let Ok(d) = done_rx.try_recv() {
+            in_flight -= 1;
+            take(d, &mut rec, &mut errors_by_kind);
+        }
+        if stop.is_none() {
             while now >= next_tick {
                 rec.advance(next_tick);
                 if let Control::Abort(criterion) = on_second(next_tick, &rec) {
@@ -332,6 +344,7 @@ pub async fn drive(
                         criterion,
                         at_ns: next_tick,
                     });
+                    break;
                 }
                 next_tick += SECOND;
             }
@@ -362,39 +375,24 @@ pub async fn drive(
         if arrivals.peek().is_none() && in_flight == 0 {
             break;
         }
-        // Sleep until the next arrival or second, or until an answer comes in.
-        let mut wake = next_tick;
-        if stop.is_none()
-            && let Some(a) = arrivals.peek()
-        {
+        // Sleep until the next send or second is due; while only answers are awaited, look
+        // every few milliseconds (their times are already measured; this only collects them).
+        let mut wake = if stop.is_none() {
+            next_tick
+        } else {
+            now + COLLECT_NS
+        };
+        if let Some(a) = arrivals.peek() {
             wake = wake.min(a.at_ns);
         }
-        // Tokio's timer ticks in milliseconds: sleep to just before the due time, then yield
-        // until it comes, so sends are not late by up to a tick.
-        let now = start.elapsed().as_nanos() as u64;
-        if wake > now && wake - now < SPIN_NS {
-            tokio::task::yield_now().await;
-            while let Ok(d) = done_rx.try_recv() {
-                in_flight -= 1;
-                take(d, &mut rec, &mut errors_by_kind);
-            }
-            continue;
+        if in_flight > 0 {
+            wake = wake.min(now + COLLECT_NS);
         }
-        let deadline = tokio::time::Instant::from_std(
-            start + Duration::from_nanos(wake.saturating_sub(SPIN_NS)),
-        );
-        tokio::select! {
-            d = done_rx.recv() => {
-                if let Some(d) = d {
-                    in_flight -= 1;
-                    take(d, &mut rec, &mut errors_by_kind);
-                }
-                while let Ok(d) = done_rx.try_recv() {
-                    in_flight -= 1;
-                    take(d, &mut rec, &mut errors_by_kind);
-                }
-            }
-            _ = tokio::time::sleep_until(deadline) => {}
+        // Never sleep less than a quantum: waking for every arrival at tens of thousands a
+        // second costs more in context switches than the quantum costs in lag.
+        let now = start.elapsed().as_nanos() as u64;
+        if wake > now {
+            std::thread::sleep(Duration::from_nanos((wake - now).max(MIN_SLEEP_NS)));
         }
     }
     let end_ns = start.elapsed().as_nanos() as u64;

@@ -115,33 +115,36 @@ pub fn expand_env(value: &str) -> Result<String, TargetError> {
     Ok(out)
 }
 
-/// The fraud decision in a JSON answer, read at `pointer` and matched against the lists.
-pub fn decision_of(
+/// The fraud decision in a JSON answer, read at the map's pointer and matched against its
+/// lists, and whether the answer says it was degraded (`"degraded": true` at the top level).
+/// The answer is parsed once; `None` when it is not JSON or the pointer finds nothing.
+pub fn read_decision(
     body: &[u8],
     map: &crate::scenario::model::DecisionMap,
-) -> Option<crate::target::Decision> {
+) -> (Option<crate::target::Decision>, bool) {
     use crate::target::Decision;
-    let json: serde_json::Value = serde_json::from_slice(body).ok()?;
-    let v = json.pointer(&map.pointer)?;
+    let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return (None, false);
+    };
+    let degraded = json
+        .get("degraded")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let Some(v) = json.pointer(&map.pointer) else {
+        return (None, degraded);
+    };
     let text = match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    if map.block.contains(&text) {
-        Some(Decision::Block)
+    let decision = if map.block.contains(&text) {
+        Decision::Block
     } else if map.review.contains(&text) {
-        Some(Decision::Review)
+        Decision::Review
     } else {
-        Some(Decision::Approve)
-    }
-}
-
-/// Whether the answer says the decision was degraded (`"degraded": true` at the top level).
-pub fn degraded_in(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v.get("degraded").and_then(serde_json::Value::as_bool))
-        .unwrap_or(false)
+        Decision::Approve
+    };
+    (Some(decision), degraded)
 }
 
 #[cfg(test)]
@@ -199,19 +202,18 @@ mod tests {
             review: vec!["hold".into()],
         };
         assert_eq!(
-            decision_of(br#"{"result":{"action":"deny"}}"#, &map),
-            Some(Decision::Block)
+            read_decision(br#"{"result":{"action":"deny"}}"#, &map),
+            (Some(Decision::Block), false)
         );
         assert_eq!(
-            decision_of(br#"{"result":{"action":"hold"}}"#, &map),
-            Some(Decision::Review)
+            read_decision(br#"{"result":{"action":"hold"}}"#, &map),
+            (Some(Decision::Review), false)
         );
         assert_eq!(
-            decision_of(br#"{"result":{"action":"ok"}}"#, &map),
-            Some(Decision::Approve)
+            read_decision(br#"{"result":{"action":"ok"},"degraded":true}"#, &map),
+            (Some(Decision::Approve), true)
         );
-        assert_eq!(decision_of(br#"{"other":1}"#, &map), None);
-        assert_eq!(decision_of(b"not json", &map), None);
-        assert!(degraded_in(br#"{"degraded":true}"#));
+        assert_eq!(read_decision(br#"{"other":1}"#, &map), (None, false));
+        assert_eq!(read_decision(b"not json", &map), (None, false));
     }
 }
