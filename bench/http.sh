@@ -8,14 +8,16 @@
 #
 # Figures:
 #   1. 5,000 TPS for 10 s: ok = planned, lost 0, p50, generator lag p99.
-#   2. The highest rate held: gauntlet with lag p99 under 1 ms and every request ok; oha at a
-#      fixed rate achieving 99% of it with every request ok; wrk's closed-loop maximum.
+#   2. The highest rate held: gauntlet with lag p99 under 1 ms and every request ok; and, by
+#      the criterion oha can be judged on (it reports no lag), the highest rate each achieves
+#      with every request ok (99% of the rate for oha, every planned request for gauntlet);
+#      wrk's closed-loop maximum.
 #   3. CPU seconds per 100,000 requests at 10,000 TPS (user + system), gauntlet and oha.
 #   4. Peak RSS at 20,000 TPS with 1,000 connections, gauntlet and oha.
 #   5. The fault proxy: its overhead outside failure windows, and a +200 ms latency window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RATES=${RATES:-"5000 10000 20000 30000 40000 60000"}
+RATES=${RATES:-"5000 10000 20000 40000 60000 80000"}
 
 need() { command -v "$1" >/dev/null 2>&1; }
 if ! need nginx || ! need wrk || ! need taskset; then
@@ -100,12 +102,13 @@ echo "planned $planned, ok $ok, lost $lost, p50 ${p50} ms, generator lag p99 ${l
 
 echo
 echo "== 2. highest rate held (5 s per rate)"
-best_g=0; best_o=0
+best_g=0; best_o=0; achieved_g=0
 for rate in $RATES; do
   scenario "$rate" 5s 256
   read -r planned ok lost p50 lag cpu rss < <(gauntlet_run)
   held_g=$(python3 -c "print(int($ok == $planned and $lag < 1.0))")
   [ "$held_g" = 1 ] && best_g=$rate
+  [ "$ok" = "$planned" ] && achieved_g=$rate
   read -r rps success ocpu orss < <(oha_run "$rate" "-z 5s" 256)
   held_o=$(python3 -c "print(int($rps >= 0.99 * $rate and $success >= 1.0))")
   [ "$held_o" = 1 ] && best_o=$rate
@@ -113,8 +116,10 @@ for rate in $RATES; do
 done
 taskset -c 1 wrk -t1 -c256 -d5s "$url" > "$work/wrk.txt" 2>&1 || true
 wrk_rps=$(awk '/Requests\/sec/ {print $2}' "$work/wrk.txt")
-echo "highest rate held: gauntlet $best_g, oha $best_o; wrk closed-loop maximum ${wrk_rps} req/s"
-python3 -c "print('ratio gauntlet / oha: %.2f' % ($best_g / max($best_o, 1)))"
+echo "highest rate with lag p99 under 1 ms: gauntlet $best_g (oha reports no lag)"
+echo "highest rate achieved with every request ok: gauntlet $achieved_g, oha $best_o"
+echo "wrk closed-loop maximum: ${wrk_rps} req/s"
+python3 -c "print('ratio gauntlet / oha (achieved): %.2f' % ($achieved_g / max($best_o, 1)))"
 
 echo
 echo "== 3. CPU seconds per 100,000 requests at 10,000 TPS"

@@ -3,11 +3,9 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::cli::exit;
-use crate::report::Templates;
-use crate::results::{Results, write_atomic};
+use crate::report::{Templates, WriteError};
+use crate::results::Results;
 
 pub fn run(path: &Path, formats: &[String], templates: Option<&Path>) -> anyhow::Result<ExitCode> {
     let file = if path.is_dir() {
@@ -47,18 +45,17 @@ pub fn run(path: &Path, formats: &[String], templates: Option<&Path>) -> anyhow:
     } else {
         formats.to_vec()
     };
-    let rendered = match templates.render(&results, &formats) {
-        Ok(r) => r,
-        Err(e) => {
+    match templates.write(&results, &formats, &dir) {
+        Ok(written) => {
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+        }
+        Err(WriteError::Render(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(exit::INVALID));
         }
-    };
-    for (name, text) in rendered {
-        let out = dir.join(&name);
-        write_atomic(&out, text.as_bytes())
-            .with_context(|| format!("cannot write {}", out.display()))?;
-        println!("wrote {}", out.display());
+        Err(e) => return Err(e.into()),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,7 +14,7 @@ use crate::cli::exit;
 use crate::engine::{self, Control, Stop};
 use crate::metrics::Recorder;
 use crate::plan::Plan;
-use crate::report::Templates;
+use crate::report::{Templates, WriteError};
 use crate::results::{self, Results, RunRecord, write_atomic};
 use crate::scenario::model::Target;
 use crate::target::http::TargetError;
@@ -252,17 +252,13 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
     write_atomic(&out.join("run.json"), run_json.as_bytes())
         .with_context(|| format!("cannot write {}", out.display()))?;
 
-    let rendered = match templates.render(&results, &formats) {
-        Ok(r) => r,
-        Err(e) => {
+    match templates.write(&results, &formats, &out) {
+        Ok(_) => {}
+        Err(WriteError::Render(e)) => {
             eprintln!("{e}");
             return Ok(ExitCode::from(exit::INVALID));
         }
-    };
-    for (name, text) in rendered {
-        let path = out.join(name);
-        write_atomic(&path, text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        Err(e) => return Err(e.into()),
     }
 
     super::print(&verdict_text(&results, &out))?;

@@ -307,19 +307,7 @@ pub fn drive(
         if stop.is_none() {
             while let Some(a) = arrivals.next_if(|a| a.at_ns <= now) {
                 if in_flight >= max_in_flight {
-                    let tx = plan.transaction(a.index);
-                    rec.record(&Finished {
-                        index: a.index,
-                        phase: a.phase,
-                        planned_ns: a.at_ns,
-                        sent_ns: a.at_ns,
-                        done_ns: a.at_ns,
-                        outcome: Outcome::Dropped,
-                        degraded: false,
-                        decision: None,
-                        fraud: tx.fraud,
-                        amount_usd_cents: tx.amount_usd_cents,
-                    });
+                    rec.record(&Finished::unsent(&a, Outcome::Dropped, a.at_ns));
                     continue;
                 }
                 in_flight += 1;
@@ -357,18 +345,7 @@ pub fn drive(
                 };
                 let _ = cancel_tx.send(true);
                 for a in arrivals.by_ref() {
-                    rec.record(&Finished {
-                        index: a.index,
-                        phase: a.phase,
-                        planned_ns: a.at_ns,
-                        sent_ns: a.at_ns,
-                        done_ns: a.at_ns.max(at),
-                        outcome: Outcome::Cancelled,
-                        degraded: false,
-                        decision: None,
-                        fraud: false,
-                        amount_usd_cents: 0,
-                    });
+                    rec.record(&Finished::unsent(&a, Outcome::Cancelled, at));
                 }
             }
         }

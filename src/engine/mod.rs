@@ -93,18 +93,7 @@ pub fn simulate(
     if stop.is_some() {
         sim.cancel_in_flight(now, &mut |f| rec.record(&f));
         for a in arrivals {
-            rec.record(&Finished {
-                index: a.index,
-                phase: a.phase,
-                planned_ns: a.at_ns,
-                sent_ns: a.at_ns,
-                done_ns: a.at_ns,
-                outcome: Outcome::Cancelled,
-                degraded: false,
-                decision: None,
-                fraud: false,
-                amount_usd_cents: 0,
-            });
+            rec.record(&Finished::unsent(&a, Outcome::Cancelled, a.at_ns));
         }
     }
     let end_ns = now.max(plan.duration_ns);

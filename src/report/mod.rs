@@ -166,6 +166,42 @@ impl Templates {
     }
 }
 
+impl Templates {
+    /// Renders `formats` and writes each into `dir` atomically; the files written.
+    pub fn write(
+        &self,
+        results: &Results,
+        formats: &[String],
+        dir: &Path,
+    ) -> Result<Vec<PathBuf>, WriteError> {
+        let mut written = Vec::new();
+        for (name, text) in self.render(results, formats)? {
+            let path = dir.join(name);
+            crate::results::write_atomic(&path, text.as_bytes()).map_err(|source| {
+                WriteError::Io {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            written.push(path);
+        }
+        Ok(written)
+    }
+}
+
+/// Why reports could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Render(#[from] ReportError),
+    #[error("cannot write {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 /// Names a template error after the file it came from.
 fn rename(e: minijinja::Error, path: &Path) -> minijinja::Error {
     let detail = format!(

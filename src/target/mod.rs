@@ -48,3 +48,21 @@ pub struct Finished {
     pub fraud: bool,
     pub amount_usd_cents: u64,
 }
+
+impl Finished {
+    /// The end of a transaction that was never sent (dropped or cancelled) at `at_ns`.
+    pub fn unsent(arrival: &crate::plan::Arrival, outcome: Outcome, at_ns: u64) -> Finished {
+        Finished {
+            index: arrival.index,
+            phase: arrival.phase,
+            planned_ns: arrival.at_ns,
+            sent_ns: arrival.at_ns,
+            done_ns: at_ns.max(arrival.at_ns),
+            outcome,
+            degraded: false,
+            decision: None,
+            fraud: false,
+            amount_usd_cents: 0,
+        }
+    }
+}

@@ -6,7 +6,39 @@ pub mod client;
 pub mod proxy;
 pub mod serve;
 
+use std::future::Future;
 use std::net::SocketAddr;
+
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+/// Accepts connections on `listener` forever, serving each with HTTP/1.1 and `handler`.
+pub async fn serve_connections<F, Fut, B, E>(listener: TcpListener, handler: F)
+where
+    F: Fn(Request<Incoming>) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = Result<Response<B>, E>> + Send + 'static,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let handler = handler.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(handler);
+            // A connection ends when the client closes it or breaks it; nothing to report.
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
 
 /// Where requests go: an `http://` URL, split and resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
