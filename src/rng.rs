@@ -40,7 +40,7 @@ pub fn stream(seed: u64, purpose: Purpose, stream: u64) -> Draw {
     key[16..24].copy_from_slice(b"gauntlet");
     let mut rng = ChaCha8Rng::from_seed(key);
     rng.set_stream(stream);
-    Draw { rng }
+    Draw { rng, spare: None }
 }
 
 /// The same stream as `stream`, positioned at its `word`-th 64-bit word: O(1) random access,
@@ -52,12 +52,23 @@ pub fn stream_at(seed: u64, purpose: Purpose, stream_no: u64, word: u64) -> Draw
     d
 }
 
+/// The sigma of a lognormal with this median and 99th percentile (0 when p99 <= median).
+pub fn lognormal_sigma(median: f64, p99: f64) -> f64 {
+    if p99 > median && median > 0.0 {
+        libm::log(p99 / median) / Z99
+    } else {
+        0.0
+    }
+}
+
 /// z such that P(Z <= z) = 0.99 for a standard normal Z: turns (median, p99) into a lognormal.
 pub const Z99: f64 = 2.326_347_874_040_841;
 
 /// A seeded source of values. Each method documents exactly how it maps raw 64-bit words.
 pub struct Draw {
     rng: ChaCha8Rng,
+    /// The second value of the last Box–Muller pair, not yet used.
+    spare: Option<f64>,
 }
 
 impl Draw {
@@ -97,21 +108,29 @@ impl Draw {
         -libm::log(self.unit_open())
     }
 
-    /// Standard normal by Box–Muller from two draws: `sqrt(-2 ln u1) * cos(2π u2)`.
+    /// Standard normal by Box–Muller: two draws u1 = unit_open(), u2 = unit() give the pair
+    /// r·cos(2π u2) and r·sin(2π u2) with r = sqrt(-2 ln u1); calls return the cosine first and
+    /// the sine on the next call.
     pub fn normal(&mut self) -> f64 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
         let u1 = self.unit_open();
         let u2 = self.unit();
-        libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2)
+        let r = libm::sqrt(-2.0 * libm::log(u1));
+        let (sin, cos) = libm::sincos(std::f64::consts::TAU * u2);
+        self.spare = Some(r * sin);
+        r * cos
     }
 
     /// Lognormal with the given median and 99th percentile (p99 >= median > 0):
     /// `median * exp(sigma * normal())` with `sigma = ln(p99 / median) / z99`.
     pub fn lognormal(&mut self, median: f64, p99: f64) -> f64 {
-        let sigma = if p99 > median && median > 0.0 {
-            libm::log(p99 / median) / Z99
-        } else {
-            0.0
-        };
+        self.lognormal_sigma(median, lognormal_sigma(median, p99))
+    }
+
+    /// The same with sigma computed once by `lognormal_sigma`.
+    pub fn lognormal_sigma(&mut self, median: f64, sigma: f64) -> f64 {
         median * libm::exp(sigma * self.normal())
     }
 

@@ -105,6 +105,8 @@ pub struct Component {
     restarts: Vec<u64>,
     second: u64,
     calls_this_second: u64,
+    /// The service time's lognormal sigma, computed once.
+    sigma: f64,
     pub stats: Stats,
 }
 
@@ -138,6 +140,7 @@ impl Component {
             restarts,
             second: 0,
             calls_this_second: 0,
+            sigma: crate::rng::lognormal_sigma(spec.median_ns as f64, spec.p99_ns as f64),
             stats: Stats {
                 requests: 0,
                 ok: 0,
@@ -241,7 +244,7 @@ impl Component {
             };
         }
 
-        let base = noise.lognormal(self.spec.median_ns as f64, self.spec.p99_ns as f64);
+        let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
         let service = (base * slowdown * self.cold_factor(now)).max(1.0) as u64;
         let start = if self.idle > 0 {
             self.idle -= 1;
