@@ -44,6 +44,10 @@ pub enum Command {
         /// Override the scenario's seed (changes the digest).
         #[arg(long)]
         seed: Option<u64>,
+        /// Keep watching the file (one file): on every save, validate again and say what
+        /// changed against the last valid version. Ctrl-C stops.
+        #[arg(long)]
+        watch: bool,
     },
     /// Compile a scenario and show its plan: phases, failures, criteria and the rate curve.
     Plan {

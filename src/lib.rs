@@ -17,6 +17,7 @@ pub mod scenario;
 pub mod target;
 pub mod units;
 pub mod verdict;
+pub mod watch;
 pub mod workload;
 
 pub use cli::Cli;

@@ -19,7 +19,7 @@ use crate::scenario::{self, LoadError};
 /// Runs the command line. `Err` means the command could not be carried out (exit 3).
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Validate { files, seed } => validate::run(&files, seed),
+        Command::Validate { files, seed, watch } => validate::run(&files, seed, watch),
         Command::Plan {
             file,
             seed,

@@ -6,6 +6,7 @@
 
 pub mod arrivals;
 pub mod curve;
+pub mod diff;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -12,3 +12,4 @@ mod run_cli;
 mod schema;
 mod simulation;
 mod support;
+mod watch;
