@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::rng::{self, Purpose};
-use crate::scenario::check::{self, Check, MetricKind};
+use crate::scenario::check::{self, Check};
 use crate::scenario::model::{
     ArrivalKind, BUILTIN_FORMATS, Body, Business, COMPONENTS, Effect, Load, Report, Target,
     Workload,
@@ -847,15 +847,4 @@ pub fn env_references(value: &str) -> Result<Vec<&str>, String> {
         rest = &after[end + 1..];
     }
     Ok(names)
-}
-
-/// The kind of unit a criterion's threshold is shown in.
-pub fn threshold_text(check: &Check) -> String {
-    match check.kind {
-        MetricKind::Time => Duration::from_nanos((check.threshold * 1e6) as u64).to_string(),
-        MetricKind::Share | MetricKind::Ratio => {
-            format!("{}%", units::number(check.threshold * 100.0))
-        }
-        _ => units::number(check.threshold),
-    }
 }

@@ -341,7 +341,7 @@ impl Component {
         slot.1 += failed as u32;
     }
 
-    /// Whether the component is crashed at `now` (for reports).
+    /// Server time used over server time available during `duration_ns`.
     pub fn utilisation(&self, duration_ns: u64) -> f64 {
         if duration_ns == 0 {
             return 0.0;
