@@ -174,42 +174,6 @@ impl<'a> PlanJson<'a> {
     }
 }
 
-fn describe_load(load: &Load) -> String {
-    let n = units::number;
-    match load {
-        Load::Constant { rate } => format!("constant {} TPS", n(rate.0)),
-        Load::Ramp { from, to } => format!("ramp {} → {} TPS", n(from.0), n(to.0)),
-        Load::Step { from, to, steps } => {
-            format!("step {} → {} TPS in {steps}", n(from.0), n(to.0))
-        }
-        Load::Burst {
-            base,
-            peak,
-            every,
-            hold,
-        } => {
-            format!(
-                "burst {} TPS, {} for {hold} every {every}",
-                n(base.0),
-                n(peak.0)
-            )
-        }
-        Load::Wave {
-            base,
-            amplitude,
-            period,
-        } => format!(
-            "wave {} ± {} TPS, period {period}",
-            n(base.0),
-            n(amplitude.0)
-        ),
-        Load::Chaos { min, max, every } => {
-            format!("chaos {}–{} TPS every {every}", n(min.0), n(max.0))
-        }
-        Load::Pause {} => "pause".to_string(),
-    }
-}
-
 fn describe_effect(e: &Effect) -> String {
     match e {
         Effect::Latency { delay, jitter } if jitter.is_zero() => format!("latency +{delay}"),
@@ -259,7 +223,7 @@ pub fn text(plan: &Plan, arrivals: u64) -> String {
                 p.name.clone(),
                 units::ns(p.start_ns),
                 units::ns(p.end_ns),
-                describe_load(&p.load),
+                p.load.describe(),
                 thousands(p.planned),
             ]
         })

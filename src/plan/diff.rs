@@ -29,8 +29,8 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
                 if o.load != p.load {
                     what.push(format!(
                         "load {} → {}",
-                        describe(&o.load),
-                        describe(&p.load)
+                        o.load.describe(),
+                        p.load.describe()
                     ));
                 }
                 if (o.start_ns, o.end_ns) != (p.start_ns, p.end_ns) {
@@ -152,37 +152,6 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
         &new.digest[..12]
     ));
     out
-}
-
-fn describe(load: &crate::scenario::model::Load) -> String {
-    use crate::scenario::model::Load;
-    let n = units::number;
-    match load {
-        Load::Constant { rate } => format!("constant {} TPS", n(rate.0)),
-        Load::Ramp { from, to } => format!("ramp {} → {} TPS", n(from.0), n(to.0)),
-        Load::Step { from, to, steps } => {
-            format!("step {} → {} TPS in {steps}", n(from.0), n(to.0))
-        }
-        Load::Burst {
-            base,
-            peak,
-            every,
-            hold,
-        } => format!(
-            "burst {} / {} TPS, {hold} every {every}",
-            n(base.0),
-            n(peak.0)
-        ),
-        Load::Wave {
-            base,
-            amplitude,
-            period,
-        } => format!("wave {} ± {} TPS over {period}", n(base.0), n(amplitude.0)),
-        Load::Chaos { min, max, every } => {
-            format!("chaos {}–{} TPS every {every}", n(min.0), n(max.0))
-        }
-        Load::Pause {} => "pause".to_string(),
-    }
 }
 
 #[cfg(test)]

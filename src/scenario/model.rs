@@ -534,6 +534,45 @@ pub enum Load {
 }
 
 impl Load {
+    /// The load in a few words: `ramp 0 → 8000 TPS`, `burst 100 TPS, 900 for 2s every 10s`.
+    pub fn describe(&self) -> String {
+        let n = crate::units::number;
+        match self {
+            Load::Constant { rate } => format!("constant {} TPS", n(rate.0)),
+            Load::Ramp { from, to } => format!("ramp {} → {} TPS", n(from.0), n(to.0)),
+            Load::Step { from, to, steps } => {
+                format!("step {} → {} TPS in {steps}", n(from.0), n(to.0))
+            }
+            Load::Burst {
+                base,
+                peak,
+                every,
+                hold,
+            } => {
+                format!(
+                    "burst {} TPS, {} for {hold} every {every}",
+                    n(base.0),
+                    n(peak.0)
+                )
+            }
+            Load::Wave {
+                base,
+                amplitude,
+                period,
+            } => {
+                format!(
+                    "wave {} ± {} TPS, period {period}",
+                    n(base.0),
+                    n(amplitude.0)
+                )
+            }
+            Load::Chaos { min, max, every } => {
+                format!("chaos {}–{} TPS every {every}", n(min.0), n(max.0))
+            }
+            Load::Pause {} => "pause".to_string(),
+        }
+    }
+
     /// The pattern's name as written in a scenario.
     pub fn pattern(&self) -> &'static str {
         match self {
