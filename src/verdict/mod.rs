@@ -384,7 +384,15 @@ pub fn failing_abort(plan: &Plan, now: u64, rec: &crate::metrics::Recorder) -> O
     if live.is_empty() {
         return None;
     }
-    let recoveries = recoveries(plan, &rec.timeline);
+    // Recovery scans the whole timeline; only do it when a live criterion asks for it.
+    let needs_recovery = live
+        .iter()
+        .any(|&i| plan.criteria[i].check.metric == "recovery_time");
+    let recoveries = if needs_recovery {
+        recoveries(plan, &rec.timeline)
+    } else {
+        Vec::new()
+    };
     let measured = Measured {
         plan,
         run: &rec.run,
