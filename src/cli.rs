@@ -80,6 +80,16 @@ pub enum Command {
         /// No progress bar.
         #[arg(short, long)]
         quiet: bool,
+        /// Follow the file while the test runs: each valid save takes effect from that
+        /// instant; an invalid one (or a change of seed or target) is refused and the test goes
+        /// on. Every reload is recorded in results.json.
+        #[arg(long)]
+        watch: bool,
+        /// How virtual time runs for a simulated target: `fast` (as fast as the machine goes,
+        /// the default) or `realtime` (follows the wall clock, to watch and edit a run live).
+        /// An http target always runs in real time.
+        #[arg(long, value_enum)]
+        pace: Option<crate::engine::Pace>,
     },
     /// Render reports again from a run's folder, without running anything.
     Report {

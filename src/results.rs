@@ -60,6 +60,22 @@ pub struct Results {
     pub errors_by_kind: std::collections::BTreeMap<String, u64>,
     /// The report formats the scenario asked for.
     pub report_formats: Vec<String>,
+    /// Every reload of the scenario during `run --watch`, accepted or refused, in order.
+    pub reloads: Vec<Reload>,
+}
+
+/// One reload of the scenario while it ran (`run --watch`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reload {
+    /// When it took effect, or was turned down, in ms from the run's start.
+    pub at_ms: u64,
+    pub accepted: bool,
+    /// The digest of the version saved; null when it did not compile.
+    pub digest: Option<String>,
+    /// What changed against the version running before, one line each (accepted reloads).
+    pub changes: Vec<String>,
+    /// Why it was refused: its diagnostics (`FILE:LINE:COL: message`) or the rule it breaks.
+    pub errors: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
@@ -430,6 +446,7 @@ pub struct RunRecord<'a> {
     pub end_ns: u64,
     pub complete: bool,
     pub errors_by_kind: std::collections::BTreeMap<String, u64>,
+    pub reloads: &'a [Reload],
 }
 
 /// Judges the criteria and assembles the results.
@@ -682,6 +699,7 @@ pub fn build(r: &RunRecord<'_>) -> Results {
         business,
         errors_by_kind: r.errors_by_kind.clone(),
         report_formats: plan.report.formats.iter().map(|f| f.0.clone()).collect(),
+        reloads: r.reloads.to_vec(),
     }
 }
 

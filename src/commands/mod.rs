@@ -32,12 +32,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out,
             templates,
             quiet,
+            watch,
+            pace,
         } => run::run(&run::Options {
             file,
             seed,
             out,
             templates,
             quiet,
+            watch,
+            pace,
         }),
         Command::Report {
             results,

@@ -11,14 +11,15 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::exit;
-use crate::engine::{self, Control, Stop};
-use crate::metrics::Recorder;
+use crate::engine::live::{Edit, Edits, Live, NoEdits, Observer};
+use crate::engine::{self, Control, Pace, Stop};
 use crate::plan::Plan;
 use crate::report::{Templates, WriteError};
-use crate::results::{self, Results, RunRecord, write_atomic};
+use crate::results::{self, Reload, Results, RunRecord, write_atomic};
 use crate::scenario::model::Target;
 use crate::target::http::TargetError;
 use crate::units::thousands;
+use crate::watch::FileWatch;
 use crate::{clock, verdict};
 
 pub struct Options {
@@ -27,6 +28,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     pub templates: Option<PathBuf>,
     pub quiet: bool,
+    pub watch: bool,
+    pub pace: Option<Pace>,
 }
 
 /// Wall-clock facts of a run: run.json.
@@ -57,10 +60,43 @@ enum Ran {
 const CHECKPOINT_EVERY_S: u64 = 10;
 
 pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
-    let plan = match super::load_plan(&o.file, o.seed) {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
+    // Watching starts before the file is read, so no save is missed.
+    let watcher = if o.watch {
+        match FileWatch::new(&o.file) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                eprintln!("error: {}: cannot watch it: {e}", o.file.display());
+                return Ok(ExitCode::from(exit::CANNOT_RUN));
+            }
+        }
+    } else {
+        None
     };
+    let (plan, file_seed) = match super::validate::look(&o.file, o.seed) {
+        super::validate::Look::Valid(p, seed) => (*p, seed),
+        super::validate::Look::Gone => {
+            eprintln!(
+                "error: {}: cannot read the scenario: no such file",
+                o.file.display()
+            );
+            return Ok(ExitCode::from(exit::INVALID));
+        }
+        super::validate::Look::Invalid(_) => return Ok(ExitCode::from(exit::INVALID)),
+    };
+    let pace = match (&plan.target, o.pace) {
+        (Target::Http { .. }, Some(Pace::Fast)) => {
+            eprintln!(
+                "error: --pace fast: an http target runs in real time; leave --pace out for it"
+            );
+            return Ok(ExitCode::from(exit::INVALID));
+        }
+        (_, pace) => pace.unwrap_or_default(),
+    };
+    if o.watch && pace == Pace::Fast && matches!(plan.target, Target::Simulated { .. }) {
+        eprintln!(
+            "note: a simulated run goes as fast as it can; add --pace realtime to edit it while it runs"
+        );
+    }
     // Everything about an http target that can fail does so before the run starts.
     let prepared = match &plan.target {
         Target::Http { .. } => match engine::http::prepare(&plan) {
@@ -144,42 +180,38 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
     });
 
     let wall = Instant::now();
-    let mut last_checkpoint = Instant::now();
-    let results_path = out.join("results.json");
-    let mut on_second = |t: u64, rec: &Recorder| -> Control {
-        if let Some(bar) = &progress {
-            bar.set_position(t / 1_000_000_000);
-        }
-        if last_checkpoint.elapsed().as_secs() >= CHECKPOINT_EVERY_S {
-            last_checkpoint = Instant::now();
-            let partial = results::build(&RunRecord {
-                plan: &plan,
-                run: &rec.run,
-                phases: &rec.phases,
-                failures: &rec.failures,
-                timeline: &rec.timeline,
-                simulation: None,
-                stop: None,
-                end_ns: t,
-                complete: false,
-                errors_by_kind: Default::default(),
-            });
-            if let Err(e) = write_atomic(&results_path, results::to_json(&partial).as_bytes()) {
-                tracing::warn!(
-                    "cannot write a checkpoint to {}: {e}",
-                    results_path.display()
-                );
-            }
-        }
-        match verdict::failing_abort(&plan, t, rec) {
-            Some(i) => Control::Abort(i),
-            None => Control::Continue,
-        }
+    let mut edits: Box<dyn Edits> = match watcher {
+        Some(w) => Box::new(follow(w, o.file.clone(), o.seed, &plan, file_seed)),
+        None => Box::new(NoEdits),
     };
+    let mut observer = Watch {
+        progress: progress.as_ref(),
+        last_checkpoint: Instant::now(),
+        results_path: out.join("results.json"),
+        file: o.file.display().to_string(),
+    };
+    if o.watch {
+        let text = format!(
+            "watching {}: each save takes effect while the test runs",
+            o.file.display()
+        );
+        match &progress {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
     let ran = match (prepared, runtime) {
         (Some(prepared), Some(rt)) => {
             let plan = Arc::new(plan.clone());
-            match engine::http::drive(&rt, plan, prepared, &interrupt, &mut on_second) {
+            match engine::http::drive(
+                &rt,
+                plan,
+                prepared,
+                edits.as_mut(),
+                o.watch,
+                &interrupt,
+                &mut observer,
+            ) {
                 Ok(h) => Ran::Http(Box::new(h)),
                 Err(e) => {
                     eprintln!("error: {}: {e}", o.file.display());
@@ -189,8 +221,10 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
         }
         _ => Ran::Simulated(Box::new(engine::simulate(
             &plan,
+            pace,
+            edits.as_mut(),
             &interrupt,
-            &mut on_second,
+            &mut observer,
         ))),
     };
     if let Some(bar) = &progress {
@@ -198,28 +232,18 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
     }
     let wall_ms = wall.elapsed().as_millis() as u64;
 
-    let (recorder, simulation, stop, end_ns, errors_by_kind) = match &ran {
+    let results_path = out.join("results.json");
+    let (live, simulation, stop, end_ns, errors_by_kind) = match &ran {
         Ran::Simulated(s) => (
-            &s.recorder,
+            &s.live,
             Some(&s.simulation),
             s.stop,
             s.end_ns,
             Default::default(),
         ),
-        Ran::Http(h) => (
-            &h.recorder,
-            None,
-            h.stop,
-            h.end_ns,
-            h.errors_by_kind.clone(),
-        ),
+        Ran::Http(h) => (&h.live, None, h.stop, h.end_ns, h.errors_by_kind.clone()),
     };
     let results = results::build(&RunRecord {
-        plan: &plan,
-        run: &recorder.run,
-        phases: &recorder.phases,
-        failures: &recorder.failures,
-        timeline: &recorder.timeline,
         simulation,
         stop,
         end_ns: match stop {
@@ -228,6 +252,7 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
         },
         complete: true,
         errors_by_kind,
+        ..live.run_record()
     });
     write_atomic(&results_path, results::to_json(&results).as_bytes())
         .with_context(|| format!("cannot write {}", results_path.display()))?;
@@ -269,6 +294,120 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
     } else {
         exit::FAILED
     }))
+}
+
+/// What `run` does as the engine goes: progress, checkpoints, live `abort` criteria, and a
+/// word on every reload.
+struct Watch<'a> {
+    progress: Option<&'a indicatif::ProgressBar>,
+    last_checkpoint: Instant,
+    results_path: PathBuf,
+    file: String,
+}
+
+impl Observer for Watch<'_> {
+    fn second(&mut self, t: u64, live: &Live) -> Control {
+        if let Some(bar) = self.progress {
+            bar.set_position(t / 1_000_000_000);
+        }
+        if self.last_checkpoint.elapsed().as_secs() >= CHECKPOINT_EVERY_S {
+            self.last_checkpoint = Instant::now();
+            let partial = results::build(&RunRecord {
+                end_ns: t,
+                ..live.run_record()
+            });
+            if let Err(e) = write_atomic(&self.results_path, results::to_json(&partial).as_bytes())
+            {
+                tracing::warn!(
+                    "cannot write a checkpoint to {}: {e}",
+                    self.results_path.display()
+                );
+            }
+        }
+        match verdict::failing_abort(&live.record, t, &live.recorder) {
+            Some(i) => Control::Abort(i),
+            None => Control::Continue,
+        }
+    }
+
+    fn reloaded(&mut self, r: &Reload, live: &Live) {
+        let at = crate::units::ns(r.at_ms * 1_000_000);
+        let mut text = if r.accepted {
+            format!("reload {} at {at}: accepted", self.file)
+        } else {
+            format!(
+                "reload {} at {at}: refused; the running version stands",
+                self.file
+            )
+        };
+        for line in r.changes.iter().chain(&r.errors) {
+            text.push_str(&format!("\n  {line}"));
+        }
+        match self.progress {
+            Some(bar) => {
+                bar.set_length(live.record.duration_ns / 1_000_000_000);
+                bar.println(text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+/// Follows `file` on another thread: each save becomes an edit for the engine. Invalid
+/// versions have their diagnostics printed as they are found; a version that changes the
+/// seed or the target is refused (either would break the plan's determinism); a save that
+/// changes nothing in meaning is not an edit.
+fn follow(
+    watcher: FileWatch,
+    file: PathBuf,
+    seed: Option<u64>,
+    plan: &Plan,
+    file_seed: u64,
+) -> std::sync::mpsc::Receiver<Edit> {
+    use super::validate::{Look, look};
+    let (tx, rx) = std::sync::mpsc::channel();
+    let target = serde_json::to_value(&plan.target).ok();
+    let mut last = plan.digest.clone();
+    std::thread::spawn(move || {
+        while watcher.next_change() {
+            let edit = match look(&file, seed) {
+                Look::Gone => continue,
+                Look::Invalid(errors) => Edit::Refused {
+                    digest: None,
+                    errors,
+                },
+                Look::Valid(new, new_file_seed) => {
+                    let mut errors = Vec::new();
+                    if seed.is_none() && new_file_seed != file_seed {
+                        errors.push(format!(
+                            "the seed changed from {file_seed} to {new_file_seed}; a running test keeps its seed so its plan stays reproducible (restart the run to use the new one)"
+                        ));
+                    }
+                    if serde_json::to_value(&new.target).ok() != target {
+                        errors.push(
+                            "the target changed; a running test keeps its target (restart the run to test another one)"
+                                .to_string(),
+                        );
+                    }
+                    if !errors.is_empty() {
+                        Edit::Refused {
+                            digest: Some(new.digest.clone()),
+                            errors,
+                        }
+                    } else if new.digest == last {
+                        continue;
+                    } else {
+                        last = new.digest.clone();
+                        Edit::Valid(Arc::new(*new))
+                    }
+                }
+            };
+            if tx.send(edit).is_err() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 fn run_dir(plan: &Plan, started: SystemTime) -> PathBuf {

@@ -43,31 +43,38 @@ pub fn run(files: &[PathBuf], seed: Option<u64>, watch: bool) -> anyhow::Result<
 }
 
 /// What one look at the file found.
-enum Look {
-    Valid(Box<Plan>),
-    Invalid(usize),
+pub(super) enum Look {
+    /// A valid version, and the seed the file itself gives.
+    Valid(Box<Plan>, u64),
+    /// Errors, one line each (`FILE:LINE:COL: message`); printed in full on stderr.
+    Invalid(Vec<String>),
     Gone,
 }
 
-fn look(file: &Path, seed: Option<u64>) -> Look {
+/// Reads, checks and compiles `file` as it is now.
+pub(super) fn look(file: &Path, seed: Option<u64>) -> Look {
+    let invalid = |diags: &[scenario::Diagnostic]| {
+        eprint!("{}", scenario::render(diags));
+        Look::Invalid(
+            diags
+                .iter()
+                .map(|d| format!("{}:{}:{}: {}", d.file, d.line, d.column, d.message))
+                .collect(),
+        )
+    };
     match scenario::load_file(file) {
         Err(LoadError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Look::Gone
         }
         Err(LoadError::Io { path, source }) => {
-            eprintln!("error: {path}: cannot read the scenario: {source}");
-            Look::Invalid(1)
+            let e = format!("{path}: cannot read the scenario: {source}");
+            eprintln!("error: {e}");
+            Look::Invalid(vec![e])
         }
-        Err(LoadError::Invalid(diags)) => {
-            eprint!("{}", scenario::render(&diags));
-            Look::Invalid(diags.len())
-        }
+        Err(LoadError::Invalid(diags)) => invalid(&diags),
         Ok(loaded) => match crate::plan::compile(&loaded, seed) {
-            Ok(plan) => Look::Valid(Box::new(plan)),
-            Err(diags) => {
-                eprint!("{}", scenario::render(&diags));
-                Look::Invalid(diags.len())
-            }
+            Ok(plan) => Look::Valid(Box::new(plan), loaded.scenario.scenario.seed),
+            Err(diags) => invalid(&diags),
         },
     }
 }
@@ -86,7 +93,7 @@ fn watch_one(file: &Path, seed: Option<u64>) -> anyhow::Result<ExitCode> {
     let report = |first: bool, last: &mut Option<Box<Plan>>| -> anyhow::Result<()> {
         let verb = if first { "ok" } else { "reload" };
         match look(file, seed) {
-            Look::Valid(plan) => {
+            Look::Valid(plan, _) => {
                 let mut text = if first {
                     format!("ok {shown}: {}\n", summary(&plan))
                 } else {
@@ -104,7 +111,8 @@ fn watch_one(file: &Path, seed: Option<u64>) -> anyhow::Result<ExitCode> {
                 super::print(&text)?;
                 *last = Some(plan);
             }
-            Look::Invalid(n) => {
+            Look::Invalid(errors) => {
+                let n = errors.len();
                 let stands = if last.is_some() {
                     "; the last valid version stands"
                 } else {

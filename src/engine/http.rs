@@ -18,6 +18,7 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request};
 use tokio::sync::{mpsc, watch};
 
+use super::live::{Edits, Live, Observer};
 use super::{Control, Stop};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
@@ -130,14 +131,14 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
 
 /// The end of a run against a real service.
 pub struct HttpRun {
-    pub recorder: Recorder,
+    /// The recorder, the record of the run and its reloads.
+    pub live: Live,
     pub stop: Option<Stop>,
     pub end_ns: u64,
     pub errors_by_kind: BTreeMap<String, u64>,
 }
 
 struct Shared {
-    plan: Arc<Plan>,
     prepared: Prepared,
     pool: Pool,
     start: Instant,
@@ -173,8 +174,13 @@ impl Shared {
             .map_err(|_| "template")
     }
 
-    async fn send(self: Arc<Self>, a: Arrival, mut cancel: watch::Receiver<bool>) -> Done {
-        let tx = self.plan.transaction(a.index);
+    async fn send(
+        self: Arc<Self>,
+        plan: Arc<Plan>,
+        a: Arrival,
+        mut cancel: watch::Receiver<bool>,
+    ) -> Done {
+        let tx = plan.transaction(a.index);
         let now = || self.start.elapsed().as_nanos() as u64;
         let finished = |sent: u64, done: u64, outcome: Outcome, decision, degraded| Finished {
             index: a.index,
@@ -245,21 +251,22 @@ impl Shared {
 /// Runs `plan` against its http target. The scheduler is this thread: it sleeps with the OS's
 /// precise timer (not the async runtime's 1 ms wheel) until the next send is due, hands due
 /// requests to `runtime`, and records what comes back. Starts the fault proxy when failures are
-/// scheduled.
+/// scheduled, or when `edits` may bring some (`watched`).
 pub fn drive(
     runtime: &tokio::runtime::Runtime,
     plan: Arc<Plan>,
     prepared: Prepared,
+    edits: &mut dyn Edits,
+    watched: bool,
     interrupt: &AtomicBool,
-    on_second: &mut dyn FnMut(u64, &Recorder) -> Control,
+    observer: &mut dyn Observer,
 ) -> Result<HttpRun, TargetError> {
     let upstream = runtime.block_on(prepared.endpoint.resolve())?;
     let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
-    let mut rec = Recorder::new(&plan, horizon);
+    let mut live = Live::new(plan.clone(), horizon);
     let start = Instant::now();
-    let _proxy;
-    let addr = if plan.failures.is_empty() {
-        upstream
+    let proxy = if plan.failures.is_empty() && !watched {
+        None
     } else {
         let hold = prepared.timeout + Duration::from_secs(1);
         let p = runtime
@@ -275,21 +282,18 @@ pub fn drive(
                 host: "127.0.0.1 (the fault proxy)".into(),
                 reason: e.to_string(),
             })?;
-        let addr = p.addr;
-        _proxy = p;
-        addr
+        Some(p)
     };
+    let addr = proxy.as_ref().map_or(upstream, |p| p.addr);
     let max_in_flight = prepared.max_in_flight;
     let shared = Arc::new(Shared {
         pool: Pool::new(addr, prepared.connections),
         prepared,
-        plan: plan.clone(),
         start,
     });
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let mut errors_by_kind: BTreeMap<String, u64> = BTreeMap::new();
-    let mut arrivals = plan.arrivals().peekable();
     let mut in_flight: u64 = 0;
     let mut next_tick = SECOND;
     let mut stop = None;
@@ -305,29 +309,47 @@ pub fn drive(
     loop {
         let now = start.elapsed().as_nanos() as u64;
         if stop.is_none() {
-            while let Some(a) = arrivals.next_if(|a| a.at_ns <= now) {
-                if in_flight >= max_in_flight {
-                    rec.record(&Finished::unsent(&a, Outcome::Dropped, a.at_ns));
-                    continue;
+            if let Some(e) = edits.poll(now) {
+                live.offer(now, e);
+            }
+            loop {
+                while let Some(a) = live.next_before(now + 1) {
+                    if in_flight >= max_in_flight {
+                        live.recorder
+                            .record(&Finished::unsent(&a, Outcome::Dropped, a.at_ns));
+                        continue;
+                    }
+                    in_flight += 1;
+                    let shared = shared.clone();
+                    let plan = live.schedule().clone();
+                    let done_tx = done_tx.clone();
+                    let cancel = cancel_rx.clone();
+                    handle.spawn(async move {
+                        let d = shared.send(plan, a, cancel).await;
+                        let _ = done_tx.send(d);
+                    });
                 }
-                in_flight += 1;
-                let shared = shared.clone();
-                let done_tx = done_tx.clone();
-                let cancel = cancel_rx.clone();
-                handle.spawn(async move {
-                    let d = shared.send(a, cancel).await;
-                    let _ = done_tx.send(d);
-                });
+                // A reload due now: arrivals before its instant are out; the rest follow it.
+                if live.due_at().is_none_or(|at| at > now) {
+                    break;
+                }
+                if let Some((r, faults_changed)) = live.apply() {
+                    let r = r.clone();
+                    if faults_changed && let Some(p) = &proxy {
+                        p.set_failures(live.record.failures.clone());
+                    }
+                    observer.reloaded(&r, &live);
+                }
             }
         }
         while let Ok(d) = done_rx.try_recv() {
             in_flight -= 1;
-            take(d, &mut rec, &mut errors_by_kind);
+            take(d, &mut live.recorder, &mut errors_by_kind);
         }
         if stop.is_none() {
             while now >= next_tick {
-                rec.advance(next_tick);
-                if let Control::Abort(criterion) = on_second(next_tick, &rec) {
+                live.recorder.advance(next_tick);
+                if let Control::Abort(criterion) = observer.second(next_tick, &live) {
                     stop = Some(Stop::Aborted {
                         criterion,
                         at_ns: next_tick,
@@ -344,25 +366,28 @@ pub fn drive(
                     Stop::Aborted { at_ns, .. } | Stop::Interrupted { at_ns } => at_ns,
                 };
                 let _ = cancel_tx.send(true);
-                for a in arrivals.by_ref() {
-                    rec.record(&Finished::unsent(&a, Outcome::Cancelled, at));
-                }
+                live.cancel_unsent(|_| at);
             }
         }
-        if arrivals.peek().is_none() && in_flight == 0 {
+        let pending = stop.is_none() && live.due_at().is_some();
+        if live.peek().is_none() && in_flight == 0 && !pending {
             break;
         }
-        // Sleep until the next send or second is due; while only answers are awaited, look
-        // every few milliseconds (their times are already measured; this only collects them).
+        // Sleep until the next send, reload or second is due; while only answers are awaited,
+        // look every few milliseconds (their times are already measured; this only collects
+        // them).
         let mut wake = if stop.is_none() {
             next_tick
         } else {
             now + COLLECT_NS
         };
-        if let Some(a) = arrivals.peek() {
+        if let Some(a) = live.peek() {
             wake = wake.min(a.at_ns);
         }
-        if in_flight > 0 {
+        if let Some(at) = live.due_at() {
+            wake = wake.min(at);
+        }
+        if in_flight > 0 || watched {
             wake = wake.min(now + COLLECT_NS);
         }
         // Never sleep less than a quantum: waking for every arrival at tens of thousands a
@@ -373,9 +398,9 @@ pub fn drive(
         }
     }
     let end_ns = start.elapsed().as_nanos() as u64;
-    rec.finish(plan.duration_ns);
+    live.recorder.finish(live.record.duration_ns);
     Ok(HttpRun {
-        recorder: rec,
+        live,
         stop,
         end_ns,
         errors_by_kind,

@@ -6,17 +6,22 @@
 //! not yet sent end as `cancelled`, so nothing is lost.
 
 pub mod http;
+pub mod live;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
-use crate::metrics::Recorder;
+use live::{Edits, Live, Observer};
+
 use crate::plan::Plan;
 use crate::target::simulated::{Simulation, defaults};
-use crate::target::{Finished, Outcome};
 
 const SECOND: u64 = 1_000_000_000;
+/// The longest a realtime run sleeps before it looks for edits and interrupts again.
+const LOOK_NS: u64 = 20_000_000;
 
-/// What the caller says at each virtual second.
+/// What the caller says at each second.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
     Continue,
@@ -31,83 +36,174 @@ pub enum Stop {
     Interrupted { at_ns: u64 },
 }
 
+/// How virtual time runs in a simulated run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Pace {
+    /// As fast as the machine goes.
+    #[default]
+    Fast,
+    /// Virtual time follows the wall clock, so a run can be watched and edited as it goes.
+    Realtime,
+}
+
 /// A finished simulated run: its measurements and the model's own figures.
 pub struct Simulated {
-    pub recorder: Recorder,
+    /// The recorder, the record of the run and its reloads.
+    pub live: Live,
     pub simulation: Simulation,
     pub stop: Option<Stop>,
     /// Where virtual time stood when the run ended.
     pub end_ns: u64,
 }
 
-/// Runs `plan` against the built-in model. `on_second(t, recorder)` is called at every whole
-/// virtual second `t` (in ns); `interrupt` is polled and ends the run cleanly when set.
+/// What a realtime wait ended with.
+enum Waited {
+    Reached,
+    /// An edit came in: its instant may come before what was awaited.
+    Edit,
+    Interrupted(u64),
+}
+
+/// Sleeps until `target_ns` of virtual time is due on the wall clock, looking for edits and
+/// interrupts every few milliseconds.
+fn wait_until(
+    wall: Instant,
+    target_ns: u64,
+    interrupt: &AtomicBool,
+    edits: &mut dyn Edits,
+    live: &mut Live,
+) -> Waited {
+    loop {
+        let elapsed = wall.elapsed().as_nanos() as u64;
+        if interrupt.load(Ordering::Relaxed) {
+            return Waited::Interrupted(elapsed.min(target_ns));
+        }
+        if let Some(e) = edits.poll(elapsed) {
+            live.offer(elapsed.min(target_ns), e);
+            return Waited::Edit;
+        }
+        if elapsed >= target_ns {
+            return Waited::Reached;
+        }
+        std::thread::sleep(Duration::from_nanos((target_ns - elapsed).min(LOOK_NS)));
+    }
+}
+
+/// Runs `plan` against the built-in model. The observer hears of every whole virtual second
+/// (live `abort` criteria, progress, checkpoints) and every reload; `edits` are taken as they
+/// come (see `live`); `interrupt` is polled and ends the run cleanly when set.
 pub fn simulate(
     plan: &Plan,
+    pace: Pace,
+    edits: &mut dyn Edits,
     interrupt: &AtomicBool,
-    on_second: &mut dyn FnMut(u64, &Recorder) -> Control,
+    observer: &mut dyn Observer,
 ) -> Simulated {
     let mut sim = Simulation::new(plan);
     let horizon = defaults::max_residence_ns(&defaults::specs(plan)) + SECOND;
-    let mut rec = Recorder::new(plan, horizon);
-    let mut arrivals = plan.arrivals().peekable();
+    let mut live = Live::new(Arc::new(plan.clone()), horizon);
+    let wall = Instant::now();
     let mut next_tick = SECOND;
     let mut stop = None;
     let mut now = 0;
     let mut steps: u64 = 0;
 
-    'run: loop {
-        let next_arrival = arrivals.peek().map(|a| a.at_ns);
+    loop {
+        let next_arrival = live.peek().map(|a| a.at_ns);
         let next_event = sim.next_time();
-        let t = match (next_arrival, next_event) {
-            (None, None) => break,
-            (Some(a), Some(e)) => a.min(e),
-            (Some(a), None) => a,
-            (None, Some(e)) => e,
+        let reload = live.due_at();
+        let edit = edits.due();
+        // A realtime run goes on to the plan's end even when nothing is left to send.
+        let tail =
+            (pace == Pace::Realtime && next_tick <= live.record.duration_ns).then_some(next_tick);
+        let Some(t) = [next_arrival, next_event, reload, edit, tail]
+            .into_iter()
+            .flatten()
+            .min()
+        else {
+            break;
         };
-        while t >= next_tick {
-            rec.advance(next_tick);
-            if let Control::Abort(criterion) = on_second(next_tick, &rec) {
+        if pace == Pace::Realtime {
+            match wait_until(wall, t.min(next_tick), interrupt, edits, &mut live) {
+                Waited::Reached => {}
+                Waited::Edit => continue,
+                Waited::Interrupted(at) => {
+                    now = now.max(at);
+                    stop = Some(Stop::Interrupted { at_ns: now });
+                    break;
+                }
+            }
+        }
+        if t >= next_tick {
+            live.recorder.advance(next_tick);
+            if let Control::Abort(criterion) = observer.second(next_tick, &live) {
                 now = next_tick;
                 stop = Some(Stop::Aborted {
                     criterion,
                     at_ns: next_tick,
                 });
-                break 'run;
+                break;
             }
             next_tick += SECOND;
+            continue;
         }
         now = t;
-        if next_event.is_some_and(|e| next_arrival.is_none_or(|a| e <= a)) {
-            sim.step(&mut |f| rec.record(&f));
-        } else if let Some(a) = arrivals.next() {
-            sim.arrive(a, plan.transaction(a.index));
+        // At one instant: edits come in, then take effect, then the model's events, then
+        // arrivals (which are the new version's from the reload's instant on).
+        if edit == Some(t) {
+            if let Some(e) = edits.poll(t) {
+                live.offer(t, e);
+            }
+            continue;
+        }
+        if reload == Some(t) {
+            if let Some((r, faults_changed)) = live.apply() {
+                let r = r.clone();
+                if faults_changed {
+                    sim.set_failures(&live.record.failures);
+                }
+                observer.reloaded(&r, &live);
+            }
+            continue;
+        }
+        if next_event == Some(t) {
+            sim.step(&mut |f| live.recorder.record(&f));
+        } else if let Some(a) = live.next_before(u64::MAX) {
+            let tx = live.transaction(a.index);
+            sim.arrive(a, tx);
         }
         steps += 1;
-        if steps.is_multiple_of(4096) && interrupt.load(Ordering::Relaxed) {
-            stop = Some(Stop::Interrupted { at_ns: now });
-            break;
+        if steps.is_multiple_of(4096) {
+            if interrupt.load(Ordering::Relaxed) {
+                stop = Some(Stop::Interrupted { at_ns: now });
+                break;
+            }
+            if pace == Pace::Fast
+                && let Some(e) = edits.poll(now)
+            {
+                live.offer(now, e);
+            }
         }
     }
 
     if stop.is_some() {
-        sim.cancel_in_flight(now, &mut |f| rec.record(&f));
-        for a in arrivals {
-            rec.record(&Finished::unsent(&a, Outcome::Cancelled, a.at_ns));
-        }
+        sim.cancel_in_flight(now, &mut |f| live.recorder.record(&f));
+        live.cancel_unsent(|a| a.at_ns);
     }
-    let end_ns = now.max(plan.duration_ns);
+    let duration = live.record.duration_ns;
+    let end_ns = now.max(duration);
     // The last seconds of the plan close with whatever they hold.
     if stop.is_none() {
-        while next_tick <= plan.duration_ns {
-            rec.advance(next_tick);
+        while next_tick <= duration {
+            live.recorder.advance(next_tick);
             next_tick += SECOND;
         }
     }
-    rec.finish(plan.duration_ns.max(if stop.is_some() { now } else { 0 }));
+    live.recorder
+        .finish(duration.max(if stop.is_some() { now } else { 0 }));
     sim.settle();
     Simulated {
-        recorder: rec,
+        live,
         simulation: sim,
         stop,
         end_ns,

@@ -223,7 +223,9 @@ struct OpenSecond {
 /// Records a run's transactions.
 pub struct Recorder {
     pub run: Aggregate,
+    /// One per phase of the plan, by planned start in the phase's window.
     pub phases: Vec<Aggregate>,
+    phase_windows: Vec<(u64, u64)>,
     /// One per failure occurrence of the plan, by planned start in its window.
     pub failures: Vec<Aggregate>,
     windows: Vec<(u64, u64)>,
@@ -245,6 +247,7 @@ impl Recorder {
         Recorder {
             run: Aggregate::new(3),
             phases: plan.phases.iter().map(|_| Aggregate::new(3)).collect(),
+            phase_windows: plan.phases.iter().map(|p| (p.start_ns, p.end_ns)).collect(),
             failures: plan.failures.iter().map(|_| Aggregate::new(2)).collect(),
             windows: plan
                 .failures
@@ -261,8 +264,16 @@ impl Recorder {
 
     pub fn record(&mut self, f: &Finished) {
         self.run.record(f);
-        if let Some(p) = self.phases.get_mut(f.phase) {
-            p.record(f);
+        // Phases are contiguous and in time order.
+        let p = self
+            .phase_windows
+            .partition_point(|&(_, end)| end <= f.planned_ns);
+        if self
+            .phase_windows
+            .get(p)
+            .is_some_and(|&(start, _)| start <= f.planned_ns)
+        {
+            self.phases[p].record(f);
         }
         for (i, &(start, end)) in self.windows.iter().enumerate() {
             if f.planned_ns >= start && f.planned_ns < end {
@@ -296,6 +307,32 @@ impl Recorder {
             s.latency
                 .saturating_record(((f.done_ns - f.planned_ns) / 1_000).max(1));
         }
+    }
+
+    /// Follows the plan a reload made (see `plan::splice`): its phases and failure windows,
+    /// each carrying on the measurements of the one it continues (`*_from`).
+    pub fn retime(
+        &mut self,
+        plan: &Plan,
+        phase_from: &[Option<usize>],
+        failure_from: &[Option<usize>],
+    ) {
+        fn carry(old: &mut [Aggregate], from: &[Option<usize>], sigfig: u8) -> Vec<Aggregate> {
+            from.iter()
+                .map(|i| match i.and_then(|i| old.get_mut(i)) {
+                    Some(a) => std::mem::replace(a, Aggregate::new(sigfig)),
+                    None => Aggregate::new(sigfig),
+                })
+                .collect()
+        }
+        self.phases = carry(&mut self.phases, phase_from, 3);
+        self.phase_windows = plan.phases.iter().map(|p| (p.start_ns, p.end_ns)).collect();
+        self.failures = carry(&mut self.failures, failure_from, 2);
+        self.windows = plan
+            .failures
+            .iter()
+            .map(|f| (f.start_ns, f.end_ns))
+            .collect();
     }
 
     /// Closes every second whose transactions have all finished by `now`.

@@ -7,6 +7,7 @@
 pub mod arrivals;
 pub mod curve;
 pub mod diff;
+pub mod splice;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -45,7 +46,7 @@ pub struct PlannedPhase {
 }
 
 /// One occurrence of a failure on the timeline.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedFailure {
     /// `NAME`, or `NAME#k` for the k-th occurrence (k >= 2) of a repeated failure.
     pub name: String,
@@ -135,7 +136,7 @@ pub struct Plan {
 
 impl Plan {
     /// Every arrival of the plan in time order, lazily.
-    pub fn arrivals(&self) -> Arrivals<'_> {
+    pub fn arrivals(&self) -> Arrivals<&Plan> {
         Arrivals::new(self)
     }
 
@@ -158,6 +159,23 @@ impl Plan {
             .partition_point(|p| p.end_ns <= t_ns)
             .min(self.phases.len().saturating_sub(1))
     }
+}
+
+/// The failure occurrences `during = "NAME"` (all of them) or `"NAME#k"` (the k-th) names.
+pub fn occurrences(failures: &[PlannedFailure], during: &str) -> Vec<usize> {
+    let (base, nth) = match during.split_once('#') {
+        Some((b, k)) => (b, k.parse::<u32>().ok()),
+        None => (during, None),
+    };
+    failures
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.base == base
+                && (nth.is_none() || f.name == during || (nth == Some(1) && f.name == base))
+        })
+        .map(|(j, _)| j)
+        .collect()
 }
 
 /// Checks the meaning of a loaded scenario and compiles it. `seed` overrides the file's.
@@ -410,17 +428,7 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
                                 "failure \"{base}\" has {count} occurrence(s); \"{d}\" names occurrence {k}"
                             ));
                     }
-                    let occurrences: Vec<usize> = failures
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, f)| {
-                            f.base == base
-                                && (nth.is_none()
-                                    || f.name == *d
-                                    || (nth == Some(1) && f.name == base))
-                        })
-                        .map(|(j, _)| j)
-                        .collect();
+                    let occurrences = occurrences(&failures, d);
                     windows = occurrences
                         .iter()
                         .map(|&j| (failures[j].start_ns, failures[j].end_ns))

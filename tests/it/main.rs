@@ -8,6 +8,7 @@ mod http;
 mod http_server;
 mod plan_counts;
 mod properties;
+mod reload;
 mod run_cli;
 mod schema;
 mod simulation;

@@ -3,46 +3,49 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use gauntlet::engine::{self, Control};
+use gauntlet::engine::live::{Edits, Live, NoEdits, Observer};
+use gauntlet::engine::{self, Control, Pace};
 use gauntlet::results::{self, Results, RunRecord};
 
 use super::support::compile;
 
 /// Runs scenario text in-process and returns its results.
 pub fn simulate(text: &str) -> Results {
-    let plan = compile(text);
-    let mut abort =
-        |t: u64, rec: &gauntlet::metrics::Recorder| match gauntlet::verdict::failing_abort(
-            &plan, t, rec,
-        ) {
-            Some(i) => Control::Abort(i),
-            None => Control::Continue,
-        };
+    let mut abort = |t: u64, live: &Live| match gauntlet::verdict::failing_abort(
+        &live.record,
+        t,
+        &live.recorder,
+    ) {
+        Some(i) => Control::Abort(i),
+        None => Control::Continue,
+    };
     simulate_with(text, &mut abort, &AtomicBool::new(false))
 }
 
-pub fn simulate_with(
+pub fn simulate_with(text: &str, observer: &mut dyn Observer, interrupt: &AtomicBool) -> Results {
+    run_edited(text, Pace::Fast, &mut NoEdits, observer, interrupt)
+}
+
+/// Runs scenario text in-process with edits, and returns its results.
+pub fn run_edited(
     text: &str,
-    on_second: &mut dyn FnMut(u64, &gauntlet::metrics::Recorder) -> Control,
+    pace: Pace,
+    edits: &mut dyn Edits,
+    observer: &mut dyn Observer,
     interrupt: &AtomicBool,
 ) -> Results {
     let plan = compile(text);
-    let sim = engine::simulate(&plan, interrupt, on_second);
+    let sim = engine::simulate(&plan, pace, edits, interrupt, observer);
     let end_ns = match sim.stop {
         Some(engine::Stop::Aborted { at_ns, .. } | engine::Stop::Interrupted { at_ns }) => at_ns,
         None => sim.end_ns,
     };
     results::build(&RunRecord {
-        plan: &plan,
-        run: &sim.recorder.run,
-        phases: &sim.recorder.phases,
-        failures: &sim.recorder.failures,
-        timeline: &sim.recorder.timeline,
         simulation: Some(&sim.simulation),
         stop: sim.stop,
         end_ns,
         complete: true,
-        errors_by_kind: Default::default(),
+        ..sim.live.run_record()
     })
 }
 
@@ -283,7 +286,7 @@ fn an_abort_criterion_stops_the_run_and_the_rest_is_cancelled() {
 #[test]
 fn an_interrupted_run_ends_cleanly_with_everything_accounted() {
     let flag = AtomicBool::new(false);
-    let mut on_second = |t: u64, _: &gauntlet::metrics::Recorder| {
+    let mut on_second = |t: u64, _: &Live| {
         if t >= 10_000_000_000 {
             flag.store(true, Ordering::SeqCst);
         }

@@ -1,72 +1,16 @@
 //! `validate --watch`: the file followed through the ways editors save it. Each step waits for
 //! the watcher's own output line, never for a fixed time.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use super::support::{Lines, read, save_by_rename, write};
 
-use super::support::{read, write};
-
-struct Watcher {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
+struct Watcher;
 
 impl Watcher {
-    fn start(path: &std::path::Path) -> Watcher {
-        let mut child = Command::new(assert_cmd::cargo::cargo_bin("gauntlet"))
-            .args(["validate", "--watch"])
-            .arg(path)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gauntlet starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        Watcher {
-            child,
-            lines,
-            seen: Vec::new(),
-        }
+    fn start(path: &std::path::Path) -> Lines {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("gauntlet"));
+        cmd.args(["validate", "--watch"]).arg(path);
+        Lines::stdout(cmd)
     }
-
-    /// Waits (up to 30 s, for a loaded machine) for a line containing `text`.
-    fn expect(&mut self, text: &str) -> String {
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(30)) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(text) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no line with {text:?}; saw:\n{}", self.seen.join("\n")),
-            }
-        }
-    }
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Saves like vim or JetBrains: write a temporary file, rename it over the original.
-fn save_by_rename(path: &std::path::Path, text: &str) {
-    let tmp = path.with_extension("toml.tmp~");
-    std::fs::write(&tmp, text).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
 }
 
 #[test]

@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -30,19 +30,42 @@ type Body = BoxBody<Bytes, Infallible>;
 
 struct State {
     upstream: Pool,
-    faults: Vec<PlannedFailure>,
+    faults: RwLock<Arc<Faults>>,
     seed: u64,
     start: Instant,
     /// How long a hung or lost request is held: past the client's timeout.
     hold: Duration,
+}
+
+/// The failures the proxy injects.
+struct Faults {
+    list: Vec<PlannedFailure>,
     /// Per fault: (second, calls in it), for throttling.
     throttles: Vec<Mutex<(u64, u64)>>,
+}
+
+impl Faults {
+    fn new(list: Vec<PlannedFailure>) -> Arc<Faults> {
+        let throttles = list.iter().map(|_| Mutex::new((u64::MAX, 0))).collect();
+        Arc::new(Faults { list, throttles })
+    }
 }
 
 /// A running proxy; dropping it stops accepting connections.
 pub struct Proxy {
     pub addr: SocketAddr,
+    state: Arc<State>,
     task: JoinHandle<()>,
+}
+
+impl Proxy {
+    /// Replaces the failures (a reload): requests from now on follow the new list; those
+    /// already held or delayed keep their fate.
+    pub fn set_failures(&self, faults: Vec<PlannedFailure>) {
+        if let Ok(mut f) = self.state.faults.write() {
+            *f = Faults::new(faults);
+        }
+    }
 }
 
 impl Drop for Proxy {
@@ -75,19 +98,18 @@ pub async fn start(
 ) -> std::io::Result<Proxy> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let throttles = faults.iter().map(|_| Mutex::new((u64::MAX, 0))).collect();
     let state = Arc::new(State {
         upstream: Pool::new(upstream, connections),
-        faults,
+        faults: RwLock::new(Faults::new(faults)),
         seed,
         start,
         hold,
-        throttles,
     });
+    let shared = state.clone();
     let task = tokio::spawn(super::serve_connections(listener, move |req| {
-        handle(state.clone(), req)
+        handle(shared.clone(), req)
     }));
-    Ok(Proxy { addr, task })
+    Ok(Proxy { addr, state, task })
 }
 
 fn full(status: StatusCode, body: &'static str) -> Response<Body> {
@@ -118,7 +140,11 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     let mut delay_ns: f64 = 0.0;
     let mut slowdown = 1.0;
     let mut bandwidth: Option<u64> = None;
-    for (i, f) in state.faults.iter().enumerate() {
+    let faults = match state.faults.read() {
+        Ok(f) => f.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    for (i, f) in faults.list.iter().enumerate() {
         if now < f.start_ns || now >= f.end_ns || !f.hits(state.seed, index) {
             continue;
         }
@@ -131,7 +157,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
             }
             Effect::Throttle { limit } => {
                 let second = now / 1_000_000_000;
-                let over = state.throttles[i].lock().map(|mut t| {
+                let over = faults.throttles[i].lock().map(|mut t| {
                     if t.0 != second {
                         *t = (second, 0);
                     }

@@ -117,27 +117,13 @@ impl Component {
         failures: &[PlannedFailure],
         run_seconds: usize,
     ) -> Self {
-        let faults: Vec<Fault> = failures
-            .iter()
-            .filter(|f| f.component == name)
-            .map(|f| Fault {
-                start: f.start_ns,
-                end: f.end_ns,
-                failure: f.clone(),
-            })
-            .collect();
-        let restarts = faults
-            .iter()
-            .filter(|f| matches!(f.failure.effect, Effect::Crash))
-            .map(|f| f.end)
-            .collect();
-        Component {
+        let mut c = Component {
             name,
             idle: spec.concurrency,
             busy: BinaryHeap::with_capacity(spec.concurrency.min(65_536) as usize),
             waiting: VecDeque::new(),
-            faults,
-            restarts,
+            faults: Vec::new(),
+            restarts: Vec::new(),
             second: 0,
             calls_this_second: 0,
             sigma: crate::rng::lognormal_sigma(spec.median_ns as f64, spec.p99_ns as f64),
@@ -155,7 +141,30 @@ impl Component {
                 per_second: vec![(0, 0); run_seconds],
             },
             spec,
-        }
+        };
+        c.set_failures(failures);
+        c
+    }
+
+    /// The failures scheduled on this component, from the plan's list (all components'). A
+    /// reload calls it again: calls already decided keep their outcome, later calls follow the
+    /// new list.
+    pub fn set_failures(&mut self, failures: &[PlannedFailure]) {
+        self.faults = failures
+            .iter()
+            .filter(|f| f.component == self.name)
+            .map(|f| Fault {
+                start: f.start_ns,
+                end: f.end_ns,
+                failure: f.clone(),
+            })
+            .collect();
+        self.restarts = self
+            .faults
+            .iter()
+            .filter(|f| matches!(f.failure.effect, Effect::Crash))
+            .map(|f| f.end)
+            .collect();
     }
 
     /// A call at `now` for transaction `index`. `now` never decreases between calls.

@@ -368,6 +368,13 @@ impl Simulation {
         }
     }
 
+    /// Follows a reload: the failures of the run's new record (see `plan::splice`).
+    pub fn set_failures(&mut self, failures: &[crate::plan::PlannedFailure]) {
+        for c in &mut self.components {
+            c.set_failures(failures);
+        }
+    }
+
     /// Copies the breakers' trip counts into the components' stats.
     pub fn settle(&mut self) {
         for (c, b) in self.components.iter_mut().zip(&self.breakers) {

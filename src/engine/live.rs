@@ -1,0 +1,236 @@
+//! A run that follows its scenario file (`run --watch`). Both engines hold a [`Live`]: the
+//! version of the scenario arrivals come from (the *schedule*), the *record* of the run that
+//! measurements, failures and criteria follow (see `plan::splice`), the recorder, and every
+//! reload so far.
+//!
+//! An edit noticed at `now` takes effect at the next whole millisecond, `at`: arrivals planned
+//! before `at` come from the old version, those at or after it from the new one, numbered on
+//! from the first number not yet used. The millisecond is what `results.json` records, so a
+//! run given the same edits at the same instants (virtual time for the simulated target) gives
+//! the same results.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use crate::metrics::Recorder;
+use crate::plan::splice::splice;
+use crate::plan::{Arrival, Arrivals, Plan, diff};
+use crate::results::{Reload, RunRecord};
+use crate::target::{Finished, Outcome};
+use crate::workload::Transaction;
+
+const MS: u64 = 1_000_000;
+
+/// A new version of the scenario, as the watcher found it.
+#[derive(Clone, Debug)]
+pub enum Edit {
+    /// A valid version with the run's seed and target.
+    Valid(Arc<Plan>),
+    /// A version the run cannot take, and why.
+    Refused {
+        digest: Option<String>,
+        errors: Vec<String>,
+    },
+}
+
+/// Where edits come from.
+pub trait Edits {
+    /// An edit that has come in by `now_ns`, if any.
+    fn poll(&mut self, now_ns: u64) -> Option<Edit>;
+    /// When the next edit is due, when that is known in advance (scripted edits).
+    fn due(&self) -> Option<u64> {
+        None
+    }
+}
+
+/// A run that is not watched.
+pub struct NoEdits;
+
+impl Edits for NoEdits {
+    fn poll(&mut self, _: u64) -> Option<Edit> {
+        None
+    }
+}
+
+/// Edits sent by a file watcher on another thread.
+impl Edits for mpsc::Receiver<Edit> {
+    fn poll(&mut self, _: u64) -> Option<Edit> {
+        self.try_recv().ok()
+    }
+}
+
+/// Edits at given instants (ns from the run's start), for replaying a run's reloads.
+pub struct Scripted(pub VecDeque<(u64, Edit)>);
+
+impl Edits for Scripted {
+    fn poll(&mut self, now_ns: u64) -> Option<Edit> {
+        match self.0.front() {
+            Some(&(at, _)) if at <= now_ns => self.0.pop_front().map(|(_, e)| e),
+            _ => None,
+        }
+    }
+
+    fn due(&self) -> Option<u64> {
+        self.0.front().map(|&(at, _)| at)
+    }
+}
+
+/// The state of a run that may be reloaded.
+pub struct Live {
+    schedule: Arc<Plan>,
+    arrivals: Arrivals<Arc<Plan>>,
+    next: Option<Arrival>,
+    /// What the run is measured and judged against.
+    pub record: Plan,
+    pub recorder: Recorder,
+    pub reloads: Vec<Reload>,
+    pending: VecDeque<(u64, Edit)>,
+}
+
+impl Live {
+    pub fn new(plan: Arc<Plan>, horizon_ns: u64) -> Live {
+        let mut arrivals = Arrivals::starting_at(plan.clone(), 0, 0);
+        let next = arrivals.next();
+        Live {
+            record: (*plan).clone(),
+            recorder: Recorder::new(&plan, horizon_ns),
+            schedule: plan,
+            arrivals,
+            next,
+            reloads: Vec::new(),
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// The run so far, as results are built from it (a checkpoint: the caller sets what it
+    /// knows at the end).
+    pub fn run_record(&self) -> RunRecord<'_> {
+        let rec = &self.recorder;
+        RunRecord {
+            plan: &self.record,
+            run: &rec.run,
+            phases: &rec.phases,
+            failures: &rec.failures,
+            timeline: &rec.timeline,
+            simulation: None,
+            stop: None,
+            end_ns: 0,
+            complete: false,
+            errors_by_kind: Default::default(),
+            reloads: &self.reloads,
+        }
+    }
+
+    /// The version of the scenario arrivals come from now.
+    pub fn schedule(&self) -> &Arc<Plan> {
+        &self.schedule
+    }
+
+    /// The next arrival, not taken.
+    pub fn peek(&self) -> Option<&Arrival> {
+        self.next.as_ref()
+    }
+
+    /// Takes the next arrival when it is planned before `limit_ns` and no reload is due
+    /// before it.
+    pub fn next_before(&mut self, limit_ns: u64) -> Option<Arrival> {
+        let a = self.next?;
+        if a.at_ns >= limit_ns || self.due_at().is_some_and(|r| r <= a.at_ns) {
+            return None;
+        }
+        self.next = self.arrivals.next();
+        Some(a)
+    }
+
+    /// Records every arrival left as cancelled (the run stopped early), finished at
+    /// `done_ns(arrival)`.
+    pub fn cancel_unsent(&mut self, done_ns: impl Fn(&Arrival) -> u64) {
+        for a in self.next.take().into_iter().chain(self.arrivals.by_ref()) {
+            self.recorder
+                .record(&Finished::unsent(&a, Outcome::Cancelled, done_ns(&a)));
+        }
+    }
+
+    /// Transaction `index` of the workload of the version it was planned by.
+    pub fn transaction(&self, index: u64) -> Transaction {
+        self.schedule.transaction(index)
+    }
+
+    /// Takes an edit noticed at `now_ns`: it takes effect at the next whole millisecond.
+    pub fn offer(&mut self, now_ns: u64, edit: Edit) {
+        let at = now_ns.div_ceil(MS) * MS;
+        let at = self.pending.back().map_or(at, |&(last, _)| at.max(last));
+        self.pending.push_back((at, edit));
+    }
+
+    /// When the next offered edit takes effect.
+    pub fn due_at(&self) -> Option<u64> {
+        self.pending.front().map(|&(at, _)| at)
+    }
+
+    /// Applies the next offered edit at its instant; every arrival planned before that
+    /// instant must have been taken. Returns the reload recorded, and whether the failures the
+    /// target must inject changed.
+    pub fn apply(&mut self) -> Option<(&Reload, bool)> {
+        let (at, edit) = self.pending.pop_front()?;
+        debug_assert!(self.next.is_none_or(|a| a.at_ns >= at));
+        let reload = match edit {
+            Edit::Refused { digest, errors } => Reload {
+                at_ms: at / MS,
+                accepted: false,
+                digest,
+                changes: Vec::new(),
+                errors,
+            },
+            Edit::Valid(new) => {
+                let next_index = self.next.map_or(self.arrivals.next_index(), |a| a.index);
+                let arrivals = Arrivals::starting_at(new.clone(), at, next_index);
+                let planned = next_index + arrivals.size_hint().0 as u64;
+                match splice(&self.record, &new, at, planned) {
+                    Err(errors) => Reload {
+                        at_ms: at / MS,
+                        accepted: false,
+                        digest: Some(new.digest.clone()),
+                        changes: Vec::new(),
+                        errors,
+                    },
+                    Ok(s) => {
+                        let faults_changed = s.plan.failures != self.record.failures;
+                        self.recorder
+                            .retime(&s.plan, &s.phase_from, &s.failure_from);
+                        let changes = diff::changes(&self.schedule, &new);
+                        self.record = s.plan;
+                        self.arrivals = arrivals;
+                        self.next = self.arrivals.next();
+                        self.schedule = new;
+                        self.reloads.push(Reload {
+                            at_ms: at / MS,
+                            accepted: true,
+                            digest: Some(self.schedule.digest.clone()),
+                            changes,
+                            errors: Vec::new(),
+                        });
+                        return self.reloads.last().map(|r| (r, faults_changed));
+                    }
+                }
+            }
+        };
+        self.reloads.push(reload);
+        self.reloads.last().map(|r| (r, false))
+    }
+}
+
+/// What an engine tells its caller as the run goes.
+pub trait Observer {
+    /// At every whole second `t_ns` of the run (virtual or wall time): go on or stop.
+    fn second(&mut self, t_ns: u64, live: &Live) -> super::Control;
+    /// After every reload, accepted or refused.
+    fn reloaded(&mut self, _reload: &Reload, _live: &Live) {}
+}
+
+impl<F: FnMut(u64, &Live) -> super::Control> Observer for F {
+    fn second(&mut self, t_ns: u64, live: &Live) -> super::Control {
+        self(t_ns, live)
+    }
+}
