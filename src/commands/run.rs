@@ -371,7 +371,13 @@ fn follow(
     std::thread::spawn(move || {
         while watcher.next_change() {
             let edit = match look(&file, seed) {
-                Look::Gone => continue,
+                Look::Gone => {
+                    eprintln!(
+                        "note: {} is gone; the running version stands until it comes back",
+                        file.display()
+                    );
+                    continue;
+                }
                 Look::Invalid(errors) => Edit::Refused {
                     digest: None,
                     errors,

@@ -143,6 +143,14 @@ impl Live {
         Some(a)
     }
 
+    /// Takes the next arrival. The caller makes sure no reload is due before it (the engines
+    /// apply reloads first at equal instants).
+    pub fn take(&mut self) -> Option<Arrival> {
+        let a = self.next?;
+        self.next = self.arrivals.next();
+        Some(a)
+    }
+
     /// Records every arrival left as cancelled (the run stopped early), finished at
     /// `done_ns(arrival)`.
     pub fn cancel_unsent(&mut self, done_ns: impl Fn(&Arrival) -> u64) {
@@ -232,5 +240,50 @@ pub trait Observer {
 impl<F: FnMut(u64, &Live) -> super::Control> Observer for F {
     fn second(&mut self, t_ns: u64, live: &Live) -> super::Control {
         self(t_ns, live)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario;
+
+    fn plan(rate: u32) -> Arc<Plan> {
+        let text = format!(
+            "[scenario]\nname = \"l\"\nseed = 1\n[[phase]]\nname = \"m\"\nduration = \"4s\"\nload = {{ pattern = \"constant\", rate = {rate} }}\n"
+        );
+        let loaded =
+            scenario::load_bytes("l.toml", text.as_bytes(), std::path::PathBuf::from(".")).unwrap();
+        Arc::new(crate::plan::compile(&loaded, None).unwrap())
+    }
+
+    #[test]
+    fn numbers_continue_from_the_first_unused_one_across_reloads() {
+        let mut live = Live::new(plan(10), 0);
+        let mut seen = Vec::new();
+        // Take the arrivals before 1.05 s, then reload (noticed at 1.0493 s: effective 1.050 s).
+        while let Some(a) = live.next_before(1_050_000_000) {
+            seen.push(a);
+        }
+        live.offer(1_049_300_000, Edit::Valid(plan(100)));
+        assert_eq!(live.due_at(), Some(1_050_000_000));
+        assert!(
+            live.next_before(u64::MAX).is_none(),
+            "nothing is taken past a due reload"
+        );
+        let (r, faults) = live.apply().map(|(r, f)| (r.clone(), f)).unwrap();
+        assert!(r.accepted && !faults);
+        assert_eq!(r.at_ms, 1_050);
+        while let Some(a) = live.next_before(u64::MAX) {
+            seen.push(a);
+        }
+        let indexes: Vec<u64> = seen.iter().map(|a| a.index).collect();
+        assert_eq!(indexes, (0..indexes.len() as u64).collect::<Vec<_>>());
+        // 10 TPS up to 1.05 s (arrivals at 0.05, 0.15 … 0.95, 1.05 is the reload's), then
+        // 100 TPS from 1.05 s to 4 s: 295 arrivals (at 1.055, 1.065 … 3.995).
+        assert_eq!(seen.iter().filter(|a| a.at_ns < 1_050_000_000).count(), 10);
+        assert_eq!(seen.len(), 10 + 295);
+        assert_eq!(live.record.planned, 305);
+        assert!(seen.windows(2).all(|w| w[0].at_ns <= w[1].at_ns));
     }
 }

@@ -56,6 +56,15 @@ pub struct Simulated {
     pub end_ns: u64,
 }
 
+/// The earlier of two instants, either of which may be missing.
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
 /// What a realtime wait ended with.
 enum Waited {
     Reached,
@@ -108,25 +117,29 @@ pub fn simulate(
     let mut now = 0;
     let mut steps: u64 = 0;
 
+    // The next instant something other than the model or an arrival is due: a reload, a
+    // scripted edit, or (realtime) the next second of the plan. Recomputed only when one of
+    // them changes, to keep the hot loop lean.
+    let control = |live: &Live, edits: &dyn Edits, next_tick: u64| {
+        let tail =
+            (pace == Pace::Realtime && next_tick <= live.record.duration_ns).then_some(next_tick);
+        earliest(earliest(live.due_at(), edits.due()), tail)
+    };
+    let mut ctl = control(&live, edits, next_tick);
+
     loop {
         let next_arrival = live.peek().map(|a| a.at_ns);
         let next_event = sim.next_time();
-        let reload = live.due_at();
-        let edit = edits.due();
-        // A realtime run goes on to the plan's end even when nothing is left to send.
-        let tail =
-            (pace == Pace::Realtime && next_tick <= live.record.duration_ns).then_some(next_tick);
-        let Some(t) = [next_arrival, next_event, reload, edit, tail]
-            .into_iter()
-            .flatten()
-            .min()
-        else {
+        let Some(t) = earliest(earliest(next_arrival, next_event), ctl) else {
             break;
         };
         if pace == Pace::Realtime {
             match wait_until(wall, t.min(next_tick), interrupt, edits, &mut live) {
                 Waited::Reached => {}
-                Waited::Edit => continue,
+                Waited::Edit => {
+                    ctl = control(&live, edits, next_tick);
+                    continue;
+                }
                 Waited::Interrupted(at) => {
                     now = now.max(at);
                     stop = Some(Stop::Interrupted { at_ns: now });
@@ -145,30 +158,38 @@ pub fn simulate(
                 break;
             }
             next_tick += SECOND;
+            ctl = control(&live, edits, next_tick);
             continue;
         }
         now = t;
-        // At one instant: edits come in, then take effect, then the model's events, then
-        // arrivals (which are the new version's from the reload's instant on).
-        if edit == Some(t) {
-            if let Some(e) = edits.poll(t) {
-                live.offer(t, e);
-            }
-            continue;
-        }
-        if reload == Some(t) {
-            if let Some((r, faults_changed)) = live.apply() {
-                let r = r.clone();
-                if faults_changed {
-                    sim.set_failures(&live.record.failures);
+        if ctl == Some(t) {
+            // At one instant: edits come in, then take effect, then the model's events, then
+            // arrivals (which are the new version's from the reload's instant on).
+            let handled = if edits.due() == Some(t) {
+                if let Some(e) = edits.poll(t) {
+                    live.offer(t, e);
                 }
-                observer.reloaded(&r, &live);
+                true
+            } else if live.due_at() == Some(t) {
+                if let Some((r, faults_changed)) = live.apply() {
+                    let r = r.clone();
+                    if faults_changed {
+                        sim.set_failures(&live.record.failures);
+                    }
+                    observer.reloaded(&r, &live);
+                }
+                true
+            } else {
+                false
+            };
+            ctl = control(&live, edits, next_tick);
+            if handled {
+                continue;
             }
-            continue;
         }
         if next_event == Some(t) {
             sim.step(&mut |f| live.recorder.record(&f));
-        } else if let Some(a) = live.next_before(u64::MAX) {
+        } else if let Some(a) = live.take() {
             let tx = live.transaction(a.index);
             sim.arrive(a, tx);
         }
@@ -182,6 +203,7 @@ pub fn simulate(
                 && let Some(e) = edits.poll(now)
             {
                 live.offer(now, e);
+                ctl = control(&live, edits, next_tick);
             }
         }
     }

@@ -24,6 +24,14 @@ pub struct Band {
     pub label: String,
 }
 
+/// A reload of the scenario during the run: a vertical line.
+#[derive(Clone, Serialize)]
+pub struct Marker {
+    pub x: f64,
+    pub accepted: bool,
+    pub label: String,
+}
+
 #[derive(Serialize)]
 pub struct Tick {
     pub x: f64,
@@ -39,6 +47,7 @@ pub struct Chart {
     pub top: String,
     pub series: Vec<Series>,
     pub bands: Vec<Band>,
+    pub markers: Vec<Marker>,
     pub ticks: Vec<Tick>,
 }
 
@@ -85,6 +94,32 @@ impl Charts {
                 let a = x(f.start_ms as f64 / 1000.0);
                 let b = x(f.end_ms as f64 / 1000.0);
                 (a, (b - a).max(1.0), f.name.clone())
+            })
+            .collect();
+        let markers: Vec<Marker> = r
+            .reloads
+            .iter()
+            .map(|reload| {
+                let what = if reload.accepted {
+                    reload.changes.join("; ")
+                } else {
+                    reload.errors.join("; ")
+                };
+                Marker {
+                    x: x(reload.at_ms as f64 / 1000.0),
+                    accepted: reload.accepted,
+                    label: format!(
+                        "reload at {}: {}{}{}",
+                        crate::units::ns(reload.at_ms * 1_000_000),
+                        if reload.accepted {
+                            "accepted"
+                        } else {
+                            "refused"
+                        },
+                        if what.is_empty() { "" } else { ": " },
+                        what
+                    ),
+                }
             })
             .collect();
         // Ticks on round times: the smallest step from this list that gives at most 8.
@@ -143,6 +178,7 @@ impl Charts {
                         label: l.clone(),
                     })
                     .collect(),
+                markers: markers.clone(),
                 ticks: ticks
                     .iter()
                     .map(|t| Tick {

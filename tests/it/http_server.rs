@@ -37,6 +37,8 @@ pub enum Behaviour {
 #[derive(Default)]
 pub struct Seen {
     pub requests: u64,
+    /// The `x-gauntlet-tx` number of every request that carried one.
+    pub tx_numbers: Vec<u64>,
     pub headers: Vec<String>,
     pub bodies: Vec<String>,
 }
@@ -149,6 +151,14 @@ async fn connection(
         {
             let mut s = seen.lock().unwrap();
             s.requests += 1;
+            if let Some(n) = head.lines().find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("x-gauntlet-tx")
+                    .then(|| value.trim().parse::<u64>().ok())
+                    .flatten()
+            }) {
+                s.tx_numbers.push(n);
+            }
             if s.headers.len() < 5 {
                 s.headers.push(head.clone());
                 s.bodies.push(body.clone());

@@ -204,3 +204,42 @@ fn poisson_follows_the_curve_in_expectation() {
     // A ramp from 0 puts a quarter of its arrivals in the first half.
     assert!((first_half / plan.planned as f64 - 0.25).abs() < 0.02);
 }
+
+/// What a reload relies on: the arrivals of a plan from an instant on, numbered from a given
+/// number, are exactly the plan's own arrivals at or after that instant, renumbered.
+#[test]
+fn arrivals_starting_at_an_instant_are_the_plans_own_from_there_renumbered() {
+    use gauntlet::plan::Arrivals;
+    for arrivals in ["uniform", "poisson"] {
+        let plan = std::sync::Arc::new(compile(&format!(
+            "[scenario]\nname = \"a\"\nseed = 9\narrivals = \"{arrivals}\"\n\
+             [[phase]]\nname = \"r\"\nduration = \"4s\"\nload = {{ pattern = \"ramp\", from = 0, to = 300 }}\n\
+             [[phase]]\nname = \"p\"\nduration = \"1s\"\nload = {{ pattern = \"pause\" }}\n\
+             [[phase]]\nname = \"w\"\nduration = \"5s\"\nload = {{ pattern = \"wave\", base = 200, amplitude = 150, period = \"2s\" }}\n"
+        )));
+        let all: Vec<_> = plan.arrivals().collect();
+        for from in [
+            0,
+            1,
+            1_234_567_891,
+            4_000_000_000,
+            4_500_000_000,
+            9_999_999_999,
+            10_000_000_000,
+        ] {
+            let got: Vec<_> = Arrivals::starting_at(plan.clone(), from, 1_000_000).collect();
+            let want: Vec<_> = all
+                .iter()
+                .filter(|a| a.at_ns >= from)
+                .enumerate()
+                .map(|(k, a)| gauntlet::plan::Arrival {
+                    index: 1_000_000 + k as u64,
+                    ..*a
+                })
+                .collect();
+            assert_eq!(got, want, "{arrivals} from {from}");
+            let it = Arrivals::starting_at(plan.clone(), from, 7);
+            assert_eq!(it.size_hint().0, want.len(), "{arrivals} from {from}");
+        }
+    }
+}

@@ -255,23 +255,29 @@ fn results_json(out: &std::path::Path) -> Value {
 
 #[test]
 fn run_watch_on_a_realtime_simulation_takes_valid_saves_and_refuses_bad_ones() {
-    let criterion = "[[criterion]]\ncheck = \"lost == 0\"\n";
-    let text = sim(50, "6s", criterion);
+    // The second criterion fails whatever happens: the exit code is the criteria's verdict.
+    let criteria =
+        "[[criterion]]\ncheck = \"lost == 0\"\n[[criterion]]\ncheck = \"throughput > 10000\"\n";
+    let text = sim(50, "6s", criteria);
     let w = write("live.toml", &text);
     let out = w.dir.path().join("out");
     let mut run = start_watched(&w.path, &out, &["--pace", "realtime"]);
 
-    save_by_rename(&w.path, &sim(150, "6s", criterion));
+    // A burst of saves, the last one by rename (as vim saves): one reload, of the last.
+    for rate in [60, 70, 80, 90] {
+        std::fs::write(&w.path, sim(rate, "6s", criteria)).unwrap();
+    }
+    save_by_rename(&w.path, &sim(150, "6s", criteria));
     run.expect("accepted");
     std::fs::write(
         &w.path,
-        format!("{}\n[[phase]]\nname = \"x\"\n", sim(150, "6s", criterion)),
+        format!("{}\n[[phase]]\nname = \"x\"\n", sim(150, "6s", criteria)),
     )
     .unwrap();
     run.expect("refused");
     std::fs::write(
         &w.path,
-        sim(150, "6s", criterion).replace("seed = 5", "seed = 6"),
+        sim(150, "6s", criteria).replace("seed = 5", "seed = 6"),
     )
     .unwrap();
     let line = run.expect("refused");
@@ -285,11 +291,22 @@ fn run_watch_on_a_realtime_simulation_takes_valid_saves_and_refuses_bad_ones() {
     );
 
     let r = results_json(&out);
-    assert_eq!(code, 0, "the criteria's verdict: {lines:#?}");
-    assert_eq!(r["verdict"]["passed"], true);
+    assert_eq!(code, 1, "the criteria's verdict: {lines:#?}");
+    assert_eq!(r["verdict"]["passed"], false);
+    assert_eq!(r["verdict"]["criteria_passed"], 1);
     let reloads = r["reloads"].as_array().unwrap();
     assert_eq!(reloads.len(), 3, "{reloads:#?}");
     assert_eq!(reloads[0]["accepted"], true);
+    let changes: Vec<&str> = reloads[0]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        changes[0].contains("constant 50 TPS → constant 150 TPS"),
+        "the burst is one reload of its last save: {changes:#?}"
+    );
     assert_eq!(reloads[1]["accepted"], false);
     assert_eq!(reloads[1]["digest"], Value::Null);
     let error = reloads[1]["errors"][0].as_str().unwrap();
@@ -305,6 +322,23 @@ fn run_watch_on_a_realtime_simulation_takes_valid_saves_and_refuses_bad_ones() {
         }
     }
     assert_eq!(r["summary"]["totals"]["lost"], 0);
+
+    // The reports show the reloads: marked on the HTML charts, listed in Markdown, counted in
+    // JUnit.
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("<g class=\"reload accepted\">").count(),
+        4,
+        "one per chart"
+    );
+    assert_eq!(html.matches("<g class=\"reload refused\">").count(), 8);
+    assert!(html.contains("the seed changed from 5 to 6"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("## Reloads"), "{md}");
+    assert_eq!(md.matches("| **refused** |").count(), 2, "{md}");
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains("<property name=\"reloads_accepted\" value=\"1\"/>"));
+    assert!(junit.contains("<property name=\"reloads_refused\" value=\"2\"/>"));
 }
 
 fn http(url: &str, rate: u32, duration: &str) -> String {
@@ -382,9 +416,44 @@ fn run_watch_against_http_changes_the_rate_at_the_reload_and_survives_an_invalid
         }
     }
     assert!(before >= 2 && after >= 1, "before {before}, after {after}");
+    let seen = server.seen.lock().unwrap();
     assert_eq!(
-        server.seen.lock().unwrap().requests,
+        seen.requests,
         r["summary"]["totals"]["ok"].as_u64().unwrap(),
         "every answered request reached the server"
+    );
+    // Transaction numbers continue across the reload: each used once, none skipped.
+    let mut numbers = seen.tx_numbers.clone();
+    numbers.sort_unstable();
+    let planned = r["summary"]["totals"]["planned"].as_u64().unwrap();
+    assert_eq!(numbers, (0..planned).collect::<Vec<_>>());
+}
+
+#[test]
+fn pace_fast_is_refused_for_an_http_target_and_a_missing_file_is_invalid() {
+    let w = write("h.toml", &http("http://127.0.0.1:9/score", 10, "1s"));
+    let out = super::support::gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .args(["--pace", "fast", "--quiet"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("an http target runs in real time"),
+        "{stderr}"
+    );
+    assert!(!w.dir.path().join("results").exists());
+
+    let out = super::support::gauntlet()
+        .arg("run")
+        .arg(w.dir.path().join("missing.toml"))
+        .args(["--watch", "--quiet"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("missing.toml: cannot read the scenario"),
+        "{stderr}"
     );
 }
