@@ -61,6 +61,8 @@ pub struct Results {
     /// The report formats the scenario asked for.
     pub report_formats: Vec<String>,
     /// Every reload of the scenario during `run --watch`, accepted or refused, in order.
+    /// (Absent from results written before reloads existed: read as none.)
+    #[serde(default)]
     pub reloads: Vec<Reload>,
 }
 

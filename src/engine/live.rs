@@ -246,15 +246,11 @@ impl<F: FnMut(u64, &Live) -> super::Control> Observer for F {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario;
 
     fn plan(rate: u32) -> Arc<Plan> {
-        let text = format!(
+        Arc::new(crate::plan::compile_text(&format!(
             "[scenario]\nname = \"l\"\nseed = 1\n[[phase]]\nname = \"m\"\nduration = \"4s\"\nload = {{ pattern = \"constant\", rate = {rate} }}\n"
-        );
-        let loaded =
-            scenario::load_bytes("l.toml", text.as_bytes(), std::path::PathBuf::from(".")).unwrap();
-        Arc::new(crate::plan::compile(&loaded, None).unwrap())
+        )))
     }
 
     #[test]

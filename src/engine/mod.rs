@@ -87,7 +87,10 @@ fn wait_until(
         if interrupt.load(Ordering::Relaxed) {
             return Waited::Interrupted(elapsed.min(target_ns));
         }
-        if let Some(e) = edits.poll(elapsed) {
+        // Edits known in advance are the main loop's to apply, at their own instants.
+        if edits.due().is_none()
+            && let Some(e) = edits.poll(elapsed)
+        {
             live.offer(elapsed.min(target_ns), e);
             return Waited::Edit;
         }
@@ -200,6 +203,7 @@ pub fn simulate(
                 break;
             }
             if pace == Pace::Fast
+                && edits.due().is_none()
                 && let Some(e) = edits.poll(now)
             {
                 live.offer(now, e);

@@ -157,13 +157,7 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario;
-
-    fn plan(text: &str) -> Plan {
-        let loaded =
-            scenario::load_bytes("t.toml", text.as_bytes(), std::path::PathBuf::from(".")).unwrap();
-        crate::plan::compile(&loaded, None).unwrap()
-    }
+    use crate::plan::compile_text as plan;
 
     const BASE: &str = "[scenario]\nname = \"d\"\nseed = 1\n[[phase]]\nname = \"a\"\nduration = \"1m\"\nload = { pattern = \"constant\", rate = 10 }\n";
 

@@ -161,6 +161,14 @@ impl Plan {
     }
 }
 
+/// Compiles scenario text, for unit tests (panics on an invalid scenario).
+#[cfg(test)]
+pub(crate) fn compile_text(text: &str) -> Plan {
+    let loaded = crate::scenario::load_bytes("t.toml", text.as_bytes(), PathBuf::from("."))
+        .expect("a valid scenario");
+    compile(&loaded, None).expect("a valid scenario")
+}
+
 /// The failure occurrences `during = "NAME"` (all of them) or `"NAME#k"` (the k-th) names.
 pub fn occurrences(failures: &[PlannedFailure], during: &str) -> Vec<usize> {
     let (base, nth) = match during.split_once('#') {

@@ -192,12 +192,24 @@ pub fn splice(old: &Plan, new: &Plan, at: u64, planned: u64) -> Result<Spliced, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario;
+    use crate::plan::compile_text as plan;
 
-    fn plan(text: &str) -> Plan {
-        let loaded =
-            scenario::load_bytes("t.toml", text.as_bytes(), std::path::PathBuf::from(".")).unwrap();
-        crate::plan::compile(&loaded, None).unwrap()
+    /// (name, start s, end s) of each phase of the record.
+    fn phases(s: &Spliced) -> Vec<(&str, u64, u64)> {
+        s.plan
+            .phases
+            .iter()
+            .map(|p| (p.name.as_str(), p.start_ns / S, p.end_ns / S))
+            .collect()
+    }
+
+    /// (name, start s, end s) of each failure window of the record.
+    fn failures(s: &Spliced) -> Vec<(&str, u64, u64)> {
+        s.plan
+            .failures
+            .iter()
+            .map(|f| (f.name.as_str(), f.start_ns / S, f.end_ns / S))
+            .collect()
     }
 
     const S: u64 = 1_000_000_000;
@@ -219,9 +231,7 @@ mod tests {
         let old = plan(&scenario(10, "", ""));
         let new = plan(&scenario(30, "", ""));
         let s = splice(&old, &new, 25 * S, 0).unwrap();
-        let names: Vec<_> = s.plan.phases.iter().map(|p| p.name.as_str()).collect();
-        assert_eq!(names, ["warm", "main"]);
-        assert_eq!(s.plan.phases[1].start_ns, 10 * S);
+        assert_eq!(phases(&s), [("warm", 0, 10), ("main", 10, 60)]);
         assert_eq!(s.plan.phases[1].load, new.phases[1].load);
         assert_eq!(s.phase_from, [Some(0), Some(1)]);
     }
@@ -231,13 +241,10 @@ mod tests {
         let old = plan(&scenario(10, "", ""));
         let new = plan(&scenario(10, "", "").replace("\"main\"", "\"steady\""));
         let s = splice(&old, &new, 25 * S, 0).unwrap();
-        let got: Vec<_> = s
-            .plan
-            .phases
-            .iter()
-            .map(|p| (p.name.as_str(), p.start_ns / S, p.end_ns / S))
-            .collect();
-        assert_eq!(got, [("warm", 0, 10), ("main", 10, 25), ("steady", 25, 60)]);
+        assert_eq!(
+            phases(&s),
+            [("warm", 0, 10), ("main", 10, 25), ("steady", 25, 60)]
+        );
         assert_eq!(s.phase_from, [Some(0), Some(1), None]);
     }
 
@@ -246,13 +253,7 @@ mod tests {
         let old = plan(&scenario(10, CRASH, ""));
         let new = plan(&scenario(10, LATER, ""));
         let s = splice(&old, &new, 30 * S, 0).unwrap();
-        let got: Vec<_> = s
-            .plan
-            .failures
-            .iter()
-            .map(|f| (f.name.as_str(), f.start_ns / S, f.end_ns / S))
-            .collect();
-        assert_eq!(got, [("c", 20, 30), ("l", 50, 55)]);
+        assert_eq!(failures(&s), [("c", 20, 30), ("l", 50, 55)]);
         assert_eq!(s.failure_from, [Some(0), None]);
     }
 
@@ -265,8 +266,7 @@ mod tests {
             "",
         ));
         let s = splice(&old, &new, 30 * S, 0).unwrap();
-        let f = &s.plan.failures[0];
-        assert_eq!((f.start_ns / S, f.end_ns / S), (20, 45));
+        assert_eq!(failures(&s), [("c", 20, 45)]);
         assert_eq!(s.failure_from, [Some(0)]);
     }
 
@@ -280,13 +280,7 @@ mod tests {
             "",
         ));
         let s = splice(&old, &new, 30 * S, 0).unwrap();
-        let got: Vec<_> = s
-            .plan
-            .failures
-            .iter()
-            .map(|f| (f.name.as_str(), f.start_ns / S, f.end_ns / S))
-            .collect();
-        assert_eq!(got, [("c", 30, 40)]);
+        assert_eq!(failures(&s), [("c", 30, 40)]);
     }
 
     #[test]

@@ -190,6 +190,18 @@ fn report_re_renders_from_a_run_folder() {
         .assert()
         .success();
     assert!(out.join("report.md").is_file());
+    // Results written before `reloads` existed still render.
+    let path = out.join("results.json");
+    let mut old: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert!(old.as_object_mut().unwrap().remove("reloads").is_some());
+    std::fs::write(&path, old.to_string()).unwrap();
+    gauntlet()
+        .arg("report")
+        .arg(&out)
+        .args(["--format", "html"])
+        .assert()
+        .success();
     // A custom template adds a format; the built-in ones can be replaced by file name.
     let templates = w.dir.path().join("tpl");
     std::fs::create_dir(&templates).unwrap();
