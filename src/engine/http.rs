@@ -369,7 +369,10 @@ pub fn drive(
                 live.cancel_unsent(|_| at);
             }
         }
-        let pending = stop.is_none() && live.due_at().is_some();
+        // A watched run goes on to the plan's end (through a closing pause), so a save can
+        // still extend it; an unwatched one ends when nothing is left to send or await.
+        let pending = stop.is_none()
+            && (live.due_at().is_some() || (watched && now < live.record.duration_ns));
         if live.peek().is_none() && in_flight == 0 && !pending {
             break;
         }

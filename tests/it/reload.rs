@@ -457,3 +457,36 @@ fn pace_fast_is_refused_for_an_http_target_and_a_missing_file_is_invalid() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_watched_http_run_lasts_through_a_closing_pause_so_a_save_can_extend_it() {
+    let server = Server::start(Behaviour::Normal);
+    let url = server.url("/score");
+    let pause = "\n[[phase]]\nname = \"rest\"\nduration = \"3s\"\nload = { pattern = \"pause\" }\n";
+    let w = write("p.toml", &format!("{}{pause}", http(&url, 100, "1s")));
+    let out = w.dir.path().join("out");
+    let mut run = start_watched(&w.path, &out, &[]);
+    // Every request of the first phase has been answered: the run is in its closing pause.
+    wait_for_requests(&server, 100);
+    let busy = pause.replace(
+        "{ pattern = \"pause\" }",
+        "{ pattern = \"constant\", rate = 100 }",
+    );
+    save_by_rename(&w.path, &format!("{}{busy}", http(&url, 100, "1s")));
+    run.expect("accepted");
+    let (code, lines) = run.finish();
+
+    let r = results_json(&out);
+    assert_eq!(code, 0, "{lines:#?}");
+    let at = r["reloads"][0]["at_ms"].as_u64().unwrap();
+    assert!((1_000..4_000).contains(&at), "reloaded at {at} ms");
+    let planned = r["summary"]["totals"]["planned"].as_u64().unwrap();
+    let expected = 100 + (4_000 - at) / 10;
+    assert!(
+        planned.abs_diff(expected) <= 1,
+        "planned {planned}, expected about {expected}"
+    );
+    assert_eq!(r["summary"]["totals"]["lost"], 0);
+    assert_eq!(r["phases"][1]["name"], "rest");
+    assert_eq!(r["phases"][1]["pattern"], "constant");
+}
