@@ -184,10 +184,11 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
         Some(w) => Box::new(follow(w, o.file.clone(), o.seed, &plan, file_seed)),
         None => Box::new(NoEdits),
     };
-    let mut observer = Watch {
+    let results_path = out.join("results.json");
+    let mut observer = RunObserver {
         progress: progress.as_ref(),
         last_checkpoint: Instant::now(),
-        results_path: out.join("results.json"),
+        results_path: results_path.clone(),
         file: o.file.display().to_string(),
     };
     if o.watch {
@@ -208,7 +209,6 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
                 plan,
                 prepared,
                 edits.as_mut(),
-                o.watch,
                 &interrupt,
                 &mut observer,
             ) {
@@ -232,7 +232,6 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
     }
     let wall_ms = wall.elapsed().as_millis() as u64;
 
-    let results_path = out.join("results.json");
     let (live, simulation, stop, end_ns, errors_by_kind) = match &ran {
         Ran::Simulated(s) => (
             &s.live,
@@ -298,14 +297,14 @@ pub fn run(o: &Options) -> anyhow::Result<ExitCode> {
 
 /// What `run` does as the engine goes: progress, checkpoints, live `abort` criteria, and a
 /// word on every reload.
-struct Watch<'a> {
+struct RunObserver<'a> {
     progress: Option<&'a indicatif::ProgressBar>,
     last_checkpoint: Instant,
     results_path: PathBuf,
     file: String,
 }
 
-impl Observer for Watch<'_> {
+impl Observer for RunObserver<'_> {
     fn second(&mut self, t: u64, live: &Live) -> Control {
         if let Some(bar) = self.progress {
             bar.set_position(t / 1_000_000_000);

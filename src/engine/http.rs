@@ -251,17 +251,17 @@ impl Shared {
 /// Runs `plan` against its http target. The scheduler is this thread: it sleeps with the OS's
 /// precise timer (not the async runtime's 1 ms wheel) until the next send is due, hands due
 /// requests to `runtime`, and records what comes back. Starts the fault proxy when failures are
-/// scheduled, or when `edits` may bring some (`watched`).
+/// scheduled, or when `edits` may bring some.
 pub fn drive(
     runtime: &tokio::runtime::Runtime,
     plan: Arc<Plan>,
     prepared: Prepared,
     edits: &mut dyn Edits,
-    watched: bool,
     interrupt: &AtomicBool,
     observer: &mut dyn Observer,
 ) -> Result<HttpRun, TargetError> {
     let upstream = runtime.block_on(prepared.endpoint.resolve())?;
+    let watched = edits.may_come();
     let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
     let mut live = Live::new(plan.clone(), horizon);
     let start = Instant::now();
@@ -309,7 +309,7 @@ pub fn drive(
     loop {
         let now = start.elapsed().as_nanos() as u64;
         if stop.is_none() {
-            if let Some(e) = edits.poll(now) {
+            if let Some(e) = edits.poll() {
                 live.offer(now, e);
             }
             loop {

@@ -34,12 +34,23 @@ pub enum Edit {
     },
 }
 
-/// Where edits come from.
+/// Where edits come from: as they happen (a file watcher), or at instants known in advance
+/// (a script), which the engine applies exactly there.
 pub trait Edits {
-    /// An edit that has come in by `now_ns`, if any.
-    fn poll(&mut self, now_ns: u64) -> Option<Edit>;
-    /// When the next edit is due, when that is known in advance (scripted edits).
+    /// Whether any edit can come at all (an unwatched run has none).
+    fn may_come(&self) -> bool {
+        true
+    }
+    /// An edit that has just come in, if any.
+    fn poll(&mut self) -> Option<Edit> {
+        None
+    }
+    /// When the next scripted edit is due.
     fn due(&self) -> Option<u64> {
+        None
+    }
+    /// The scripted edit that is due now.
+    fn take_due(&mut self) -> Option<Edit> {
         None
     }
 }
@@ -48,14 +59,14 @@ pub trait Edits {
 pub struct NoEdits;
 
 impl Edits for NoEdits {
-    fn poll(&mut self, _: u64) -> Option<Edit> {
-        None
+    fn may_come(&self) -> bool {
+        false
     }
 }
 
 /// Edits sent by a file watcher on another thread.
 impl Edits for mpsc::Receiver<Edit> {
-    fn poll(&mut self, _: u64) -> Option<Edit> {
+    fn poll(&mut self) -> Option<Edit> {
         self.try_recv().ok()
     }
 }
@@ -64,15 +75,12 @@ impl Edits for mpsc::Receiver<Edit> {
 pub struct Scripted(pub VecDeque<(u64, Edit)>);
 
 impl Edits for Scripted {
-    fn poll(&mut self, now_ns: u64) -> Option<Edit> {
-        match self.0.front() {
-            Some(&(at, _)) if at <= now_ns => self.0.pop_front().map(|(_, e)| e),
-            _ => None,
-        }
-    }
-
     fn due(&self) -> Option<u64> {
         self.0.front().map(|&(at, _)| at)
+    }
+
+    fn take_due(&mut self) -> Option<Edit> {
+        self.0.pop_front().map(|(_, e)| e)
     }
 }
 

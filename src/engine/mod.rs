@@ -87,10 +87,7 @@ fn wait_until(
         if interrupt.load(Ordering::Relaxed) {
             return Waited::Interrupted(elapsed.min(target_ns));
         }
-        // Edits known in advance are the main loop's to apply, at their own instants.
-        if edits.due().is_none()
-            && let Some(e) = edits.poll(elapsed)
-        {
+        if let Some(e) = edits.poll() {
             live.offer(elapsed.min(target_ns), e);
             return Waited::Edit;
         }
@@ -169,7 +166,7 @@ pub fn simulate(
             // At one instant: edits come in, then take effect, then the model's events, then
             // arrivals (which are the new version's from the reload's instant on).
             let handled = if edits.due() == Some(t) {
-                if let Some(e) = edits.poll(t) {
+                if let Some(e) = edits.take_due() {
                     live.offer(t, e);
                 }
                 true
@@ -203,8 +200,7 @@ pub fn simulate(
                 break;
             }
             if pace == Pace::Fast
-                && edits.due().is_none()
-                && let Some(e) = edits.poll(now)
+                && let Some(e) = edits.poll()
             {
                 live.offer(now, e);
                 ctl = control(&live, edits, next_tick);
