@@ -1,7 +1,7 @@
 use gauntlet::rng::{self, Purpose};
 use gauntlet::scenario::model::Workload;
-use gauntlet::target::Decision;
-use gauntlet::target::simulated::scorer;
+use gauntlet::targets::Decision;
+use gauntlet::targets::simulated::scorer;
 use gauntlet::workload::Generator;
 
 fn main() {

@@ -89,7 +89,7 @@ pub enum Command {
         /// the default) or `realtime` (follows the wall clock, to watch and edit a run live).
         /// An http target always runs in real time.
         #[arg(long, value_enum)]
-        pace: Option<crate::engine::Pace>,
+        pace: Option<PaceArg>,
     },
     /// Render reports again from a run's folder, without running anything.
     Report {
@@ -120,6 +120,15 @@ pub enum Command {
         #[arg(long)]
         results: bool,
     },
+}
+
+/// `--pace`: how virtual time runs for a simulated target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PaceArg {
+    /// As fast as the machine goes.
+    Fast,
+    /// Virtual time follows the wall clock.
+    Realtime,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

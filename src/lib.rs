@@ -14,7 +14,7 @@ pub mod report;
 pub mod results;
 pub mod rng;
 pub mod scenario;
-pub mod target;
+pub mod targets;
 pub mod units;
 pub mod verdict;
 pub mod watch;

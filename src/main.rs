@@ -8,8 +8,8 @@ fn main() -> ExitCode {
     match gauntlet::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(gauntlet::cli::exit::CANNOT_RUN)
+            eprint!("{}", e.render());
+            ExitCode::from(e.exit_code())
         }
     }
 }

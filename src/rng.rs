@@ -14,7 +14,8 @@ use rand_core::{Rng, SeedableRng};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u64)]
 pub enum Purpose {
-    /// Poisson arrival spacing; the stream number is the phase index.
+    /// Poisson arrivals; the stream number is `phase << 32 | second` (the second counted from
+    /// the phase's start): that second's count, then its instants.
     Arrivals = 1,
     /// Transaction contents; the stream number is the transaction index.
     Transactions = 2,
@@ -134,6 +135,55 @@ impl Draw {
         median * libm::exp(sigma * self.normal())
     }
 
+    /// Poisson with mean `mu` (0 for `mu <= 0` or not finite).
+    ///
+    /// Below 10: inversion, one `unit()` compared with the running CDF from k = 0 (capped at
+    /// k = 200, far in the tail). From 10: Hörmann's transformed rejection with squeeze (PTRS,
+    /// 1993): each try takes `u = unit() - 0.5` and `v = unit()`, forms
+    /// `k = floor((2a / (0.5 - |u|) + b) u + mu + 0.43)` and accepts by the squeeze or by the
+    /// exact log-density test; logs and lgamma from libm, so the same words give the same k
+    /// everywhere.
+    pub fn poisson(&mut self, mu: f64) -> u64 {
+        if !mu.is_finite() || mu <= 0.0 {
+            return 0;
+        }
+        if mu < 10.0 {
+            let u = self.unit();
+            let mut p = libm::exp(-mu);
+            let mut cdf = p;
+            let mut k = 0;
+            while u > cdf && k < 200 {
+                k += 1;
+                p *= mu / k as f64;
+                cdf += p;
+            }
+            return k;
+        }
+        let slam = libm::sqrt(mu);
+        let loglam = libm::log(mu);
+        let b = 0.931 + 2.53 * slam;
+        let a = -0.059 + 0.02483 * b;
+        let inv_alpha = 1.1239 + 1.1328 / (b - 3.4);
+        let vr = 0.9277 - 3.6224 / (b - 2.0);
+        loop {
+            let u = self.unit() - 0.5;
+            let v = self.unit();
+            let us = 0.5 - u.abs();
+            let k = libm::floor((2.0 * a / us + b) * u + mu + 0.43);
+            if us >= 0.07 && v <= vr {
+                return k as u64;
+            }
+            if k < 0.0 || (us < 0.013 && v > us) {
+                continue;
+            }
+            let lhs = libm::log(v) + libm::log(inv_alpha) - libm::log(a / (us * us) + b);
+            let rhs = -mu + k * loglam - libm::lgamma(k + 1.0);
+            if lhs <= rhs {
+                return k as u64;
+            }
+        }
+    }
+
     /// Index chosen with probability proportional to its weight: the first i whose running sum
     /// of weights exceeds `unit() * total`. Weights must be finite and >= 0 with a positive sum;
     /// otherwise index 0.
@@ -155,6 +205,26 @@ impl Draw {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn poisson_counts_have_the_mean_and_variance_asked_for() {
+        for mu in [0.7, 4.0, 25.0, 1_000.0, 250_000.0] {
+            let n = 4_000;
+            let draws: Vec<f64> = (0..n)
+                .map(|i| stream(3, Purpose::Arrivals, i).poisson(mu) as f64)
+                .collect();
+            let mean = draws.iter().sum::<f64>() / n as f64;
+            let var = draws.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+            // Five standard errors of the mean; the variance within 15%.
+            assert!(
+                (mean - mu).abs() < 5.0 * (mu / n as f64).sqrt(),
+                "mu {mu}: mean {mean}"
+            );
+            assert!((var / mu - 1.0).abs() < 0.15, "mu {mu}: variance {var}");
+        }
+        assert_eq!(stream(3, Purpose::Arrivals, 0).poisson(0.0), 0);
+        assert_eq!(stream(3, Purpose::Arrivals, 0).poisson(f64::NAN), 0);
+    }
 
     #[test]
     fn streams_are_reproducible_and_distinct() {

@@ -1,6 +1,8 @@
 //! Carries out each command. Output the command was asked for goes to stdout; diagnostics to
 //! stderr; the exit code says how it went (see `cli::exit`).
 
+mod error;
+mod follow;
 mod plan;
 mod report;
 mod run;
@@ -12,12 +14,14 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, exit};
-use crate::plan::Plan;
-use crate::scenario::{self, LoadError};
+pub use error::Error;
 
-/// Runs the command line. `Err` means the command could not be carried out (exit 3).
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+use crate::cli::{Cli, Command};
+use crate::plan::Plan;
+
+/// Runs the command line. `Ok` carries the exit code of a command that did what it was asked
+/// (0, or 1 and 130 for a run's verdict); `Err` knows its own exit code and message.
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Validate { files, seed, watch } => validate::run(&files, seed, watch),
         Command::Plan {
@@ -53,26 +57,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads and compiles a scenario, or prints why not and gives the exit code.
-fn load_plan(path: &Path, seed: Option<u64>) -> Result<Plan, ExitCode> {
-    let loaded = scenario::load_file(path).map_err(|e| {
-        match e {
-            LoadError::Io { .. } => eprintln!("{e}"),
-            LoadError::Invalid(diags) => eprint!("{}", scenario::render(&diags)),
-        }
-        ExitCode::from(exit::INVALID)
-    })?;
-    crate::plan::compile(&loaded, seed).map_err(|diags| {
-        eprint!("{}", scenario::render(&diags));
-        ExitCode::from(exit::INVALID)
-    })
+/// Loads and compiles a scenario.
+fn load_plan(path: &Path, seed: Option<u64>) -> Result<Plan, Error> {
+    let loaded = crate::scenario::load_file(path)?;
+    crate::plan::compile(&loaded, seed).map_err(|d| Error::diagnostics(&d))
 }
 
 /// Writes to stdout; a closed pipe (`gauntlet plan … | head`) ends output quietly.
-fn print(text: &str) -> anyhow::Result<()> {
+fn print(text: &str) -> Result<(), Error> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
+        other => other.map_err(error::io("cannot write to stdout")),
     }
 }

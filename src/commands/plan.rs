@@ -17,21 +17,69 @@ pub fn run(
     seed: Option<u64>,
     format: Format,
     arrivals: Option<u64>,
-) -> anyhow::Result<ExitCode> {
-    let plan = match super::load_plan(file, seed) {
-        Ok(p) => p,
-        Err(code) => return Ok(code),
-    };
+) -> Result<ExitCode, super::Error> {
+    let plan = super::load_plan(file, seed)?;
     let shown = arrivals.unwrap_or(0);
+    // Arrivals are written as they are generated, a block at a time: memory stays flat
+    // whatever N is.
     match format {
         Format::Json => {
-            let mut json = serde_json::to_string_pretty(&PlanJson::new(&plan, shown))?;
-            json.push('\n');
-            super::print(&json)?;
+            let head = serde_json::to_string_pretty(&PlanJson::new(&plan))
+                .map_err(|e| super::Error::CannotRun(e.to_string()))?;
+            if shown == 0 {
+                return super::print(&(head + "\n")).map(|_| ExitCode::SUCCESS);
+            }
+            let open = head.strip_suffix("\n}").unwrap_or(&head);
+            super::print(&format!("{open},\n  \"arrivals\": ["))?;
+            let mut first = true;
+            for block in blocks(&plan, shown) {
+                let mut text = String::new();
+                for a in block {
+                    let json = serde_json::to_string_pretty(&arrival_json(&plan, a))
+                        .map_err(|e| super::Error::CannotRun(e.to_string()))?;
+                    text.push_str(if first { "\n    " } else { ",\n    " });
+                    text.push_str(&json.replace('\n', "\n    "));
+                    first = false;
+                }
+                super::print(&text)?;
+            }
+            super::print("\n  ]\n}\n")?;
         }
-        Format::Text => super::print(&text(&plan, shown))?,
+        Format::Text => {
+            super::print(&text(&plan))?;
+            if shown > 0 {
+                super::print(&format!(
+                    "\nfirst {} arrivals\n",
+                    thousands(shown.min(plan.planned))
+                ))?;
+                for block in blocks(&plan, shown) {
+                    super::print(&arrival_rows(&plan, &block))?;
+                }
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first `n` arrivals, in blocks of at most 1,000.
+fn blocks(plan: &Plan, n: u64) -> impl Iterator<Item = Vec<crate::plan::Arrival>> + '_ {
+    let mut it = plan
+        .arrivals()
+        .take(usize::try_from(n).unwrap_or(usize::MAX));
+    std::iter::from_fn(move || {
+        let block: Vec<_> = it.by_ref().take(1_000).collect();
+        (!block.is_empty()).then_some(block)
+    })
+}
+
+fn arrival_json(plan: &Plan, a: crate::plan::Arrival) -> ArrivalJson {
+    ArrivalJson {
+        index: a.index,
+        phase: plan.phases[a.phase].name.clone(),
+        at_ns: a.at_ns,
+        at_ms: a.at_ns as f64 / 1e6,
+        transaction: plan.transaction(a.index),
+    }
 }
 
 /// The JSON form of a plan. Field names are a contract (scripts read them).
@@ -49,8 +97,6 @@ pub struct PlanJson<'a> {
     phases: Vec<PhaseJson<'a>>,
     failures: Vec<FailureJson<'a>>,
     criteria: Vec<CriterionJson>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    arrivals: Vec<ArrivalJson>,
 }
 
 #[derive(Serialize)]
@@ -109,7 +155,7 @@ fn target_label(t: &Target) -> &'static str {
 }
 
 impl<'a> PlanJson<'a> {
-    pub fn new(plan: &'a Plan, arrivals: u64) -> Self {
+    pub fn new(plan: &'a Plan) -> Self {
         PlanJson {
             scenario: &plan.name,
             description: plan.description.as_deref(),
@@ -150,24 +196,13 @@ impl<'a> PlanJson<'a> {
                 .iter()
                 .map(|c| CriterionJson {
                     check: c.check.text.clone(),
-                    metric: c.check.metric,
+                    metric: c.check.metric.name(),
                     op: c.check.op.symbol(),
                     threshold: c.check.threshold,
                     scope: c.scope.label(),
                     windows_ms: c.windows.iter().map(|&(a, b)| (ms(a), ms(b))).collect(),
                     abort: c.abort,
                     abort_grace_ms: ms(c.abort_grace_ns),
-                })
-                .collect(),
-            arrivals: plan
-                .arrivals()
-                .take(usize::try_from(arrivals).unwrap_or(usize::MAX))
-                .map(|a| ArrivalJson {
-                    index: a.index,
-                    phase: plan.phases[a.phase].name.clone(),
-                    at_ns: a.at_ns,
-                    at_ms: a.at_ns as f64 / 1e6,
-                    transaction: plan.transaction(a.index),
                 })
                 .collect(),
         }
@@ -187,7 +222,7 @@ fn describe_effect(e: &Effect) -> String {
 }
 
 /// The readable timeline.
-pub fn text(plan: &Plan, arrivals: u64) -> String {
+pub fn text(plan: &Plan) -> String {
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -287,15 +322,15 @@ pub fn text(plan: &Plan, arrivals: u64) -> String {
     let _ = writeln!(o);
     chart(&mut o, plan);
 
-    if arrivals > 0 {
-        let _ = writeln!(
-            o,
-            "\nfirst {} arrivals",
-            thousands(arrivals.min(plan.planned))
-        );
-        let rows: Vec<[String; 7]> = plan
-            .arrivals()
-            .take(usize::try_from(arrivals).unwrap_or(usize::MAX))
+    o
+}
+
+/// Rows of arrivals as a table.
+fn arrival_rows(plan: &Plan, block: &[crate::plan::Arrival]) -> String {
+    let mut o = String::new();
+    {
+        let rows: Vec<[String; 7]> = block
+            .iter()
             .map(|a| {
                 let t = plan.transaction(a.index);
                 [

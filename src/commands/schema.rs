@@ -3,8 +3,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::scenario::schema::scenario_schema;
 
 /// The committed schema files, by name, as generated now.
@@ -22,17 +20,17 @@ pub fn generated() -> Vec<(&'static str, String)> {
     ]
 }
 
-pub fn run(write: Option<&Path>, results: bool) -> anyhow::Result<ExitCode> {
+pub fn run(write: Option<&Path>, results: bool) -> Result<ExitCode, super::Error> {
     let files = generated();
     match write {
         None => super::print(&files[usize::from(results)].1)?,
         Some(dir) => {
             std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+                .map_err(super::error::io(format!("cannot create {}", dir.display())))?;
             for (name, text) in files {
                 let path = dir.join(name);
                 std::fs::write(&path, text)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
+                    .map_err(super::error::io(format!("cannot write {}", path.display())))?;
                 eprintln!("wrote {}", path.display());
             }
         }

@@ -3,26 +3,22 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use super::error::{self, Error};
+use crate::targets::http::serve;
 
-use crate::cli::exit;
-use crate::target::http::serve;
-
-pub fn run(listen: SocketAddr, seed: u64) -> anyhow::Result<ExitCode> {
+pub fn run(listen: SocketAddr, seed: u64) -> Result<ExitCode, Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
+        .map_err(error::io("cannot start the async runtime"))?;
     rt.block_on(async {
-        let listener = match serve::bind(listen).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: cannot listen on {listen}: {e}");
-                return Ok(ExitCode::from(exit::CANNOT_RUN));
-            }
-        };
-        let addr = listener.local_addr()?;
+        let listener = serve::bind(listen)
+            .await
+            .map_err(error::io(format!("cannot listen on {listen}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(error::io(format!("cannot listen on {listen}")))?;
         eprintln!("gauntlet serve: the fraud-pipeline on http://{addr}/score (GET /health); Ctrl-C stops it");
         tokio::select! {
             _ = serve::run(listener, seed) => {}

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::cli::exit;
+use super::Error;
 use crate::plan::{Plan, diff};
 use crate::scenario::{self, LoadError};
 use crate::units::{self, thousands};
@@ -20,26 +20,28 @@ fn summary(plan: &Plan) -> String {
     )
 }
 
-pub fn run(files: &[PathBuf], seed: Option<u64>, watch: bool) -> anyhow::Result<ExitCode> {
+/// Validates every file; the errors of all the invalid ones come back as one error (exit 2).
+pub fn run(files: &[PathBuf], seed: Option<u64>, watch: bool) -> Result<ExitCode, Error> {
     if watch {
         if files.len() != 1 {
-            eprintln!("error: --watch follows one file; give one scenario");
-            return Ok(ExitCode::from(exit::INVALID));
+            return Err(Error::Invalid(
+                "--watch follows one file; give one scenario".into(),
+            ));
         }
         return watch_one(&files[0], seed);
     }
-    let mut failed = false;
+    let mut errors = String::new();
     for file in files {
         match super::load_plan(file, seed) {
             Ok(plan) => super::print(&format!("ok {}: {}\n", file.display(), summary(&plan)))?,
-            Err(_) => failed = true,
+            Err(e) => errors.push_str(&e.render()),
         }
     }
-    Ok(ExitCode::from(if failed {
-        exit::INVALID
+    if errors.is_empty() {
+        Ok(ExitCode::SUCCESS)
     } else {
-        exit::OK
-    }))
+        Err(Error::Scenario(errors))
+    }
 }
 
 /// What one look at the file found.
@@ -80,17 +82,12 @@ pub(super) fn look(file: &Path, seed: Option<u64>) -> Look {
 }
 
 /// Validates `file` on every save until interrupted.
-fn watch_one(file: &Path, seed: Option<u64>) -> anyhow::Result<ExitCode> {
+fn watch_one(file: &Path, seed: Option<u64>) -> Result<ExitCode, Error> {
     let shown = file.display().to_string();
-    let watcher = match FileWatch::new(file) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("error: {shown}: cannot watch it: {e}");
-            return Ok(ExitCode::from(exit::CANNOT_RUN));
-        }
-    };
+    let watcher = FileWatch::new(file)
+        .map_err(|e| Error::CannotRun(format!("{shown}: cannot watch it: {e}")))?;
     let mut last: Option<Box<Plan>> = None;
-    let report = |first: bool, last: &mut Option<Box<Plan>>| -> anyhow::Result<()> {
+    let report = |first: bool, last: &mut Option<Box<Plan>>| -> Result<(), Error> {
         let verb = if first { "ok" } else { "reload" };
         match look(file, seed) {
             Look::Valid(plan, _) => {

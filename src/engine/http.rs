@@ -7,7 +7,6 @@
 //! time. Arrivals beyond `max_in_flight` are `dropped`; when the run stops early, what
 //! is in flight and what was not sent are `cancelled`. Nothing is lost.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -18,15 +17,15 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request};
 use tokio::sync::{mpsc, watch};
 
-use super::live::{Edits, Live, Observer};
-use super::{Control, Stop};
+use super::live::{Edits, Live};
+use super::{Observer, Outcome as RunOutcome, Stop, close_second};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
 use crate::scenario::model::{Body, DecisionMap, Target};
-use crate::target::http::client::{Pool, status_failure};
-use crate::target::http::proxy::{self, TX_HEADER};
-use crate::target::http::{Endpoint, TargetError, expand_env, read_decision};
-use crate::target::{Finished, Outcome};
+use crate::targets::http::client::{Pool, status_failure};
+use crate::targets::http::proxy::{self, TX_HEADER};
+use crate::targets::http::{Endpoint, TargetError, expand_env, read_decision};
+use crate::targets::{ErrorCounts, ErrorKind, Finished, Outcome, TargetReport};
 
 const SECOND: u64 = 1_000_000_000;
 /// The shortest sleep of the scheduler: arrivals due within it go out together.
@@ -129,15 +128,6 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
     })
 }
 
-/// The end of a run against a real service.
-pub struct HttpRun {
-    /// The recorder, the record of the run and its reloads.
-    pub live: Live,
-    pub stop: Option<Stop>,
-    pub end_ns: u64,
-    pub errors_by_kind: BTreeMap<String, u64>,
-}
-
 struct Shared {
     prepared: Prepared,
     pool: Pool,
@@ -146,7 +136,7 @@ struct Shared {
 
 struct Done {
     finished: Finished,
-    failure: Option<&'static str>,
+    failure: Option<ErrorKind>,
 }
 
 impl Shared {
@@ -154,13 +144,13 @@ impl Shared {
         &self,
         index: u64,
         tx: &crate::workload::Transaction,
-    ) -> Result<Request<Full<Bytes>>, &'static str> {
+    ) -> Result<Request<Full<Bytes>>, ErrorKind> {
         let body = match &self.prepared.template {
-            None => serde_json::to_vec(tx).map_err(|_| "template")?,
+            None => serde_json::to_vec(tx).map_err(|_| ErrorKind::Template)?,
             Some(env) => env
                 .get_template("body")
                 .and_then(|t| t.render(minijinja::context! { tx => minijinja::value::Serde(tx) }))
-                .map_err(|_| "template")?
+                .map_err(|_| ErrorKind::Template)?
                 .into_bytes(),
         };
         let mut req = Request::builder()
@@ -171,7 +161,7 @@ impl Shared {
         }
         req = req.header(TX_HEADER, index);
         req.body(Full::new(Bytes::from(body)))
-            .map_err(|_| "template")
+            .map_err(|_| ErrorKind::Template)
     }
 
     async fn send(
@@ -226,12 +216,12 @@ impl Shared {
             },
             Ok(Err(f)) => Done {
                 finished: finished(sent, done, Outcome::Error, None, false),
-                failure: Some(f.name()),
+                failure: Some(f),
             },
             Ok(Ok(answer)) => match status_failure(answer.status) {
                 Some(f) => Done {
                     finished: finished(sent, done, Outcome::Error, None, false),
-                    failure: Some(f.name()),
+                    failure: Some(f),
                 },
                 None => {
                     let (decision, degraded) = match &self.prepared.decision {
@@ -248,18 +238,18 @@ impl Shared {
     }
 }
 
-/// Runs `plan` against its http target. The scheduler is this thread: it sleeps with the OS's
+/// Runs `plan` against its http target (see `super::run`). The scheduler is this thread: it sleeps with the OS's
 /// precise timer (not the async runtime's 1 ms wheel) until the next send is due, hands due
 /// requests to `runtime`, and records what comes back. Starts the fault proxy when failures are
 /// scheduled, or when `edits` may bring some.
-pub fn drive(
+pub(super) fn drive(
     runtime: &tokio::runtime::Runtime,
     plan: Arc<Plan>,
     prepared: Prepared,
     edits: &mut dyn Edits,
     interrupt: &AtomicBool,
     observer: &mut dyn Observer,
-) -> Result<HttpRun, TargetError> {
+) -> Result<RunOutcome, TargetError> {
     let upstream = runtime.block_on(prepared.endpoint.resolve())?;
     let watched = edits.may_come();
     let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
@@ -278,10 +268,8 @@ pub fn drive(
                 start,
                 hold,
             ))
-            .map_err(|e| TargetError::Resolve {
-                host: "127.0.0.1 (the fault proxy)".into(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| TargetError::Proxy(e.to_string()))?;
+        tracing::info!(proxy = %p.addr, upstream = %upstream, "fault proxy listening");
         Some(p)
     };
     let addr = proxy.as_ref().map_or(upstream, |p| p.addr);
@@ -293,15 +281,15 @@ pub fn drive(
     });
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    let mut errors_by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    let mut errors_by_kind = ErrorCounts::default();
     let mut in_flight: u64 = 0;
     let mut next_tick = SECOND;
     let mut stop = None;
     let handle = runtime.handle();
 
-    let take = |d: Done, rec: &mut Recorder, errors: &mut BTreeMap<String, u64>| {
+    let take = |d: Done, rec: &mut Recorder, errors: &mut ErrorCounts| {
         if let Some(kind) = d.failure {
-            *errors.entry(kind.to_string()).or_default() += 1;
+            errors.add(kind);
         }
         rec.record(&d.finished);
     };
@@ -338,7 +326,7 @@ pub fn drive(
                     if faults_changed && let Some(p) = &proxy {
                         p.set_failures(live.record.failures.clone());
                     }
-                    observer.reloaded(&r, &live);
+                    observer.reloaded(&r, &live.snapshot(now));
                 }
             }
         }
@@ -348,12 +336,8 @@ pub fn drive(
         }
         if stop.is_none() {
             while now >= next_tick {
-                live.recorder.advance(next_tick);
-                if let Control::Abort(criterion) = observer.second(next_tick, &live) {
-                    stop = Some(Stop::Aborted {
-                        criterion,
-                        at_ns: next_tick,
-                    });
+                if let Some(s) = close_second(&mut live, next_tick, observer) {
+                    stop = Some(s);
                     break;
                 }
                 next_tick += SECOND;
@@ -362,9 +346,7 @@ pub fn drive(
                 stop = Some(Stop::Interrupted { at_ns: now });
             }
             if let Some(s) = stop {
-                let at = match s {
-                    Stop::Aborted { at_ns, .. } | Stop::Interrupted { at_ns } => at_ns,
-                };
+                let at = s.at_ns();
                 let _ = cancel_tx.send(true);
                 live.cancel_unsent(|_| at);
             }
@@ -402,10 +384,12 @@ pub fn drive(
     }
     let end_ns = start.elapsed().as_nanos() as u64;
     live.recorder.finish(live.record.duration_ns);
-    Ok(HttpRun {
+    Ok(RunOutcome {
         live,
         stop,
         end_ns,
-        errors_by_kind,
+        target: TargetReport::Http {
+            errors: errors_by_kind,
+        },
     })
 }

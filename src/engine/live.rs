@@ -13,14 +13,31 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc;
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Snapshot;
 use crate::metrics::Recorder;
 use crate::plan::splice::splice;
 use crate::plan::{Arrival, Arrivals, Plan, diff};
-use crate::results::{Reload, RunRecord};
-use crate::target::{Finished, Outcome};
+use crate::targets::{Finished, Outcome};
 use crate::workload::Transaction;
 
 const MS: u64 = 1_000_000;
+
+/// One reload of the scenario while it ran (`run --watch`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Reload {
+    /// When it took effect, or was turned down, in ms from the run's start.
+    pub at_ms: u64,
+    pub accepted: bool,
+    /// The digest of the version saved; null when it did not compile.
+    pub digest: Option<String>,
+    /// What changed against the version running before, one line each (accepted reloads).
+    pub changes: Vec<String>,
+    /// Why it was refused: its diagnostics (`FILE:LINE:COL: message`) or the rule it breaks.
+    pub errors: Vec<String>,
+}
 
 /// A new version of the scenario, as the watcher found it.
 #[derive(Clone, Debug)]
@@ -102,7 +119,7 @@ impl Live {
         let next = arrivals.next();
         Live {
             record: (*plan).clone(),
-            recorder: Recorder::new(&plan, horizon_ns),
+            recorder: Recorder::new(plan.clone(), horizon_ns),
             schedule: plan,
             arrivals,
             next,
@@ -111,22 +128,16 @@ impl Live {
         }
     }
 
-    /// The run so far, as results are built from it (a checkpoint: the caller sets what it
-    /// knows at the end).
-    pub fn run_record(&self) -> RunRecord<'_> {
-        let rec = &self.recorder;
-        RunRecord {
+    /// The run so far at `now_ns`, not finished (a checkpoint, a live view).
+    pub fn snapshot(&self, now_ns: u64) -> Snapshot<'_> {
+        Snapshot {
             plan: &self.record,
-            run: &rec.run,
-            phases: &rec.phases,
-            failures: &rec.failures,
-            timeline: &rec.timeline,
-            simulation: None,
-            stop: None,
-            end_ns: 0,
-            complete: false,
-            errors_by_kind: Default::default(),
+            recorder: &self.recorder,
             reloads: &self.reloads,
+            stop: None,
+            end_ns: now_ns,
+            complete: false,
+            target: None,
         }
     }
 
@@ -215,6 +226,7 @@ impl Live {
                         let faults_changed = s.plan.failures != self.record.failures;
                         self.recorder
                             .retime(&s.plan, &s.phase_from, &s.failure_from);
+                        self.recorder.follow(new.clone(), at);
                         let changes = diff::changes(&self.schedule, &new);
                         self.record = s.plan;
                         self.arrivals = arrivals;
@@ -234,20 +246,6 @@ impl Live {
         };
         self.reloads.push(reload);
         self.reloads.last().map(|r| (r, false))
-    }
-}
-
-/// What an engine tells its caller as the run goes.
-pub trait Observer {
-    /// At every whole second `t_ns` of the run (virtual or wall time): go on or stop.
-    fn second(&mut self, t_ns: u64, live: &Live) -> super::Control;
-    /// After every reload, accepted or refused.
-    fn reloaded(&mut self, _reload: &Reload, _live: &Live) {}
-}
-
-impl<F: FnMut(u64, &Live) -> super::Control> Observer for F {
-    fn second(&mut self, t_ns: u64, live: &Live) -> super::Control {
-        self(t_ns, live)
     }
 }
 

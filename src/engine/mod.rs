@@ -1,43 +1,47 @@
-//! Stage 3: driving the plan against the target. For the simulated target, one loop in
-//! virtual time merges the plan's lazy arrivals with the model's events, in time order (events
-//! first at equal times, so work due is done before new work arrives). Once per virtual second
-//! it closes finished seconds and asks the caller whether to go on (live `abort` criteria,
-//! progress, checkpoints). When the run stops early, whatever is in flight and every arrival
-//! not yet sent end as `cancelled`, so nothing is lost.
+//! Stage 3: driving the plan against the target. [`run`] is the one entry point for both
+//! kinds of target: it takes a compiled plan, a prepared target, the run's options and an
+//! observer, and returns one [`Outcome`]. Each whole second of the run (virtual or wall time)
+//! closes the seconds no transaction can still change, judges the live `abort` criteria and
+//! tells the observer (progress, checkpoints, a dashboard); the loop hands plain data up and
+//! knows nothing of files, templates or the command line.
 
 pub mod http;
 pub mod live;
+mod simulated;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::AtomicBool;
 
-use live::{Edits, Live, Observer};
+use live::{Edits, Live, Reload};
 
+use crate::metrics::Recorder;
 use crate::plan::Plan;
-use crate::target::simulated::{Simulation, defaults};
+use crate::scenario::model::Target;
+use crate::targets::TargetReport;
+use crate::targets::http::TargetError;
+use crate::verdict;
 
 const SECOND: u64 = 1_000_000_000;
-/// The longest a realtime run sleeps before it looks for edits and interrupts again.
-const LOOK_NS: u64 = 20_000_000;
-
-/// What the caller says at each second.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Control {
-    Continue,
-    /// Stop: the criterion with this index failed live.
-    Abort(usize),
-}
 
 /// Why a run ended before its plan did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
+    /// The criterion with this index failed live.
     Aborted { criterion: usize, at_ns: u64 },
+    /// Ctrl-C, SIGTERM, or a stop asked for by an observer's owner.
     Interrupted { at_ns: u64 },
 }
 
+impl Stop {
+    pub fn at_ns(self) -> u64 {
+        match self {
+            Stop::Aborted { at_ns, .. } | Stop::Interrupted { at_ns } => at_ns,
+        }
+    }
+}
+
 /// How virtual time runs in a simulated run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Pace {
     /// As fast as the machine goes.
     #[default]
@@ -46,188 +50,155 @@ pub enum Pace {
     Realtime,
 }
 
-/// A finished simulated run: its measurements and the model's own figures.
-pub struct Simulated {
+/// The run as it stands, as plain data: what results are derived from, whole or in part.
+pub struct Snapshot<'a> {
+    /// The plan the run is measured and judged against (reloads included).
+    pub plan: &'a Plan,
+    pub recorder: &'a Recorder,
+    pub reloads: &'a [Reload],
+    pub stop: Option<Stop>,
+    /// Where the run stands: its end, where it stopped, or now.
+    pub end_ns: u64,
+    /// False while the run goes on (a checkpoint).
+    pub complete: bool,
+    /// What the target reported about itself, once the run is over.
+    pub target: Option<&'a TargetReport>,
+}
+
+/// A finished run: its measurements, how it stopped, and what the target reported.
+pub struct Outcome {
     /// The recorder, the record of the run and its reloads.
     pub live: Live,
-    pub simulation: Simulation,
     pub stop: Option<Stop>,
-    /// Where virtual time stood when the run ended.
+    /// Where time stood when the run ended.
     pub end_ns: u64,
+    pub target: TargetReport,
 }
 
-/// The earlier of two instants, either of which may be missing.
-fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, None) => a,
-        (None, b) => b,
+impl Outcome {
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            complete: true,
+            stop: self.stop,
+            end_ns: self.stop.map_or(self.end_ns, Stop::at_ns),
+            target: Some(&self.target),
+            ..self.live.snapshot(0)
+        }
     }
 }
 
-/// What a realtime wait ended with.
-enum Waited {
-    Reached,
-    /// An edit came in: its instant may come before what was awaited.
-    Edit,
-    Interrupted(u64),
+/// What hears of a run as it goes. Both default to doing nothing.
+pub trait Observer {
+    /// At every whole second `t_ns` of the run, once its live criteria are judged.
+    fn second(&mut self, _t_ns: u64, _run: &Snapshot<'_>) {}
+    /// After every reload, accepted or refused.
+    fn reloaded(&mut self, _reload: &Reload, _run: &Snapshot<'_>) {}
 }
 
-/// Sleeps until `target_ns` of virtual time is due on the wall clock, looking for edits and
-/// interrupts every few milliseconds.
-fn wait_until(
-    wall: Instant,
-    target_ns: u64,
-    interrupt: &AtomicBool,
-    edits: &mut dyn Edits,
-    live: &mut Live,
-) -> Waited {
-    loop {
-        let elapsed = wall.elapsed().as_nanos() as u64;
-        if interrupt.load(Ordering::Relaxed) {
-            return Waited::Interrupted(elapsed.min(target_ns));
-        }
-        if let Some(e) = edits.poll() {
-            live.offer(elapsed.min(target_ns), e);
-            return Waited::Edit;
-        }
-        if elapsed >= target_ns {
-            return Waited::Reached;
-        }
-        std::thread::sleep(Duration::from_nanos((target_ns - elapsed).min(LOOK_NS)));
+/// A closure hears of every second.
+impl<F: FnMut(u64, &Snapshot<'_>)> Observer for F {
+    fn second(&mut self, t_ns: u64, run: &Snapshot<'_>) {
+        self(t_ns, run)
     }
 }
 
-/// Runs `plan` against the built-in model. The observer hears of every whole virtual second
-/// (live `abort` criteria, progress, checkpoints) and every reload; `edits` are taken as they
-/// come (see `live`); `interrupt` is polled and ends the run cleanly when set.
-pub fn simulate(
+/// An observer that hears nothing.
+pub struct Quiet;
+
+impl Observer for Quiet {}
+
+/// A target ready to be driven: everything that can fail before the run has.
+pub enum Prepared {
+    Simulated,
+    Http(Box<http::Prepared>, tokio::runtime::Runtime),
+}
+
+/// How a run goes.
+pub struct Options<'a> {
+    pub pace: Pace,
+    /// Polled: when set, the run ends cleanly (everything left is `cancelled`).
+    pub interrupt: &'a AtomicBool,
+}
+
+/// Checks everything about the plan's target that can fail before the run starts: for an
+/// http target, the URL, environment variables, the body template and the host's address.
+pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
+    match &plan.target {
+        Target::Simulated { .. } => Ok(Prepared::Simulated),
+        Target::Http { .. } => {
+            let prepared = http::prepare(plan)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                // As many workers as cores this process may use (taskset narrows it).
+                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))
+                .enable_all()
+                .build()
+                .map_err(|e| TargetError::Runtime(e.to_string()))?;
+            runtime.block_on(prepared.endpoint.resolve())?;
+            tracing::info!(url = %prepared.endpoint.authority, "target prepared");
+            Ok(Prepared::Http(Box::new(prepared), runtime))
+        }
+    }
+}
+
+/// Runs `plan` against its prepared target. Edits (`run --watch`) are taken as they come; the
+/// observer hears of every second and every reload. `Err` only when the run could not be
+/// carried out at all (the fault proxy could not start).
+pub fn run(
     plan: &Plan,
-    pace: Pace,
+    target: Prepared,
     edits: &mut dyn Edits,
-    interrupt: &AtomicBool,
+    options: &Options<'_>,
     observer: &mut dyn Observer,
-) -> Simulated {
-    let mut sim = Simulation::new(plan);
-    let horizon = defaults::max_residence_ns(&defaults::specs(plan)) + SECOND;
-    let mut live = Live::new(Arc::new(plan.clone()), horizon);
-    let wall = Instant::now();
-    let mut next_tick = SECOND;
-    let mut stop = None;
-    let mut now = 0;
-    let mut steps: u64 = 0;
+) -> Result<Outcome, TargetError> {
+    tracing::info!(scenario = %plan.name, planned = plan.planned, "run starting");
+    let outcome = match target {
+        Prepared::Simulated => Ok(simulated::simulate(
+            plan,
+            options.pace,
+            edits,
+            options.interrupt,
+            observer,
+        )),
+        Prepared::Http(prepared, runtime) => http::drive(
+            &runtime,
+            Arc::new(plan.clone()),
+            *prepared,
+            edits,
+            options.interrupt,
+            observer,
+        ),
+    }?;
+    match outcome.stop {
+        Some(Stop::Aborted { criterion, at_ns }) => tracing::info!(
+            criterion = %outcome.live.record.criteria[criterion].check.text,
+            at_ms = at_ns / 1_000_000,
+            "run aborted by a live criterion"
+        ),
+        Some(Stop::Interrupted { at_ns }) => {
+            tracing::info!(at_ms = at_ns / 1_000_000, "run interrupted")
+        }
+        None => tracing::info!(end_ms = outcome.end_ns / 1_000_000, "run finished"),
+    }
+    Ok(outcome)
+}
 
-    // The next instant something other than the model or an arrival is due: a reload, a
-    // scripted edit, or (realtime) the next second of the plan. Recomputed only when one of
-    // them changes, to keep the hot loop lean.
-    let control = |live: &Live, edits: &dyn Edits, next_tick: u64| {
-        let tail =
-            (pace == Pace::Realtime && next_tick <= live.record.duration_ns).then_some(next_tick);
-        earliest(earliest(live.due_at(), edits.due()), tail)
-    };
-    let mut ctl = control(&live, edits, next_tick);
-
-    loop {
-        let next_arrival = live.peek().map(|a| a.at_ns);
-        let next_event = sim.next_time();
-        let Some(t) = earliest(earliest(next_arrival, next_event), ctl) else {
-            break;
-        };
-        if pace == Pace::Realtime {
-            match wait_until(wall, t.min(next_tick), interrupt, edits, &mut live) {
-                Waited::Reached => {}
-                Waited::Edit => {
-                    ctl = control(&live, edits, next_tick);
-                    continue;
-                }
-                Waited::Interrupted(at) => {
-                    now = now.max(at);
-                    stop = Some(Stop::Interrupted { at_ns: now });
-                    break;
-                }
-            }
+/// The whole second `t` of the run has come: close what can be closed, note failure windows
+/// that opened or closed in the second before, judge the live `abort` criteria and tell the
+/// observer. Returns the stop when a live criterion failed.
+fn close_second(live: &mut Live, t: u64, observer: &mut dyn Observer) -> Option<Stop> {
+    live.recorder.advance(t);
+    for f in &live.record.failures {
+        if (t - SECOND..t).contains(&f.start_ns) {
+            tracing::info!(failure = %f.name, component = %f.component, at_ms = f.start_ns / 1_000_000, "failure window opened");
         }
-        if t >= next_tick {
-            live.recorder.advance(next_tick);
-            if let Control::Abort(criterion) = observer.second(next_tick, &live) {
-                now = next_tick;
-                stop = Some(Stop::Aborted {
-                    criterion,
-                    at_ns: next_tick,
-                });
-                break;
-            }
-            next_tick += SECOND;
-            ctl = control(&live, edits, next_tick);
-            continue;
-        }
-        now = t;
-        if ctl == Some(t) {
-            // At one instant: edits come in, then take effect, then the model's events, then
-            // arrivals (which are the new version's from the reload's instant on).
-            let handled = if edits.due() == Some(t) {
-                if let Some(e) = edits.take_due() {
-                    live.offer(t, e);
-                }
-                true
-            } else if live.due_at() == Some(t) {
-                if let Some((r, faults_changed)) = live.apply() {
-                    let r = r.clone();
-                    if faults_changed {
-                        sim.set_failures(&live.record.failures);
-                    }
-                    observer.reloaded(&r, &live);
-                }
-                true
-            } else {
-                false
-            };
-            ctl = control(&live, edits, next_tick);
-            if handled {
-                continue;
-            }
-        }
-        if next_event == Some(t) {
-            sim.step(&mut |f| live.recorder.record(&f));
-        } else if let Some(a) = live.take() {
-            let tx = live.transaction(a.index);
-            sim.arrive(a, tx);
-        }
-        steps += 1;
-        if steps.is_multiple_of(4096) {
-            if interrupt.load(Ordering::Relaxed) {
-                stop = Some(Stop::Interrupted { at_ns: now });
-                break;
-            }
-            if pace == Pace::Fast
-                && let Some(e) = edits.poll()
-            {
-                live.offer(now, e);
-                ctl = control(&live, edits, next_tick);
-            }
+        if (t - SECOND..t).contains(&f.end_ns) {
+            tracing::info!(failure = %f.name, at_ms = f.end_ns / 1_000_000, "failure window closed");
         }
     }
-
-    if stop.is_some() {
-        sim.cancel_in_flight(now, &mut |f| live.recorder.record(&f));
-        live.cancel_unsent(|a| a.at_ns);
-    }
-    let duration = live.record.duration_ns;
-    let end_ns = now.max(duration);
-    // The last seconds of the plan close with whatever they hold.
-    if stop.is_none() {
-        while next_tick <= duration {
-            live.recorder.advance(next_tick);
-            next_tick += SECOND;
-        }
-    }
-    live.recorder
-        .finish(duration.max(if stop.is_some() { now } else { 0 }));
-    sim.settle();
-    Simulated {
-        live,
-        simulation: sim,
-        stop,
-        end_ns,
-    }
+    let failed = verdict::failing_abort(&live.record, t, &live.recorder);
+    observer.second(t, &live.snapshot(t));
+    failed.map(|criterion| Stop::Aborted {
+        criterion,
+        at_ns: t,
+    })
 }

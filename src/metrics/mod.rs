@@ -3,13 +3,23 @@
 //! Nothing is kept per request: memory depends on the number of scopes and seconds, never on
 //! the number of transactions. Seconds stay open (in a small ring) until no transaction planned
 //! in them can still be in flight, then shrink to a few numbers on the timeline.
+//!
+//! Outcomes come from the target; `planned` never does. When a second closes, the recorder
+//! counts the arrivals the plan holds in it (from the version of the scenario in force then)
+//! and adds them to the second and to every scope the second overlaps, so `lost` (planned
+//! minus outcomes) shows any transaction the engine or the target failed to account for.
+
+mod counts;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use hdrhistogram::Histogram;
 
+pub use counts::Counts;
+
 use crate::plan::Plan;
-use crate::target::{Decision, Finished, Outcome};
+use crate::targets::{Decision, Finished, Outcome};
 
 const SECOND: u64 = 1_000_000_000;
 /// Latencies are recorded in µs, from 1 µs to an hour.
@@ -39,12 +49,7 @@ pub struct Fraud {
 /// Everything measured over one scope (the run, a phase, a failure window).
 #[derive(Clone, Debug)]
 pub struct Aggregate {
-    pub planned: u64,
-    pub ok: u64,
-    pub errors: u64,
-    pub timeouts: u64,
-    pub dropped: u64,
-    pub cancelled: u64,
+    pub counts: Counts,
     pub degraded: u64,
     /// From the planned start, µs.
     pub latency: Histogram<u64>,
@@ -64,12 +69,7 @@ pub struct Aggregate {
 impl Aggregate {
     pub fn new(sigfig: u8) -> Self {
         Aggregate {
-            planned: 0,
-            ok: 0,
-            errors: 0,
-            timeouts: 0,
-            dropped: 0,
-            cancelled: 0,
+            counts: Counts::default(),
             degraded: 0,
             latency: histogram(sigfig),
             service: histogram(sigfig),
@@ -86,24 +86,11 @@ impl Aggregate {
 
     /// Transactions that were sent and got an outcome (ok, error or timeout).
     pub fn answered(&self) -> u64 {
-        self.ok + self.errors + self.timeouts
-    }
-
-    /// planned minus every accounted outcome: 0 unless something was lost.
-    pub fn lost(&self) -> u64 {
-        self.planned
-            .saturating_sub(self.ok + self.errors + self.timeouts + self.dropped + self.cancelled)
+        self.counts.answered()
     }
 
     pub fn record(&mut self, f: &Finished) {
-        self.planned += 1;
-        match f.outcome {
-            Outcome::Ok => self.ok += 1,
-            Outcome::Error => self.errors += 1,
-            Outcome::Timeout => self.timeouts += 1,
-            Outcome::Dropped => self.dropped += 1,
-            Outcome::Cancelled => self.cancelled += 1,
-        }
+        self.counts.record(f.outcome);
         if matches!(f.outcome, Outcome::Dropped | Outcome::Cancelled) {
             return;
         }
@@ -148,12 +135,7 @@ impl Aggregate {
 
     /// Adds another scope's figures (histograms add exactly).
     pub fn merge(&mut self, o: &Aggregate) {
-        self.planned += o.planned;
-        self.ok += o.ok;
-        self.errors += o.errors;
-        self.timeouts += o.timeouts;
-        self.dropped += o.dropped;
-        self.cancelled += o.cancelled;
+        self.counts.add(&o.counts);
         self.degraded += o.degraded;
         let _ = self.latency.add(&o.latency);
         let _ = self.service.add(&o.service);
@@ -182,12 +164,7 @@ impl Aggregate {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Second {
     pub t: u64,
-    pub planned: u64,
-    pub ok: u64,
-    pub errors: u64,
-    pub timeouts: u64,
-    pub dropped: u64,
-    pub cancelled: u64,
+    pub counts: Counts,
     pub degraded: u64,
     /// Latency percentiles in ms over the answered transactions; None when none were.
     pub p50_ms: Option<f64>,
@@ -196,22 +173,23 @@ pub struct Second {
 }
 
 impl Second {
-    /// Errors and timeouts over planned: what availability and recovery look at.
+    /// Errors and timeouts over the transactions due: what availability and recovery read.
     pub fn failure_rate(&self) -> f64 {
-        if self.planned == 0 {
-            0.0
-        } else {
-            (self.errors + self.timeouts) as f64 / self.planned as f64
-        }
+        self.counts.failure_rate()
     }
 
     /// Degraded decisions over answered-with-a-decision.
     pub fn degraded_share(&self) -> f64 {
-        if self.ok == 0 {
+        if self.counts.ok == 0 {
             0.0
         } else {
-            self.degraded as f64 / self.ok as f64
+            self.degraded as f64 / self.counts.ok as f64
         }
+    }
+
+    /// Whether anything was due in it (traffic that was not cancelled).
+    pub fn had_traffic(&self) -> bool {
+        self.counts.due() > 0
     }
 }
 
@@ -235,6 +213,9 @@ pub struct Recorder {
     pool: Vec<Histogram<u64>>,
     /// How long after its planned start a transaction may still finish.
     horizon_ns: u64,
+    /// The versions of the scenario arrivals come from, each from its instant on (the plan,
+    /// then one per accepted reload): what `planned` is counted from.
+    schedule: Vec<(Arc<Plan>, u64)>,
 }
 
 /// Latency in µs from a histogram quantile, as ms.
@@ -243,7 +224,7 @@ pub fn ms(us: u64) -> f64 {
 }
 
 impl Recorder {
-    pub fn new(plan: &Plan, horizon_ns: u64) -> Recorder {
+    pub fn new(plan: Arc<Plan>, horizon_ns: u64) -> Recorder {
         Recorder {
             run: Aggregate::new(3),
             phases: plan.phases.iter().map(|_| Aggregate::new(3)).collect(),
@@ -259,7 +240,31 @@ impl Recorder {
             first_open: 0,
             pool: Vec::new(),
             horizon_ns,
+            schedule: vec![(plan, 0)],
         }
+    }
+
+    /// From `from_ns` on, arrivals come from `plan` (an accepted reload).
+    pub fn follow(&mut self, plan: Arc<Plan>, from_ns: u64) {
+        self.schedule.push((plan, from_ns));
+    }
+
+    /// Arrivals planned in [a, b) by the versions in force then.
+    pub fn planned_between(&self, a: u64, b: u64) -> u64 {
+        let mut n = 0;
+        for (i, (plan, from)) in self.schedule.iter().enumerate() {
+            let until = self.schedule.get(i + 1).map_or(u64::MAX, |(_, next)| *next);
+            let (lo, hi) = (a.max(*from), b.min(until));
+            if lo < hi {
+                n += plan.count_between(lo, hi);
+            }
+        }
+        n
+    }
+
+    /// Every second before this instant is closed: final, planned counts included.
+    pub fn closed_ns(&self) -> u64 {
+        self.first_open * SECOND
     }
 
     pub fn record(&mut self, f: &Finished) {
@@ -294,18 +299,36 @@ impl Recorder {
             });
         }
         let s = &mut self.open[at];
-        s.counts.planned += 1;
-        match f.outcome {
-            Outcome::Ok => s.counts.ok += 1,
-            Outcome::Error => s.counts.errors += 1,
-            Outcome::Timeout => s.counts.timeouts += 1,
-            Outcome::Dropped => s.counts.dropped += 1,
-            Outcome::Cancelled => s.counts.cancelled += 1,
-        }
+        s.counts.counts.record(f.outcome);
         s.counts.degraded += f.degraded as u64;
         if matches!(f.outcome, Outcome::Ok | Outcome::Error | Outcome::Timeout) {
             s.latency
                 .saturating_record(((f.done_ns - f.planned_ns) / 1_000).max(1));
+        }
+    }
+
+    /// Counts the arrivals planned in the closing second `s` from the plan, into the second
+    /// and every scope it overlaps.
+    fn count_planned(&mut self, s: &mut Second) {
+        let (a, b) = (s.t * SECOND, (s.t + 1) * SECOND);
+        s.counts.planned = self.planned_between(a, b);
+        self.run.counts.planned += s.counts.planned;
+        if s.counts.planned == 0 {
+            return;
+        }
+        let first = self.phase_windows.partition_point(|&(_, end)| end <= a);
+        for i in first..self.phase_windows.len() {
+            let (start, end) = self.phase_windows[i];
+            if start >= b {
+                break;
+            }
+            self.phases[i].counts.planned += self.planned_between(a.max(start), b.min(end));
+        }
+        for i in 0..self.windows.len() {
+            let (start, end) = self.windows[i];
+            if start < b && end > a {
+                self.failures[i].counts.planned += self.planned_between(a.max(start), b.min(end));
+            }
         }
     }
 
@@ -365,6 +388,7 @@ impl Recorder {
         }
         s.latency.reset();
         self.pool.push(s.latency);
+        self.count_planned(&mut s.counts);
         self.timeline.push(s.counts);
         self.first_open += 1;
     }

@@ -1,13 +1,18 @@
-//! Arrivals, produced lazily in time order.
+//! Arrivals, produced lazily in time order, and counted without being produced.
 //!
 //! Uniform: a phase whose rate integrates to Λ holds N = round(Λ) arrivals; arrival k
 //! (0-based) is planned at the instant where the phase's cumulative expected count reaches
 //! (k + ½)·Λ/N: each arrival sits in the middle of its share of the load, so none lands on a
 //! phase boundary or where the rate is 0, and a constant rate gives evenly spaced arrivals.
 //!
-//! Poisson: the time-rescaling of a unit-rate Poisson process. Points x₁ < x₂ < … with
-//! independent Exp(1) gaps (from the seed's arrivals stream for the phase) are mapped through
-//! Λ⁻¹; the phase holds every point with x < Λ.
+//! Poisson, one second at a time: second j of a phase (counted from its start, the last one
+//! possibly shorter) expects μⱼ = Λ(tⱼ₊₁) − Λ(tⱼ) arrivals. Its own stream (the seed's
+//! arrivals stream `phase << 32 | j`) first gives the count nⱼ ~ Poisson(μⱼ), then nⱼ sorted
+//! uniform positions uₖ in [0, 1) (sequentially, uₖ = 1 − (1 − uₖ₋₁)·v^(1/(nⱼ−k)) with
+//! v = `unit_open()`), each mapped through Λ⁻¹ at Λ(tⱼ) + uₖ·μⱼ and kept inside the second.
+//! Given the counts, the points of a Poisson process are independent with density ∝ rate, so
+//! this is the same process as one long chain of exponential gaps; it lets a plan be counted
+//! in O(seconds) and any second be produced without the ones before it.
 
 use std::borrow::Borrow;
 
@@ -15,6 +20,8 @@ use crate::rng::{self, Draw, Purpose};
 use crate::scenario::model::ArrivalKind;
 
 use super::{Plan, PlannedPhase};
+
+const SECOND: u64 = 1_000_000_000;
 
 /// One planned transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,30 +34,74 @@ pub struct Arrival {
     pub phase: usize,
 }
 
+/// The instants of one second of a Poisson phase, produced in order.
+struct PoissonSecond {
+    draw: Draw,
+    /// Instants left to produce.
+    left: u64,
+    /// The last sorted uniform position.
+    u: f64,
+    /// Λ at the second's start and over the second.
+    x0: f64,
+    mu: f64,
+    /// The second's window, [lo, hi) in ns from the run's start.
+    lo: u64,
+    hi: u64,
+}
+
+impl PoissonSecond {
+    fn new(seed: u64, phase_index: usize, ph: &PlannedPhase, j: u64) -> PoissonSecond {
+        let lo = ph.start_ns + j * SECOND;
+        let hi = (lo + SECOND).min(ph.end_ns);
+        let x0 = ph.curve.integral((lo - ph.start_ns) as f64 / 1e9);
+        let mu = (ph.curve.integral((hi - ph.start_ns) as f64 / 1e9) - x0).max(0.0);
+        let mut draw = rng::stream(seed, Purpose::Arrivals, (phase_index as u64) << 32 | j);
+        let left = draw.poisson(mu);
+        PoissonSecond {
+            draw,
+            left,
+            u: 0.0,
+            x0,
+            mu,
+            lo,
+            hi,
+        }
+    }
+
+    fn next(&mut self, ph: &PlannedPhase) -> Option<u64> {
+        if self.left == 0 {
+            return None;
+        }
+        let v = self.draw.unit_open();
+        self.u = 1.0 - (1.0 - self.u) * libm::pow(v, 1.0 / self.left as f64);
+        self.left -= 1;
+        let at = offset_at(ph, self.x0 + self.u * self.mu);
+        Some(at.clamp(self.lo, self.hi - 1))
+    }
+}
+
+/// Seconds a phase spans, the last one possibly shorter.
+fn seconds_of(ph: &PlannedPhase) -> u64 {
+    (ph.end_ns - ph.start_ns).div_ceil(SECOND)
+}
+
 /// The lazy iterator over a plan's arrivals. `P` is how the plan is held: borrowed for a
 /// one-off walk (`plan.arrivals()`), or shared (`Arc<Plan>`) by an engine that may switch to
 /// another plan when the scenario is reloaded.
 pub struct Arrivals<P: Borrow<Plan>> {
     plan: P,
     phase: usize,
+    /// Uniform: the next k of the phase. Poisson: arrivals of the phase produced so far.
     k: u64,
-    poisson: Option<(Draw, f64)>,
+    /// Poisson: the second under way and its number in the phase.
+    poisson: Option<(PoissonSecond, u64)>,
     /// The number the next arrival gets.
     next_index: u64,
-    /// An arrival already drawn, handed out next.
-    ahead: Option<Arrival>,
 }
 
 impl<P: Borrow<Plan>> Arrivals<P> {
     pub(super) fn new(plan: P) -> Self {
-        Arrivals {
-            plan,
-            phase: 0,
-            k: 0,
-            poisson: None,
-            next_index: 0,
-            ahead: None,
-        }
+        Self::starting_at(plan, 0, 0)
     }
 
     /// The plan's arrivals planned at or after `from_ns`, numbered from `next_index` on: what a
@@ -64,40 +115,32 @@ impl<P: Borrow<Plan>> Arrivals<P> {
             k: 0,
             poisson: None,
             next_index,
-            ahead: None,
             plan,
         };
-        let Some(ph) = it.plan.borrow().phases.get(phase) else {
+        let p = it.plan.borrow();
+        let Some(ph) = p.phases.get(phase) else {
             return it;
         };
-        match it.plan.borrow().arrivals {
-            ArrivalKind::Uniform => {
-                // Planned times never decrease with k: the first k at or after from_ns, by
-                // bisection over the same formula the iterator uses.
-                let (mut lo, mut hi) = (0, ph.planned);
-                while lo < hi {
-                    let mid = lo + (hi - lo) / 2;
-                    if uniform_at(ph, mid) < from_ns {
-                        lo = mid + 1;
-                    } else {
-                        hi = mid;
-                    }
-                }
-                it.k = lo;
-            }
+        match p.arrivals {
+            ArrivalKind::Uniform => it.k = uniform_first_at(ph, from_ns),
             ArrivalKind::Poisson => {
-                // Each point depends on the ones before it: walk the points and keep the
-                // first one at or after from_ns.
-                while let Some(a) = it.next() {
-                    if a.at_ns >= from_ns {
-                        it.ahead = Some(Arrival {
-                            index: next_index,
-                            ..a
-                        });
+                let j = from_ns.saturating_sub(ph.start_ns) / SECOND;
+                // Arrivals of the phase before second j, for the size hint.
+                it.k = (0..j)
+                    .map(|j| PoissonSecond::new(p.seed, phase, ph, j).left)
+                    .sum();
+                let mut second = PoissonSecond::new(p.seed, phase, ph, j);
+                // Skip the second's instants before from_ns: a copy walks them, then the
+                // second resumes where the first kept one starts.
+                let mut probe = PoissonSecond::new(p.seed, phase, ph, j);
+                while let Some(at) = probe.next(ph) {
+                    if at >= from_ns {
                         break;
                     }
+                    second.next(ph);
+                    it.k += 1;
                 }
-                it.next_index = next_index + it.ahead.is_some() as u64;
+                it.poisson = Some((second, j));
             }
         }
         it
@@ -107,11 +150,49 @@ impl<P: Borrow<Plan>> Arrivals<P> {
     pub fn next_index(&self) -> u64 {
         self.next_index
     }
+
+    fn next_poisson(&mut self) -> Option<u64> {
+        let plan = self.plan.borrow();
+        let ph = &plan.phases[self.phase];
+        loop {
+            let (second, j) = match &mut self.poisson {
+                Some(s) => s,
+                None => {
+                    self.poisson = Some((PoissonSecond::new(plan.seed, self.phase, ph, 0), 0));
+                    self.poisson.as_mut()?
+                }
+            };
+            if let Some(at) = second.next(ph) {
+                return Some(at);
+            }
+            let next = *j + 1;
+            if next >= seconds_of(ph) {
+                return None;
+            }
+            *second = PoissonSecond::new(plan.seed, self.phase, ph, next);
+            *j = next;
+        }
+    }
 }
 
 /// Arrival k of a uniform phase: where the cumulative expected count reaches (k + ½)·Λ/N.
 fn uniform_at(ph: &PlannedPhase, k: u64) -> u64 {
     offset_at(ph, (k as f64 + 0.5) * ph.expected / ph.planned as f64)
+}
+
+/// The first k of a uniform phase planned at or after `t_ns` (`planned` when none is): planned
+/// times never decrease with k, so by bisection over the formula the iterator uses.
+fn uniform_first_at(ph: &PlannedPhase, t_ns: u64) -> u64 {
+    let (mut lo, mut hi) = (0, ph.planned);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if uniform_at(ph, mid) < t_ns {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// The planned time where the phase's cumulative expected count reaches `x`, kept inside the
@@ -122,17 +203,41 @@ fn offset_at(ph: &PlannedPhase, x: f64) -> u64 {
     ph.start_ns + (libm::round(t * 1e9).max(0.0) as u64).min(len.saturating_sub(1))
 }
 
-/// How many points of the phase's Poisson process fall within its expected count.
-pub(super) fn poisson_count(seed: u64, phase: usize, expected: f64) -> u64 {
-    let mut d = rng::stream(seed, Purpose::Arrivals, phase as u64);
-    let mut x = 0.0;
-    let mut n = 0;
-    loop {
-        x += d.exponential();
-        if x >= expected {
-            return n;
+/// How many arrivals a Poisson phase holds: the sum of its seconds' counts.
+pub(super) fn poisson_count(seed: u64, phase_index: usize, ph: &PlannedPhase) -> u64 {
+    (0..seconds_of(ph))
+        .map(|j| PoissonSecond::new(seed, phase_index, ph, j).left)
+        .sum()
+}
+
+/// Arrivals of phase `phase_index` planned in [a, b), without producing the others: by
+/// bisection (uniform) or from each second's count, walking only the seconds cut by a or b
+/// (Poisson).
+pub(super) fn count_in_phase(plan: &Plan, phase_index: usize, a: u64, b: u64) -> u64 {
+    let ph = &plan.phases[phase_index];
+    let (a, b) = (a.max(ph.start_ns), b.min(ph.end_ns));
+    if a >= b {
+        return 0;
+    }
+    match plan.arrivals {
+        ArrivalKind::Uniform => uniform_first_at(ph, b) - uniform_first_at(ph, a),
+        ArrivalKind::Poisson => {
+            let first = (a - ph.start_ns) / SECOND;
+            let last = (b - ph.start_ns).div_ceil(SECOND);
+            (first..last)
+                .map(|j| {
+                    let mut s = PoissonSecond::new(plan.seed, phase_index, ph, j);
+                    if s.lo >= a && s.hi <= b {
+                        return s.left;
+                    }
+                    let mut n = 0;
+                    while let Some(at) = s.next(ph) {
+                        n += (a..b).contains(&at) as u64;
+                    }
+                    n
+                })
+                .sum()
         }
-        n += 1;
     }
 }
 
@@ -140,26 +245,15 @@ impl<P: Borrow<Plan>> Iterator for Arrivals<P> {
     type Item = Arrival;
 
     fn next(&mut self) -> Option<Arrival> {
-        if let Some(a) = self.ahead.take() {
-            return Some(a);
-        }
         loop {
             let plan = self.plan.borrow();
             let phase = plan.phases.get(self.phase)?;
-            if self.k < phase.planned {
-                let at_ns = match plan.arrivals {
-                    ArrivalKind::Uniform => uniform_at(phase, self.k),
-                    ArrivalKind::Poisson => {
-                        let (draw, x) = self.poisson.get_or_insert_with(|| {
-                            (
-                                rng::stream(plan.seed, Purpose::Arrivals, self.phase as u64),
-                                0.0,
-                            )
-                        });
-                        *x += draw.exponential();
-                        offset_at(phase, *x)
-                    }
-                };
+            let at_ns = match plan.arrivals {
+                ArrivalKind::Uniform if self.k < phase.planned => Some(uniform_at(phase, self.k)),
+                ArrivalKind::Uniform => None,
+                ArrivalKind::Poisson => self.next_poisson(),
+            };
+            if let Some(at_ns) = at_ns {
                 let arrival = Arrival {
                     index: self.next_index,
                     at_ns,
@@ -184,8 +278,7 @@ impl<P: Borrow<Plan>> Iterator for Arrivals<P> {
             .skip(self.phase)
             .map(|p| p.planned)
             .sum::<u64>()
-            .saturating_sub(self.k)
-            + self.ahead.is_some() as u64;
+            .saturating_sub(self.k);
         let n = usize::try_from(remaining).unwrap_or(usize::MAX);
         (n, Some(n))
     }

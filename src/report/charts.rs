@@ -197,9 +197,13 @@ impl Charts {
                     (
                         "planned",
                         "planned",
-                        tl.iter().map(|s| Some(s.planned as f64)).collect(),
+                        tl.iter().map(|s| Some(s.counts.planned as f64)).collect(),
                     ),
-                    ("ok", "ok", tl.iter().map(|s| Some(s.ok as f64)).collect()),
+                    (
+                        "ok",
+                        "ok",
+                        tl.iter().map(|s| Some(s.counts.ok as f64)).collect(),
+                    ),
                 ],
                 None,
             ),
@@ -220,12 +224,12 @@ impl Charts {
                     (
                         "errors",
                         "errors",
-                        tl.iter().map(|s| Some(s.errors as f64)).collect(),
+                        tl.iter().map(|s| Some(s.counts.errors as f64)).collect(),
                     ),
                     (
                         "timeouts",
                         "timeouts",
-                        tl.iter().map(|s| Some(s.timeouts as f64)).collect(),
+                        tl.iter().map(|s| Some(s.counts.timeouts as f64)).collect(),
                     ),
                 ],
                 None,
@@ -237,7 +241,10 @@ impl Charts {
                     "degraded",
                     "degraded",
                     tl.iter()
-                        .map(|s| (s.ok > 0).then(|| s.degraded as f64 / s.ok as f64 * 100.0))
+                        .map(|s| {
+                            (s.counts.ok > 0)
+                                .then(|| s.degraded as f64 / s.counts.ok as f64 * 100.0)
+                        })
                         .collect(),
                 )],
                 Some(100.0),

@@ -42,16 +42,16 @@ pub const BUILTIN: [(&str, &str, &str); 4] = [
 /// Why reports could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("error: {path}: cannot read the template folder: {source}")]
+    #[error("{path}: cannot read the template folder: {source}")]
     Folder {
         path: String,
         #[source]
         source: std::io::Error,
     },
-    #[error("error: {}", describe(.0))]
+    #[error("{}", describe(.0))]
     Template(#[from] minijinja::Error),
     #[error(
-        "error: unknown report format \"{0}\"; expected one of md, html, junit, summary, or the name of a template in the templates folder"
+        "unknown report format \"{0}\"; expected one of md, html, junit, summary, or the name of a template in the templates folder"
     )]
     UnknownFormat(String),
 }
@@ -317,7 +317,7 @@ impl View {
         let t = &r.summary.totals;
         let fr = &r.summary.fraud;
         View {
-            handled: t.ok + t.errors + t.timeouts,
+            handled: t.counts.answered(),
             fraud_caught: fr
                 .recall
                 .map_or(0, |rc| (rc * fr.fraud as f64).round() as u64),
@@ -326,13 +326,13 @@ impl View {
             unrecovered: r
                 .failures
                 .iter()
-                .filter(|f| f.recovery_time_ms.is_none())
+                .filter(|f| f.injected && f.recovery_time_ms.is_none())
                 .map(|f| f.name.clone())
                 .collect(),
             failed_checks: r
                 .criteria
                 .iter()
-                .filter(|c| !c.passed)
+                .filter(|c| c.status == "fail")
                 .map(|c| c.check.clone())
                 .collect(),
             charts: charts::Charts::new(r),

@@ -25,183 +25,241 @@ pub enum MetricKind {
     Money,
 }
 
-/// One metric a criterion may judge.
-#[derive(Clone, Copy, Debug)]
-pub struct MetricDef {
-    pub name: &'static str,
-    pub kind: MetricKind,
-    pub meaning: &'static str,
+/// A latency statistic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stat {
+    Min,
+    Mean,
+    P50,
+    P90,
+    P95,
+    P99,
+    P999,
+    Max,
 }
 
-macro_rules! stats {
-    ($prefix:literal, $meaning:literal) => {
-        [
-            MetricDef {
-                name: concat!($prefix, ".min"),
-                kind: MetricKind::Time,
-                meaning: $meaning,
-            },
-            MetricDef {
-                name: concat!($prefix, ".mean"),
-                kind: MetricKind::Time,
-                meaning: $meaning,
-            },
-            MetricDef {
-                name: concat!($prefix, ".p50"),
-                kind: MetricKind::Time,
-                meaning: $meaning,
-            },
-            MetricDef {
-                name: concat!($prefix, ".p90"),
-                kind: MetricKind::Time,
-                meaning: $meaning,
-            },
-            MetricDef {
-                name: concat!($prefix, ".p95"),
-                kind: MetricKind::Time,
-                meaning: $meaning,
-            },
-            MetricDef {
-                name: concat!($prefix, ".p99"),
-                kind: MetricKind::Time,
-                meaning: $meaning,
-            },
-            MetricDef {
-                name: concat!($prefix, ".p99.9"),
-                kind: MetricKind::Time,
-                meaning: $meaning,
-            },
-            MetricDef {
-                name: concat!($prefix, ".max"),
-                kind: MetricKind::Time,
-                meaning: $meaning,
-            },
-        ]
-    };
+impl Stat {
+    pub const ALL: [Stat; 8] = [
+        Stat::Min,
+        Stat::Mean,
+        Stat::P50,
+        Stat::P90,
+        Stat::P95,
+        Stat::P99,
+        Stat::P999,
+        Stat::Max,
+    ];
+
+    /// The quantile a percentile stands for; None for min, mean and max.
+    pub fn quantile(self) -> Option<f64> {
+        match self {
+            Stat::P50 => Some(0.50),
+            Stat::P90 => Some(0.90),
+            Stat::P95 => Some(0.95),
+            Stat::P99 => Some(0.99),
+            Stat::P999 => Some(0.999),
+            Stat::Min | Stat::Mean | Stat::Max => None,
+        }
+    }
 }
 
-const LATENCY: [MetricDef; 8] = stats!("latency", "from each transaction's planned start");
-const SERVICE_TIME: [MetricDef; 8] = stats!("service_time", "from the moment it was actually sent");
+/// Every metric a criterion may judge; parsed once, matched exhaustively after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    Latency(Stat),
+    ServiceTime(Stat),
+    Throughput,
+    ThroughputRatio,
+    Requests,
+    Errors,
+    Timeouts,
+    Dropped,
+    Lost,
+    ErrorRate,
+    TimeoutRate,
+    DropRate,
+    RecoveryTime,
+    DegradationMax,
+    FraudRecall,
+    FraudPrecision,
+    FraudFalsePositiveRate,
+    FraudPreventedAmount,
+    FraudMissedAmount,
+    BusinessMoneySaved,
+    BusinessRoi,
+    BusinessCostPerTransaction,
+    Availability,
+    GeneratorLagP99,
+}
 
-const OTHERS: [MetricDef; 22] = [
-    MetricDef {
-        name: "throughput",
-        kind: MetricKind::Rate,
-        meaning: "successful transactions per second",
-    },
-    MetricDef {
-        name: "throughput_ratio",
-        kind: MetricKind::Share,
-        meaning: "ok / planned",
-    },
-    MetricDef {
-        name: "requests",
-        kind: MetricKind::Count,
-        meaning: "transactions planned",
-    },
-    MetricDef {
-        name: "errors",
-        kind: MetricKind::Count,
-        meaning: "transactions that failed",
-    },
-    MetricDef {
-        name: "timeouts",
-        kind: MetricKind::Count,
-        meaning: "transactions that timed out",
-    },
-    MetricDef {
-        name: "dropped",
-        kind: MetricKind::Count,
-        meaning: "arrivals over the in-flight limit",
-    },
-    MetricDef {
-        name: "lost",
-        kind: MetricKind::Count,
-        meaning: "planned minus every accounted outcome",
-    },
-    MetricDef {
-        name: "error_rate",
-        kind: MetricKind::Share,
-        meaning: "errors / planned",
-    },
-    MetricDef {
-        name: "timeout_rate",
-        kind: MetricKind::Share,
-        meaning: "timeouts / planned",
-    },
-    MetricDef {
-        name: "drop_rate",
-        kind: MetricKind::Share,
-        meaning: "dropped / planned",
-    },
-    MetricDef {
-        name: "recovery_time",
-        kind: MetricKind::Time,
-        meaning: "longest recovery of any failure in scope",
-    },
-    MetricDef {
-        name: "degradation.max",
-        kind: MetricKind::Share,
-        meaning: "largest per-second share of degraded decisions",
-    },
-    MetricDef {
-        name: "fraud.recall",
-        kind: MetricKind::Share,
-        meaning: "fraud caught / fraud sent",
-    },
-    MetricDef {
-        name: "fraud.precision",
-        kind: MetricKind::Share,
-        meaning: "true blocks / all blocks",
-    },
-    MetricDef {
-        name: "fraud.false_positive_rate",
-        kind: MetricKind::Share,
-        meaning: "legitimate blocked / legitimate",
-    },
-    MetricDef {
-        name: "fraud.prevented_amount",
-        kind: MetricKind::Money,
-        meaning: "USD of fraud blocked",
-    },
-    MetricDef {
-        name: "fraud.missed_amount",
-        kind: MetricKind::Money,
-        meaning: "USD of fraud let through",
-    },
-    MetricDef {
-        name: "business.money_saved",
-        kind: MetricKind::Money,
-        meaning: "prevented minus costs, USD",
-    },
-    MetricDef {
-        name: "business.roi",
-        kind: MetricKind::Ratio,
-        meaning: "money saved / total cost",
-    },
-    MetricDef {
-        name: "business.cost_per_transaction",
-        kind: MetricKind::Money,
-        meaning: "total cost / transactions, USD",
-    },
-    MetricDef {
-        name: "availability",
-        kind: MetricKind::Share,
-        meaning: "share of seconds with error rate under 1%",
-    },
-    MetricDef {
-        name: "generator.lag.p99",
-        kind: MetricKind::Time,
-        meaning: "how late the generator itself sent",
-    },
+const OTHERS: [Metric; 22] = [
+    Metric::Throughput,
+    Metric::ThroughputRatio,
+    Metric::Requests,
+    Metric::Errors,
+    Metric::Timeouts,
+    Metric::Dropped,
+    Metric::Lost,
+    Metric::ErrorRate,
+    Metric::TimeoutRate,
+    Metric::DropRate,
+    Metric::RecoveryTime,
+    Metric::DegradationMax,
+    Metric::FraudRecall,
+    Metric::FraudPrecision,
+    Metric::FraudFalsePositiveRate,
+    Metric::FraudPreventedAmount,
+    Metric::FraudMissedAmount,
+    Metric::BusinessMoneySaved,
+    Metric::BusinessRoi,
+    Metric::BusinessCostPerTransaction,
+    Metric::Availability,
+    Metric::GeneratorLagP99,
 ];
 
-/// Every metric a criterion may name.
-pub fn metrics() -> impl Iterator<Item = &'static MetricDef> {
-    LATENCY
-        .iter()
-        .chain(SERVICE_TIME.iter())
-        .chain(OTHERS.iter())
+impl Metric {
+    /// Every metric, in the order the docs list them.
+    pub fn all() -> impl Iterator<Item = Metric> {
+        Stat::ALL
+            .into_iter()
+            .map(Metric::Latency)
+            .chain(Stat::ALL.into_iter().map(Metric::ServiceTime))
+            .chain(OTHERS)
+    }
+
+    pub fn parse(name: &str) -> Option<Metric> {
+        Metric::all().find(|m| m.name() == name)
+    }
+
+    /// The name a check uses.
+    pub fn name(self) -> &'static str {
+        use Metric::*;
+        match self {
+            Latency(s) => [
+                "latency.min",
+                "latency.mean",
+                "latency.p50",
+                "latency.p90",
+                "latency.p95",
+                "latency.p99",
+                "latency.p99.9",
+                "latency.max",
+            ][s as usize],
+            ServiceTime(s) => [
+                "service_time.min",
+                "service_time.mean",
+                "service_time.p50",
+                "service_time.p90",
+                "service_time.p95",
+                "service_time.p99",
+                "service_time.p99.9",
+                "service_time.max",
+            ][s as usize],
+            Throughput => "throughput",
+            ThroughputRatio => "throughput_ratio",
+            Requests => "requests",
+            Errors => "errors",
+            Timeouts => "timeouts",
+            Dropped => "dropped",
+            Lost => "lost",
+            ErrorRate => "error_rate",
+            TimeoutRate => "timeout_rate",
+            DropRate => "drop_rate",
+            RecoveryTime => "recovery_time",
+            DegradationMax => "degradation.max",
+            FraudRecall => "fraud.recall",
+            FraudPrecision => "fraud.precision",
+            FraudFalsePositiveRate => "fraud.false_positive_rate",
+            FraudPreventedAmount => "fraud.prevented_amount",
+            FraudMissedAmount => "fraud.missed_amount",
+            BusinessMoneySaved => "business.money_saved",
+            BusinessRoi => "business.roi",
+            BusinessCostPerTransaction => "business.cost_per_transaction",
+            Availability => "availability",
+            GeneratorLagP99 => "generator.lag.p99",
+        }
+    }
+
+    pub fn kind(self) -> MetricKind {
+        use Metric::*;
+        match self {
+            Latency(_) | ServiceTime(_) | RecoveryTime | GeneratorLagP99 => MetricKind::Time,
+            ThroughputRatio
+            | ErrorRate
+            | TimeoutRate
+            | DropRate
+            | DegradationMax
+            | FraudRecall
+            | FraudPrecision
+            | FraudFalsePositiveRate
+            | Availability => MetricKind::Share,
+            BusinessRoi => MetricKind::Ratio,
+            Requests | Errors | Timeouts | Dropped | Lost => MetricKind::Count,
+            Throughput => MetricKind::Rate,
+            FraudPreventedAmount
+            | FraudMissedAmount
+            | BusinessMoneySaved
+            | BusinessCostPerTransaction => MetricKind::Money,
+        }
+    }
+
+    /// What it measures, in a few words.
+    pub fn meaning(self) -> &'static str {
+        use Metric::*;
+        match self {
+            Latency(_) => "from each transaction's planned start",
+            ServiceTime(_) => "from the moment it was actually sent",
+            Throughput => "successful transactions per second",
+            ThroughputRatio => "ok / planned",
+            Requests => "transactions answered",
+            Errors => "transactions that failed",
+            Timeouts => "transactions that timed out",
+            Dropped => "arrivals over the in-flight limit",
+            Lost => "planned minus every accounted outcome",
+            ErrorRate => "errors / (planned - cancelled)",
+            TimeoutRate => "timeouts / (planned - cancelled)",
+            DropRate => "dropped / (planned - cancelled)",
+            RecoveryTime => "longest recovery of any failure in scope",
+            DegradationMax => "largest per-second share of degraded decisions",
+            FraudRecall => "fraud caught / fraud sent",
+            FraudPrecision => "true blocks / all blocks",
+            FraudFalsePositiveRate => "legitimate blocked / legitimate",
+            FraudPreventedAmount => "USD of fraud blocked",
+            FraudMissedAmount => "USD of fraud let through",
+            BusinessMoneySaved => "prevented minus costs, USD",
+            BusinessRoi => "money saved / total cost",
+            BusinessCostPerTransaction => "total cost / transactions, USD",
+            Availability => "share of seconds with error rate under 1%",
+            GeneratorLagP99 => "how late the generator itself sent",
+        }
+    }
+
+    /// Needs the target's fraud decisions.
+    pub fn needs_decisions(self) -> bool {
+        use Metric::*;
+        matches!(
+            self,
+            FraudRecall
+                | FraudPrecision
+                | FraudFalsePositiveRate
+                | FraudPreventedAmount
+                | FraudMissedAmount
+                | BusinessMoneySaved
+                | BusinessRoi
+                | BusinessCostPerTransaction
+        )
+    }
+
+    /// Whether its value can be below 0 (money saved and ROI go negative when costs win).
+    fn can_be_negative(self) -> bool {
+        matches!(self, Metric::BusinessMoneySaved | Metric::BusinessRoi)
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A comparison operator.
@@ -249,13 +307,17 @@ impl Serialize for Op {
 /// A parsed criterion expression.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Check {
-    pub metric: &'static str,
-    pub kind: MetricKind,
+    #[serde(serialize_with = "metric_name")]
+    pub metric: Metric,
     pub op: Op,
     /// In the metric's base unit: milliseconds for times, fractions for shares and ratios.
     pub threshold: f64,
     /// The expression in canonical spacing, e.g. `latency.p95 < 2s`.
     pub text: String,
+}
+
+fn metric_name<S: serde::Serializer>(m: &Metric, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(m.name())
 }
 
 /// Why an expression was rejected, and which bytes of it are at fault.
@@ -304,9 +366,9 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
             "the check names no metric before its operator".to_string(),
         ));
     }
-    let Some(def) = metrics().find(|m| m.name == metric_name) else {
+    let Some(metric) = Metric::parse(metric_name) else {
         let mut message = format!("unknown metric \"{metric_name}\"");
-        if let Some(s) = did_you_mean(metric_name, metrics().map(|m| m.name)) {
+        if let Some(s) = did_you_mean(metric_name, Metric::all().map(Metric::name)) {
             message.push_str(&format!("; did you mean \"{s}\"?"));
         } else {
             message.push_str("; see the metric list in docs/scenario-language.md");
@@ -346,7 +408,7 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
         ));
     };
     let unit_err = |message: String| err(unit_start, unit_start + unit.len().max(1), message);
-    let threshold = match (def.kind, unit) {
+    let threshold = match (metric.kind(), unit) {
         (MetricKind::Time, "" | "ms") => number,
         (MetricKind::Time, "s") => number * 1_000.0,
         (MetricKind::Time, "m") => number * 60_000.0,
@@ -384,13 +446,47 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
             )));
         }
     };
+    if let Some(why) = out_of_range(metric, op, threshold) {
+        return Err(err(
+            value_start,
+            value_start + value_text.len(),
+            format!("{value_text} is out of range for \"{metric_name}\": {why}"),
+        ));
+    }
     Ok(Check {
-        metric: def.name,
-        kind: def.kind,
+        metric,
         op,
         threshold,
-        text: format!("{} {} {}{}", def.name, op.symbol(), number_text, unit),
+        text: format!("{} {} {}{}", metric.name(), op.symbol(), number_text, unit),
     })
+}
+
+/// Why a threshold (in the metric's base unit) can never be met or means nothing: a check
+/// against it could not tell a good run from a bad one.
+fn out_of_range(metric: Metric, op: Op, threshold: f64) -> Option<&'static str> {
+    let floor = !metric.can_be_negative();
+    if floor && threshold <= 0.0 && op == Op::Lt {
+        return Some("it is never below 0, so this check could never pass");
+    }
+    if metric.kind() == MetricKind::Share && threshold >= 1.0 && op == Op::Gt {
+        return Some("a share is never above 100%, so this check could never pass");
+    }
+    if threshold < 0.0 && floor {
+        return Some(match metric.kind() {
+            MetricKind::Time => "a time is never negative",
+            MetricKind::Share => "a share is from 0% to 100%",
+            MetricKind::Count => "a count is never negative",
+            MetricKind::Rate => "a rate is never negative",
+            MetricKind::Money | MetricKind::Ratio => "this amount is never negative",
+        });
+    }
+    match metric.kind() {
+        MetricKind::Share if threshold > 1.0 => Some("a share is from 0% to 100%"),
+        MetricKind::Count if threshold.fract() != 0.0 => {
+            Some("a count is a whole number of transactions")
+        }
+        _ => None,
+    }
 }
 
 /// Length of the leading `-?[0-9_]+(\.[0-9]+)?` of `s`.
@@ -421,7 +517,7 @@ mod tests {
         let c = parse("latency.p95 < 2s").unwrap();
         assert_eq!(
             (c.metric, c.op, c.threshold),
-            ("latency.p95", Op::Lt, 2000.0)
+            (Metric::Latency(Stat::P95), Op::Lt, 2000.0)
         );
         let c = parse("error_rate < 0.1%").unwrap();
         assert!((c.threshold - 0.001).abs() < 1e-12);
@@ -431,7 +527,7 @@ mod tests {
         assert_eq!((c.op, c.threshold), (Op::Eq, 0.0));
         let c = parse("latency.p99.9<=1m").unwrap();
         assert_eq!(
-            (c.metric, c.threshold, c.text.as_str()),
+            (c.metric.name(), c.threshold, c.text.as_str()),
             ("latency.p99.9", 60_000.0, "latency.p99.9 <= 1m")
         );
         assert_eq!(parse("recovery_time < 60s").unwrap().threshold, 60_000.0);
@@ -455,5 +551,39 @@ mod tests {
         assert!(parse("requests > 10ms").is_err());
         assert!(parse("latency.p95 < fast").is_err());
         assert!(parse("latency.p95 =< 2s").is_err());
+    }
+
+    #[test]
+    fn thresholds_no_run_could_meet_or_miss_are_refused() {
+        for bad in [
+            "error_rate < -1%",
+            "availability > 200%",
+            "latency.p95 < -2s",
+            "recovery_time < 0s",
+            "lost == 0.5",
+            "throughput > -5",
+            "fraud.prevented_amount > -1",
+        ] {
+            let e = parse(bad).expect_err(bad);
+            assert!(e.message.contains("out of range"), "{bad}: {}", e.message);
+            assert_eq!(&bad[e.start..e.end], bad.split(' ').next_back().unwrap());
+        }
+        // Zero is a fine bound, and money saved or ROI may be negative.
+        for good in [
+            "recovery_time <= 0s",
+            "business.money_saved > -100",
+            "business.roi > -50%",
+            "error_rate <= 100%",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn every_metric_name_parses_back_to_itself() {
+        for m in Metric::all() {
+            assert_eq!(Metric::parse(m.name()), Some(m));
+        }
+        assert_eq!(Metric::all().count(), 38);
     }
 }

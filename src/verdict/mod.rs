@@ -1,34 +1,22 @@
 //! Stage 5: judging. Each criterion's metric is computed over its scope (the run, a phase, a
 //! failure's windows) from the recorded aggregates and timeline, and compared with its
-//! threshold. Recovery of each failure is found here, from the per-second timeline, as
-//! architecture.md defines it. The same code judges live (for `abort`) and at the end.
+//! threshold. A criterion ends `pass`, `fail` or `not-reached` (its scope had not started when
+//! the run stopped); one whose scope was cut short is judged on what ran and marked partial.
+//! The same code judges live (for `abort`, inside the run loop) and at the end.
 
-use crate::metrics::{Aggregate, Second, ms};
+mod recovery;
+
+use hdrhistogram::Histogram;
+pub use recovery::{BASELINE_SECONDS, Condition, Recovery, recovery};
+
+use crate::metrics::{Aggregate, Recorder, Second, ms};
 use crate::plan::{Plan, PlannedCriterion, Scope};
+use crate::scenario::check::{Metric, Stat};
 use crate::scenario::model::Business;
 
 const SECOND: u64 = 1_000_000_000;
-/// Seconds before a failure that make its baseline.
-pub const BASELINE_SECONDS: u64 = 30;
-/// Consecutive healthy seconds that mark recovery.
-pub const RECOVERY_STREAK: usize = 5;
-/// A recovered second's p95 is within this factor of the baseline's.
-pub const RECOVERY_P95_FACTOR: f64 = 1.2;
-/// ... and its failure rate within this many points (as a fraction) of the baseline's.
-pub const RECOVERY_RATE_SLACK: f64 = 0.001;
-/// A second is available when its failure rate (errors and timeouts over planned) is under this.
+/// A second is available when its failure rate (errors and timeouts over due) is under this.
 pub const AVAILABLE_BELOW: f64 = 0.01;
-
-/// How one failure occurrence recovered.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Recovery {
-    /// The median of the per-second p95 latencies in the 30 s before the failure.
-    pub baseline_p95_ms: Option<f64>,
-    /// Errors and timeouts over planned in those seconds.
-    pub baseline_failure_rate: f64,
-    /// From the failure's end to the first of 5 consecutive healthy seconds; None if never.
-    pub recovery_ms: Option<u64>,
-}
 
 /// Recovery of every failure occurrence of the plan, from a final (or partial) timeline.
 pub fn recoveries(plan: &Plan, timeline: &[Second]) -> Vec<Recovery> {
@@ -38,57 +26,46 @@ pub fn recoveries(plan: &Plan, timeline: &[Second]) -> Vec<Recovery> {
         .collect()
 }
 
-fn recovery(start: u64, end: u64, timeline: &[Second]) -> Recovery {
-    let first = (start / SECOND).saturating_sub(BASELINE_SECONDS);
-    let before: Vec<&Second> = timeline
-        .iter()
-        .filter(|s| s.t >= first && (s.t + 1) * SECOND <= start && s.planned > 0)
-        .collect();
-    let mut p95s: Vec<f64> = before.iter().filter_map(|s| s.p95_ms).collect();
-    p95s.sort_by(f64::total_cmp);
-    let baseline_p95_ms = (!p95s.is_empty()).then(|| p95s[p95s.len() / 2]);
-    let planned: u64 = before.iter().map(|s| s.planned).sum();
-    let failed: u64 = before.iter().map(|s| s.errors + s.timeouts).sum();
-    let baseline_failure_rate = if planned == 0 {
-        0.0
-    } else {
-        failed as f64 / planned as f64
-    };
+/// How a criterion ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Pass,
+    Fail,
+    /// Its scope had not started when the run stopped.
+    NotReached,
+}
 
-    let from = end.div_ceil(SECOND);
-    let mut streak: Option<u64> = None;
-    let mut count = 0;
-    let mut recovery_ms = None;
-    for s in timeline.iter().filter(|s| s.t >= from) {
-        if s.planned == 0 || s.planned == s.cancelled {
-            continue; // nothing was sent: it says nothing either way
-        }
-        let p95_ok = match (baseline_p95_ms, s.p95_ms) {
-            (Some(b), Some(p)) => p <= b * RECOVERY_P95_FACTOR,
-            (None, _) => true,
-            (Some(_), None) => false,
-        };
-        let rate_ok = s.failure_rate() <= baseline_failure_rate + RECOVERY_RATE_SLACK;
-        if p95_ok && rate_ok {
-            if streak.is_none() {
-                streak = Some(s.t);
-            }
-            count += 1;
-            if count >= RECOVERY_STREAK {
-                let at = streak.unwrap_or(s.t) * SECOND;
-                recovery_ms = Some(at.saturating_sub(end) / 1_000_000);
-                break;
-            }
-        } else {
-            streak = None;
-            count = 0;
+impl Status {
+    /// The name results.json uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::NotReached => "not-reached",
         }
     }
-    Recovery {
-        baseline_p95_ms,
-        baseline_failure_rate,
-        recovery_ms,
-    }
+}
+
+/// A criterion's judgement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judgement {
+    pub status: Status,
+    /// The metric's value in its base unit (ms for times, a fraction for shares); None when it
+    /// could not be computed.
+    pub observed: Option<f64>,
+    /// Why there is no value, or what made it fail beyond the number.
+    pub note: Option<String>,
+    /// The run stopped before the scope's end: judged on what ran.
+    pub partial: bool,
+}
+
+/// A metric's value over a scope, or why there is none.
+enum Value {
+    Observed(f64),
+    /// No value: the criterion fails, with this note.
+    Missing(String),
+    /// Nothing in scope had started: the criterion is not reached.
+    NotReached(String),
 }
 
 /// What the criteria are judged on.
@@ -99,19 +76,12 @@ pub struct Measured<'a> {
     pub failures: &'a [Aggregate],
     pub timeline: &'a [Second],
     pub recoveries: &'a [Recovery],
-    /// Virtual time of the judgement: the run's end, or now for live checks.
+    /// Where the run stands: its end, where it stopped, or now for live checks.
     pub now_ns: u64,
-}
-
-/// A criterion's judgement.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Judgement {
-    pub passed: bool,
-    /// The metric's value in its base unit (ms for times, a fraction for shares); None when it
-    /// could not be computed.
-    pub observed: Option<f64>,
-    /// Why there is no value, or what made it fail beyond the number.
-    pub note: Option<String>,
+    /// The run stopped (or was checkpointed) before its plan ended.
+    pub stopped: bool,
+    /// Judged while the run goes on: seconds still open have no planned count yet.
+    pub live: bool,
 }
 
 /// The business figures of a scope, from its decisions and the scenario's prices.
@@ -147,6 +117,27 @@ pub fn money(agg: &Aggregate, b: &Business) -> Money {
     }
 }
 
+/// A latency statistic of a histogram recorded in µs, as ms.
+fn stat(h: &Histogram<u64>, (sum_ns, min_ns, max_ns): (u128, u64, u64), n: u64, s: Stat) -> Value {
+    if n == 0 || h.is_empty() {
+        return Value::Missing("no answered transactions in scope".to_string());
+    }
+    Value::Observed(match (s, s.quantile()) {
+        (_, Some(q)) => ms(h.value_at_quantile(q)),
+        (Stat::Min, None) => min_ns as f64 / 1e6,
+        (Stat::Max, None) => max_ns as f64 / 1e6,
+        (_, None) => sum_ns as f64 / n as f64 / 1e6,
+    })
+}
+
+fn share(num: u64, den: u64, what: &str) -> Value {
+    if den == 0 {
+        Value::Missing(format!("no {what} in scope"))
+    } else {
+        Value::Observed(num as f64 / den as f64)
+    }
+}
+
 impl Measured<'_> {
     /// The aggregate of a scope (several failure occurrences add up).
     pub fn aggregate(&self, scope: &Scope) -> Aggregate {
@@ -172,15 +163,13 @@ impl Measured<'_> {
 
     /// Failure occurrences a criterion's recovery_time looks at.
     fn failures_in(&self, c: &PlannedCriterion) -> Vec<usize> {
+        let all = &self.plan.failures;
         match &c.scope {
-            Scope::Run => (0..self.plan.failures.len()).collect(),
+            Scope::Run => (0..all.len()).collect(),
             Scope::Phase { index, .. } => {
                 let p = &self.plan.phases[*index];
-                (0..self.plan.failures.len())
-                    .filter(|&j| {
-                        self.plan.failures[j].start_ns < p.end_ns
-                            && self.plan.failures[j].end_ns > p.start_ns
-                    })
+                (0..all.len())
+                    .filter(|&j| all[j].start_ns < p.end_ns && all[j].end_ns > p.start_ns)
                     .collect()
             }
             Scope::Failure { occurrences, .. } => occurrences.clone(),
@@ -188,190 +177,202 @@ impl Measured<'_> {
     }
 
     /// The value of `c`'s metric over its scope, or why there is none.
-    pub fn value(&self, c: &PlannedCriterion) -> Result<f64, String> {
-        let metric = c.check.metric;
-        if metric == "recovery_time" {
-            return self.recovery_value(c);
-        }
+    fn value(&self, c: &PlannedCriterion) -> Value {
         let agg = self.aggregate(&c.scope);
-        let share = |num: u64, den: u64, what: &str| -> Result<f64, String> {
-            if den == 0 {
-                Err(format!("no {what} in scope"))
-            } else {
-                Ok(num as f64 / den as f64)
-            }
-        };
-        let stat = |h: &hdrhistogram::Histogram<u64>,
-                    sum: u128,
-                    min: u64,
-                    max: u64,
-                    n: u64,
-                    stat: &str|
-         -> Result<f64, String> {
-            if n == 0 || h.is_empty() {
-                return Err("no answered transactions in scope".to_string());
-            }
-            Ok(match stat {
-                "min" => min as f64 / 1e6,
-                "max" => max as f64 / 1e6,
-                "mean" => sum as f64 / n as f64 / 1e6,
-                "p50" => ms(h.value_at_quantile(0.50)),
-                "p90" => ms(h.value_at_quantile(0.90)),
-                "p95" => ms(h.value_at_quantile(0.95)),
-                "p99" => ms(h.value_at_quantile(0.99)),
-                "p99.9" => ms(h.value_at_quantile(0.999)),
-                other => return Err(format!("unknown statistic {other}")),
-            })
-        };
-        let answered = agg.answered();
-        if let Some(s) = metric.strip_prefix("latency.") {
-            return stat(
-                &agg.latency,
-                agg.latency_sum_ns,
-                agg.latency_min_ns,
-                agg.latency_max_ns,
-                answered,
-                s,
-            );
-        }
-        if let Some(s) = metric.strip_prefix("service_time.") {
-            return stat(
-                &agg.service,
-                agg.service_sum_ns,
-                agg.service_min_ns,
-                agg.service_max_ns,
-                answered,
-                s,
-            );
-        }
+        let n = agg.answered();
+        let counts = agg.counts;
+        let due = counts.due();
         let fr = &agg.fraud;
-        let m = money(&agg, &self.plan.business);
-        match metric {
-            "throughput" => {
-                let secs: f64 = c
-                    .windows
-                    .iter()
-                    .map(|&(a, b)| b.min(self.now_ns.max(a)) - a)
-                    .sum::<u64>() as f64
-                    / 1e9;
-                if secs <= 0.0 {
-                    Err("the scope has not started".to_string())
-                } else {
-                    Ok(agg.ok as f64 / secs)
-                }
-            }
-            "throughput_ratio" => share(agg.ok, agg.planned, "planned transactions"),
-            "requests" => Ok(answered as f64),
-            "errors" => Ok(agg.errors as f64),
-            "timeouts" => Ok(agg.timeouts as f64),
-            "dropped" => Ok(agg.dropped as f64),
-            "lost" => Ok(agg.lost() as f64),
-            "error_rate" => share(agg.errors, agg.planned, "planned transactions"),
-            "timeout_rate" => share(agg.timeouts, agg.planned, "planned transactions"),
-            "drop_rate" => share(agg.dropped, agg.planned, "planned transactions"),
-            "degradation.max" => {
-                let max = self
-                    .seconds(&c.windows)
-                    .map(Second::degraded_share)
-                    .fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))));
-                max.ok_or_else(|| "no seconds in scope yet".to_string())
-            }
-            "fraud.recall" => share(
+        let latency = (agg.latency_sum_ns, agg.latency_min_ns, agg.latency_max_ns);
+        let service = (agg.service_sum_ns, agg.service_min_ns, agg.service_max_ns);
+        let count = |x: u64| Value::Observed(x as f64);
+        let money = || money(&agg, &self.plan.business);
+        match c.check.metric {
+            Metric::Latency(s) => stat(&agg.latency, latency, n, s),
+            Metric::ServiceTime(s) => stat(&agg.service, service, n, s),
+            Metric::Throughput => self.throughput(c, agg.counts.ok),
+            Metric::ThroughputRatio => share(
+                counts.ok,
+                counts.planned.max(counts.outcomes()),
+                "planned transactions",
+            ),
+            Metric::Requests => count(n),
+            Metric::Errors => count(counts.errors),
+            Metric::Timeouts => count(counts.timeouts),
+            Metric::Dropped => count(counts.dropped),
+            Metric::Lost => count(self.lost(c, &agg)),
+            Metric::ErrorRate => share(counts.errors, due, "transactions due"),
+            Metric::TimeoutRate => share(counts.timeouts, due, "transactions due"),
+            Metric::DropRate => share(counts.dropped, due, "transactions due"),
+            Metric::RecoveryTime => self.recovery_value(c),
+            Metric::DegradationMax => self
+                .seconds(&c.windows)
+                .map(Second::degraded_share)
+                .reduce(f64::max)
+                .map_or_else(
+                    || Value::Missing("no seconds in scope yet".to_string()),
+                    Value::Observed,
+                ),
+            Metric::FraudRecall => share(
                 fr.fraud_flagged,
                 fr.fraud,
                 "fraudulent transactions answered",
             ),
-            "fraud.precision" => share(
+            Metric::FraudPrecision => share(
                 fr.fraud_flagged,
                 fr.reviews + fr.blocks,
                 "flagged transactions",
             ),
-            "fraud.false_positive_rate" => share(
+            Metric::FraudFalsePositiveRate => share(
                 fr.legit_flagged,
                 fr.legit,
                 "legitimate transactions answered",
             ),
-            "fraud.prevented_amount" => Ok(m.prevented_usd),
-            "fraud.missed_amount" => Ok(m.missed_usd),
-            "business.money_saved" => Ok(m.money_saved_usd),
-            "business.roi" => m
-                .roi
-                .ok_or_else(|| "nothing was spent in scope".to_string()),
-            "business.cost_per_transaction" => m
-                .cost_per_transaction_usd
-                .ok_or_else(|| "no transactions handled in scope".to_string()),
-            "availability" => {
-                let seconds: Vec<&Second> = self
-                    .seconds(&c.windows)
-                    .filter(|s| s.planned > s.cancelled)
-                    .collect();
-                if seconds.is_empty() {
-                    return Err("no seconds with traffic in scope".to_string());
-                }
-                let up = seconds
-                    .iter()
-                    .filter(|s| s.failure_rate() < AVAILABLE_BELOW)
-                    .count();
-                Ok(up as f64 / seconds.len() as f64)
-            }
-            "generator.lag.p99" => {
-                if agg.lag.is_empty() {
-                    Ok(0.0)
-                } else {
-                    Ok(ms(agg.lag.value_at_quantile(0.99)))
-                }
-            }
-            other => Err(format!("unknown metric {other}")),
+            Metric::FraudPreventedAmount => Value::Observed(money().prevented_usd),
+            Metric::FraudMissedAmount => Value::Observed(money().missed_usd),
+            Metric::BusinessMoneySaved => Value::Observed(money().money_saved_usd),
+            Metric::BusinessRoi => money().roi.map_or_else(
+                || Value::Missing("nothing was spent in scope".to_string()),
+                Value::Observed,
+            ),
+            Metric::BusinessCostPerTransaction => money().cost_per_transaction_usd.map_or_else(
+                || Value::Missing("no transactions handled in scope".to_string()),
+                Value::Observed,
+            ),
+            Metric::Availability => self.availability(c),
+            Metric::GeneratorLagP99 => Value::Observed(if agg.lag.is_empty() {
+                0.0
+            } else {
+                ms(agg.lag.value_at_quantile(0.99))
+            }),
         }
     }
 
-    fn recovery_value(&self, c: &PlannedCriterion) -> Result<f64, String> {
+    fn throughput(&self, c: &PlannedCriterion, ok: u64) -> Value {
+        let ns: u64 = c
+            .windows
+            .iter()
+            .map(|&(a, b)| b.min(self.now_ns.max(a)) - a)
+            .sum();
+        if ns == 0 {
+            Value::NotReached("the scope had not started".to_string())
+        } else {
+            Value::Observed(ok as f64 / (ns as f64 / 1e9))
+        }
+    }
+
+    /// Planned minus every outcome. Live, only closed seconds have their planned count, so
+    /// the loss is read from those seconds of the timeline.
+    fn lost(&self, c: &PlannedCriterion, agg: &Aggregate) -> u64 {
+        if self.live {
+            self.seconds(&c.windows).map(|s| s.counts.lost()).sum()
+        } else {
+            agg.counts.lost()
+        }
+    }
+
+    fn availability(&self, c: &PlannedCriterion) -> Value {
+        let seconds: Vec<&Second> = self
+            .seconds(&c.windows)
+            .filter(|s| s.had_traffic())
+            .collect();
+        if seconds.is_empty() {
+            return Value::Missing("no seconds with traffic in scope".to_string());
+        }
+        let up = seconds
+            .iter()
+            .filter(|s| s.failure_rate() < AVAILABLE_BELOW)
+            .count();
+        Value::Observed(up as f64 / seconds.len() as f64)
+    }
+
+    /// The longest recovery of the failures in scope that started. A failure that ended and
+    /// never recovered fails the criterion (live: it counts as the time since its end, so the
+    /// check fails once that passes the threshold); so does one still under way when the run
+    /// stopped. With failures in scope of which none started, the criterion is not reached.
+    fn recovery_value(&self, c: &PlannedCriterion) -> Value {
         let mut worst: f64 = 0.0;
         let mut never = Vec::new();
-        for j in self.failures_in(c) {
+        let mut under_way = Vec::new();
+        let mut started = 0;
+        let in_scope = self.failures_in(c);
+        for &j in &in_scope {
             let f = &self.plan.failures[j];
+            if f.start_ns >= self.now_ns {
+                continue;
+            }
+            started += 1;
             if f.end_ns > self.now_ns {
-                continue; // not over yet
+                under_way.push(f.name.clone());
+                continue;
             }
             match self.recoveries.get(j).and_then(|r| r.recovery_ms) {
                 Some(ms) => worst = worst.max(ms as f64),
                 None => {
-                    // Still recovering: as long as it has been since the end, so a live check
-                    // fails once that passes the threshold.
                     worst = worst.max((self.now_ns - f.end_ns) as f64 / 1e6);
                     never.push(f.name.clone());
                 }
             }
         }
-        if !never.is_empty() && self.now_ns >= self.plan.duration_ns {
-            return Err(format!(
-                "{} never recovered before the run ended",
-                never.join(", ")
+        if self.live {
+            return Value::Observed(worst);
+        }
+        if started == 0 && !in_scope.is_empty() {
+            return Value::NotReached("no failure in scope had started".to_string());
+        }
+        let when = if self.stopped {
+            "when the run stopped"
+        } else {
+            "before the run ended"
+        };
+        let mut why = Vec::new();
+        if !never.is_empty() {
+            why.push(format!("{} had not recovered {when}", never.join(", ")));
+        }
+        if !under_way.is_empty() {
+            why.push(format!(
+                "{} was still under way {when}",
+                under_way.join(", ")
             ));
         }
-        Ok(worst)
+        if why.is_empty() {
+            Value::Observed(worst)
+        } else {
+            Value::Missing(why.join("; "))
+        }
     }
 
     /// Judges one criterion.
     pub fn judge(&self, c: &PlannedCriterion) -> Judgement {
-        match self.value(c) {
-            Ok(v) => Judgement {
-                passed: c.check.op.holds(v, c.check.threshold),
-                observed: Some(v),
-                note: None,
-            },
-            Err(note) => Judgement {
-                passed: false,
-                observed: None,
-                note: Some(note),
-            },
+        let start = c.windows.iter().map(|w| w.0).min().unwrap_or(0);
+        let end = c.windows.iter().map(|w| w.1).max().unwrap_or(0);
+        let reached = !self.stopped || start < self.now_ns;
+        let partial = self.stopped && reached && end > self.now_ns;
+        let value = if reached {
+            self.value(c)
+        } else {
+            Value::NotReached("its scope had not started when the run stopped".to_string())
+        };
+        let (status, observed, note) = match value {
+            Value::Observed(v) if c.check.op.holds(v, c.check.threshold) => {
+                (Status::Pass, Some(v), None)
+            }
+            Value::Observed(v) => (Status::Fail, Some(v), None),
+            Value::Missing(note) => (Status::Fail, None, Some(note)),
+            Value::NotReached(note) => (Status::NotReached, None, Some(note)),
+        };
+        Judgement {
+            status,
+            observed,
+            note,
+            partial,
         }
     }
 }
 
 /// The first `abort = true` criterion that fails live at `now`, among those whose scope is
 /// under way and past its grace. A metric without data yet never aborts a run.
-pub fn failing_abort(plan: &Plan, now: u64, rec: &crate::metrics::Recorder) -> Option<usize> {
+pub fn failing_abort(plan: &Plan, now: u64, rec: &Recorder) -> Option<usize> {
     let live: Vec<usize> = (0..plan.criteria.len())
         .filter(|&i| {
             let c = &plan.criteria[i];
@@ -387,7 +388,7 @@ pub fn failing_abort(plan: &Plan, now: u64, rec: &crate::metrics::Recorder) -> O
     // Recovery scans the whole timeline; only do it when a live criterion asks for it.
     let needs_recovery = live
         .iter()
-        .any(|&i| plan.criteria[i].check.metric == "recovery_time");
+        .any(|&i| plan.criteria[i].check.metric == Metric::RecoveryTime);
     let recoveries = if needs_recovery {
         recoveries(plan, &rec.timeline)
     } else {
@@ -401,11 +402,11 @@ pub fn failing_abort(plan: &Plan, now: u64, rec: &crate::metrics::Recorder) -> O
         timeline: &rec.timeline,
         recoveries: &recoveries,
         now_ns: now,
+        stopped: false,
+        live: true,
     };
     live.into_iter().find(|&i| {
         let c = &plan.criteria[i];
-        measured
-            .value(c)
-            .is_ok_and(|v| !c.check.op.holds(v, c.check.threshold))
+        matches!(measured.value(c), Value::Observed(v) if !c.check.op.holds(v, c.check.threshold))
     })
 }

@@ -296,3 +296,105 @@ load = { pattern = "constant", rate = 1 }
     std::fs::write(w.dir.path().join("body.j2"), "{{ tx.id }}").unwrap();
     gauntlet().arg("validate").arg(&w.path).assert().success();
 }
+
+#[test]
+fn plan_arrivals_stream_as_valid_json_past_a_block() {
+    let out = gauntlet()
+        .args([
+            "plan",
+            "scenarios/flash-sale.toml",
+            "--format",
+            "json",
+            "--arrivals",
+            "2500",
+        ])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).expect("one JSON document");
+    let arrivals = v["arrivals"].as_array().unwrap();
+    assert_eq!(arrivals.len(), 2500);
+    for (i, a) in arrivals.iter().enumerate() {
+        assert_eq!(a["index"], i as u64);
+    }
+    assert!(v["phases"].as_array().is_some_and(|p| !p.is_empty()));
+    // Text: every arrival once, however many blocks it takes.
+    let text = gauntlet()
+        .args(["plan", "scenarios/flash-sale.toml", "--arrivals", "2500"])
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("first 2,500 arrivals"));
+    let rows = text
+        .lines()
+        .skip_while(|l| !l.starts_with("first 2,500 arrivals"))
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert_eq!(rows, 2500);
+}
+
+#[test]
+fn verbose_runs_log_each_stage_on_stderr() {
+    let w = super::support::write(
+        "v.toml",
+        "[scenario]\nname = \"v\"\nseed = 1\n\n[[phase]]\nname = \"main\"\nduration = \"5s\"\nload = { pattern = \"constant\", rate = 50 }\n\n[[failure]]\nkind = \"crash\"\ncomponent = \"rules-engine\"\nat = \"1s\"\nduration = \"2s\"\n",
+    );
+    let out = gauntlet()
+        .arg("-v")
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(w.dir.path().join("out"))
+        .assert()
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    for event in [
+        "run starting",
+        "failure window opened",
+        "failure window closed",
+        "run finished",
+        "reports written",
+    ] {
+        assert!(stderr.contains(event), "no {event:?} in\n{stderr}");
+    }
+    // Without -v, nothing of it.
+    let quiet = gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(w.dir.path().join("out2"))
+        .assert()
+        .get_output()
+        .clone();
+    assert!(
+        !String::from_utf8(quiet.stderr)
+            .unwrap()
+            .contains("run starting")
+    );
+}
+
+#[test]
+fn every_error_is_printed_once_with_one_prefix() {
+    let w = super::support::write("missing.toml", "");
+    for args in [
+        vec!["run".to_string(), "nowhere.toml".to_string()],
+        vec![
+            "run".to_string(),
+            "scenarios/investor-demo.toml".to_string(),
+            "--templates".to_string(),
+            w.dir.path().join("no-such-folder").display().to_string(),
+        ],
+        vec!["report".to_string(), "nowhere".to_string()],
+    ] {
+        let out = gauntlet().args(&args).assert().code(2).get_output().clone();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(stderr.matches("error:").count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    }
+}

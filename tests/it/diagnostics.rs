@@ -67,6 +67,25 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
     ("unknown-phase-scope", 12, 9, "did you mean \"main\"?"),
     ("unknown-report-format", 11, 18, "did you mean \"html\"?"),
     ("wrong-type", 3, 8, "must be an integer"),
+    // Criteria no run could meet or miss, and keys that would do nothing.
+    ("fractional-count", 11, 18, "a count is a whole number"),
+    (
+        "grace-without-abort",
+        12,
+        15,
+        "abort_grace does nothing without abort = true",
+    ),
+    ("impossible-share", 11, 23, "could never pass"),
+    ("negative-latency", 11, 24, "never below 0"),
+    ("recovery-below-zero", 11, 26, "never below 0"),
+    ("repeat-too-many", 16, 34, "at most 10000 in all"),
+    ("share-above-100", 11, 25, "never above 100%"),
+    (
+        "status-simulated",
+        16,
+        10,
+        "status does nothing for a simulated target",
+    ),
 ];
 
 fn broken_files() -> Vec<PathBuf> {

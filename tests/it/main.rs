@@ -4,6 +4,7 @@ mod cli;
 mod determinism;
 mod diagnostics;
 mod docs;
+mod honest;
 mod http;
 mod http_server;
 mod plan_counts;

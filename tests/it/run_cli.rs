@@ -56,7 +56,7 @@ fn a_passing_run_exits_0_and_writes_every_file() {
     assert
         .code(0)
         .stdout(predicate::str::starts_with(
-            "small: PASSED (2 of 2 criteria), 6,000 transactions",
+            "small: PASSED (2 of 2 criteria passed), 6,000 transactions",
         ))
         .stdout(predicate::str::contains("pass  latency.p95 < 2s [run]"));
     for f in [
@@ -321,4 +321,25 @@ fn the_investor_demo_passes_its_own_criteria() {
         crash["fraud"]["recall"].as_f64().unwrap()
             < r["summary"]["fraud"]["recall"].as_f64().unwrap()
     );
+    // Serving rules-only decisions is not recovered: the recovery lasts at least as long as
+    // the stretch of seconds after the crash where more than 1% of decisions are degraded.
+    let failure = &r["failures"][0];
+    let end_s = failure["end_ms"].as_u64().unwrap() / 1000;
+    let degraded_stretch = r["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .skip_while(|s| s["t"].as_u64().unwrap() < end_s)
+        .take_while(|s| {
+            let ok = s["ok"].as_f64().unwrap();
+            ok > 0.0 && s["degraded"].as_f64().unwrap() / ok > 0.01
+        })
+        .count() as u64;
+    assert!(degraded_stretch > 0, "the crash leaves degraded seconds");
+    let recovery_ms = failure["recovery_time_ms"].as_u64().expect("it recovers");
+    assert!(
+        recovery_ms >= degraded_stretch * 1000,
+        "recovered after {recovery_ms} ms, degraded for {degraded_stretch} s after the crash"
+    );
+    assert_eq!(failure["recovery_held_back_by"], "degradation");
 }

@@ -66,6 +66,10 @@ pub enum TargetError {
     MissingEnv(String),
     #[error("{0}")]
     Template(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+    #[error("cannot start the fault proxy on 127.0.0.1: {0}")]
+    Proxy(String),
 }
 
 impl Endpoint {
@@ -153,8 +157,8 @@ pub fn expand_env(value: &str) -> Result<String, TargetError> {
 pub fn read_decision(
     body: &[u8],
     map: &crate::scenario::model::DecisionMap,
-) -> (Option<crate::target::Decision>, bool) {
-    use crate::target::Decision;
+) -> (Option<crate::targets::Decision>, bool) {
+    use crate::targets::Decision;
     let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
         return (None, false);
     };
@@ -227,7 +231,7 @@ mod tests {
     #[test]
     fn reads_decisions_by_pointer() {
         use crate::scenario::model::DecisionMap;
-        use crate::target::Decision;
+        use crate::targets::Decision;
         let map = DecisionMap {
             pointer: "/result/action".into(),
             block: vec!["deny".into()],

@@ -20,7 +20,7 @@ use component::{CallOutcome, Component};
 
 use crate::plan::{Arrival, Plan};
 use crate::rng::{self, Draw, Purpose};
-use crate::target::{Decision, Finished, Outcome};
+use crate::targets::{Decision, Finished, Outcome};
 use crate::workload::Transaction;
 
 /// Indexes of the components, in pipeline order.
@@ -124,6 +124,43 @@ impl Simulation {
             in_flight: 0,
             noise: rng::stream(plan.seed, Purpose::ModelNoise, 0),
         }
+    }
+
+    /// Each component's figures over a run that ended at `end_ns`, as plain data.
+    pub fn figures(&self, end_ns: u64) -> Vec<crate::targets::ComponentFigures> {
+        self.components
+            .iter()
+            .map(|c| {
+                let s = &c.stats;
+                let called = s.per_second.iter().filter(|(calls, _)| *calls > 0);
+                let (seconds, healthy) = called.fold((0u64, 0u64), |(n, h), &(calls, failed)| {
+                    (n + 1, h + ((failed as f64) < 0.01 * calls as f64) as u64)
+                });
+                let q = |x: f64| {
+                    (!s.latency_us.is_empty())
+                        .then(|| crate::metrics::ms(s.latency_us.value_at_quantile(x)))
+                };
+                crate::targets::ComponentFigures {
+                    name: c.name,
+                    requests: s.requests,
+                    ok: s.ok,
+                    errors: s.errors,
+                    timeouts: s.timeouts,
+                    rejected: s.rejected,
+                    latency_ms: [q(0.5), q(0.95), q(0.99)],
+                    peak_queue: s.peak_queue,
+                    peak_concurrency: s.peak_concurrency,
+                    concurrency: c.spec.concurrency,
+                    utilisation: c.utilisation(end_ns.max(1)),
+                    breaker_trips: s.breaker_trips,
+                    health: if seconds == 0 {
+                        1.0
+                    } else {
+                        healthy as f64 / seconds as f64
+                    },
+                }
+            })
+            .collect()
     }
 
     /// Transactions admitted and not finished yet.

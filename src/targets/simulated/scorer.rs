@@ -4,7 +4,7 @@
 //! decisions use both; a degraded decision (scorer unavailable, or no features) uses the rules
 //! alone, and catches markedly less fraud. docs/model.md gives the calibration.
 
-use crate::target::Decision;
+use crate::targets::Decision;
 use crate::workload::{Indicators, Transaction};
 
 /// Probability at or above which the healthy pipeline blocks.

@@ -20,8 +20,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 use crate::rng::{self, Purpose};
-use crate::target::Decision;
-use crate::target::simulated::scorer;
+use crate::targets::Decision;
+use crate::targets::simulated::scorer;
 use crate::workload::Indicators;
 
 /// Requests served at once.

@@ -14,38 +14,10 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
+use crate::targets::ErrorKind;
+
 /// The largest answer read; more is counted as an error (`too-large`).
 pub const MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// Why a request failed, by kind (reported in results.json).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Failure {
-    /// The connection was refused.
-    Refused,
-    /// The connection broke: reset or closed before a full answer.
-    Reset,
-    /// The answer was not valid HTTP.
-    BadResponse,
-    /// The answer was bigger than MAX_BODY.
-    TooLarge,
-    /// The service answered 4xx.
-    Status4xx,
-    /// The service answered 5xx (or anything else outside 2xx).
-    Status5xx,
-}
-
-impl Failure {
-    pub fn name(self) -> &'static str {
-        match self {
-            Failure::Refused => "refused",
-            Failure::Reset => "reset",
-            Failure::BadResponse => "bad-response",
-            Failure::TooLarge => "too-large",
-            Failure::Status4xx => "status-4xx",
-            Failure::Status5xx => "status-5xx",
-        }
-    }
-}
 
 /// A full answer.
 pub struct Answer {
@@ -69,17 +41,17 @@ impl Pool {
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, Failure> {
+    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ErrorKind> {
         let stream = TcpStream::connect(self.addr)
             .await
             .map_err(|e| match e.kind() {
-                std::io::ErrorKind::ConnectionRefused => Failure::Refused,
-                _ => Failure::Reset,
+                std::io::ErrorKind::ConnectionRefused => ErrorKind::Refused,
+                _ => ErrorKind::Reset,
             })?;
         let _ = stream.set_nodelay(true);
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|_| Failure::Reset)?;
+            .map_err(|_| ErrorKind::Reset)?;
         tokio::spawn(async move {
             // Ends when the connection closes; its errors reach the request that used it.
             let _ = conn.await;
@@ -88,8 +60,8 @@ impl Pool {
     }
 
     /// Sends `req` and reads the whole answer.
-    pub async fn send(&self, req: Request<Full<Bytes>>) -> Result<Answer, Failure> {
-        let _permit = self.permits.acquire().await.map_err(|_| Failure::Reset)?;
+    pub async fn send(&self, req: Request<Full<Bytes>>) -> Result<Answer, ErrorKind> {
+        let _permit = self.permits.acquire().await.map_err(|_| ErrorKind::Reset)?;
         let reused = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
         let mut sender = match reused {
             Some(s) if !s.is_closed() => s,
@@ -108,9 +80,9 @@ impl Pool {
                 if e.downcast_ref::<http_body_util::LengthLimitError>()
                     .is_some()
                 {
-                    Failure::TooLarge
+                    ErrorKind::TooLarge
                 } else {
-                    Failure::Reset
+                    ErrorKind::Reset
                 }
             })?
             .to_bytes();
@@ -127,21 +99,21 @@ impl Pool {
     }
 }
 
-fn classify(e: hyper::Error) -> Failure {
+fn classify(e: hyper::Error) -> ErrorKind {
     if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
-        Failure::BadResponse
+        ErrorKind::BadResponse
     } else {
-        Failure::Reset
+        ErrorKind::Reset
     }
 }
 
 /// The failure an answer's status means, if any.
-pub fn status_failure(status: StatusCode) -> Option<Failure> {
+pub fn status_failure(status: StatusCode) -> Option<ErrorKind> {
     if status.is_success() {
         None
     } else if status.is_client_error() {
-        Some(Failure::Status4xx)
+        Some(ErrorKind::Status4xx)
     } else {
-        Some(Failure::Status5xx)
+        Some(ErrorKind::Status5xx)
     }
 }

@@ -1,0 +1,189 @@
+//! The simulated target's run loop: one loop in virtual time merges the plan's lazy arrivals
+//! with the model's events, in time order (events first at equal times, so work due is done
+//! before new work arrives). Once per virtual second it closes finished seconds, judges the
+//! live `abort` criteria and tells the observer. When the run stops early, whatever is in
+//! flight and every arrival not yet sent end as `cancelled`, so nothing is lost.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::live::{Edits, Live};
+use super::{Observer, Outcome, Pace, SECOND, Stop, close_second};
+use crate::plan::Plan;
+use crate::targets::TargetReport;
+use crate::targets::simulated::{Simulation, defaults};
+
+/// The longest a realtime run sleeps before it looks for edits and interrupts again.
+const LOOK_NS: u64 = 20_000_000;
+
+/// The earlier of two instants, either of which may be missing.
+fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+/// What a realtime wait ended with.
+enum Waited {
+    Reached,
+    /// An edit came in: its instant may come before what was awaited.
+    Edit,
+    Interrupted(u64),
+}
+
+/// Sleeps until `target_ns` of virtual time is due on the wall clock, looking for edits and
+/// interrupts every few milliseconds.
+fn wait_until(
+    wall: Instant,
+    target_ns: u64,
+    interrupt: &AtomicBool,
+    edits: &mut dyn Edits,
+    live: &mut Live,
+) -> Waited {
+    loop {
+        let elapsed = wall.elapsed().as_nanos() as u64;
+        if interrupt.load(Ordering::Relaxed) {
+            return Waited::Interrupted(elapsed.min(target_ns));
+        }
+        if let Some(e) = edits.poll() {
+            live.offer(elapsed.min(target_ns), e);
+            return Waited::Edit;
+        }
+        if elapsed >= target_ns {
+            return Waited::Reached;
+        }
+        std::thread::sleep(Duration::from_nanos((target_ns - elapsed).min(LOOK_NS)));
+    }
+}
+
+/// Runs `plan` against the built-in model (see `super::run`).
+pub(super) fn simulate(
+    plan: &Plan,
+    pace: Pace,
+    edits: &mut dyn Edits,
+    interrupt: &AtomicBool,
+    observer: &mut dyn Observer,
+) -> Outcome {
+    let mut sim = Simulation::new(plan);
+    let horizon = defaults::max_residence_ns(&defaults::specs(plan)) + SECOND;
+    let mut live = Live::new(Arc::new(plan.clone()), horizon);
+    let wall = Instant::now();
+    let mut next_tick = SECOND;
+    let mut stop = None;
+    let mut now = 0;
+    let mut steps: u64 = 0;
+
+    // The next instant something other than the model or an arrival is due: a reload, a
+    // scripted edit, or (realtime) the next second of the plan. Recomputed only when one of
+    // them changes, to keep the hot loop lean.
+    let control = |live: &Live, edits: &dyn Edits, next_tick: u64| {
+        let tail =
+            (pace == Pace::Realtime && next_tick <= live.record.duration_ns).then_some(next_tick);
+        earliest(earliest(live.due_at(), edits.due()), tail)
+    };
+    let mut ctl = control(&live, edits, next_tick);
+
+    loop {
+        let next_arrival = live.peek().map(|a| a.at_ns);
+        let next_event = sim.next_time();
+        let Some(t) = earliest(earliest(next_arrival, next_event), ctl) else {
+            break;
+        };
+        if pace == Pace::Realtime {
+            match wait_until(wall, t.min(next_tick), interrupt, edits, &mut live) {
+                Waited::Reached => {}
+                Waited::Edit => {
+                    ctl = control(&live, edits, next_tick);
+                    continue;
+                }
+                Waited::Interrupted(at) => {
+                    now = now.max(at);
+                    stop = Some(Stop::Interrupted { at_ns: now });
+                    break;
+                }
+            }
+        }
+        if t >= next_tick {
+            if let Some(s) = close_second(&mut live, next_tick, observer) {
+                now = next_tick;
+                stop = Some(s);
+                break;
+            }
+            next_tick += SECOND;
+            ctl = control(&live, edits, next_tick);
+            continue;
+        }
+        now = t;
+        if ctl == Some(t) {
+            // At one instant: edits come in, then take effect, then the model's events, then
+            // arrivals (which are the new version's from the reload's instant on).
+            let handled = if edits.due() == Some(t) {
+                if let Some(e) = edits.take_due() {
+                    live.offer(t, e);
+                }
+                true
+            } else if live.due_at() == Some(t) {
+                if let Some((r, faults_changed)) = live.apply() {
+                    let r = r.clone();
+                    if faults_changed {
+                        sim.set_failures(&live.record.failures);
+                    }
+                    observer.reloaded(&r, &live.snapshot(t));
+                }
+                true
+            } else {
+                false
+            };
+            ctl = control(&live, edits, next_tick);
+            if handled {
+                continue;
+            }
+        }
+        if next_event == Some(t) {
+            sim.step(&mut |f| live.recorder.record(&f));
+        } else if let Some(a) = live.take() {
+            let tx = live.transaction(a.index);
+            sim.arrive(a, tx);
+        }
+        steps += 1;
+        if steps.is_multiple_of(4096) {
+            if interrupt.load(Ordering::Relaxed) {
+                stop = Some(Stop::Interrupted { at_ns: now });
+                break;
+            }
+            if pace == Pace::Fast
+                && let Some(e) = edits.poll()
+            {
+                live.offer(now, e);
+                ctl = control(&live, edits, next_tick);
+            }
+        }
+    }
+
+    if stop.is_some() {
+        sim.cancel_in_flight(now, &mut |f| live.recorder.record(&f));
+        live.cancel_unsent(|a| a.at_ns);
+    }
+    let duration = live.record.duration_ns;
+    let end_ns = now.max(duration);
+    // The last seconds of the plan close with whatever they hold.
+    if stop.is_none() {
+        while next_tick <= duration {
+            live.recorder.advance(next_tick);
+            next_tick += SECOND;
+        }
+    }
+    live.recorder
+        .finish(duration.max(if stop.is_some() { now } else { 0 }));
+    sim.settle();
+    let components = sim.figures(stop.map_or(end_ns, Stop::at_ns));
+    Outcome {
+        live,
+        stop,
+        end_ns,
+        target: TargetReport::Simulated { components },
+    }
+}

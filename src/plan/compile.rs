@@ -1,0 +1,459 @@
+//! Compiling a loaded scenario into a plan, in named steps: phases on one timeline, failure
+//! occurrences, criteria with their scopes, then the arrival counts. Every step reports its
+//! meaning errors through the same collector, so a file gets all of them at once.
+
+use std::collections::BTreeMap;
+
+use super::check::Compiler;
+use super::curve::Curve;
+use super::{
+    MAX_FAILURE_OCCURRENCES, MAX_PLANNED, Plan, PlannedCriterion, PlannedFailure, PlannedPhase,
+    Scope, arrivals, digest, occurrences,
+};
+use crate::scenario::check;
+use crate::scenario::model::{ArrivalKind, COMPONENTS, Effect, Scenario, Target};
+use crate::scenario::{Diagnostic, Loaded, all_of, diagnostic, did_you_mean};
+use crate::units::{self, Duration, MAX_DURATION_NS};
+use crate::workload::Generator;
+
+/// Checks the meaning of a loaded scenario and compiles it. `seed` overrides the file's.
+pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnostic>> {
+    let mut c = Compiler {
+        src: &loaded.source,
+        diags: Vec::new(),
+    };
+    let s = &loaded.scenario;
+    let seed = seed.unwrap_or(s.scenario.seed);
+    let mut timeline = phases(&mut c, s, seed);
+    c.check_target(&s.target, &loaded.base_dir);
+    c.check_workload(&s.workload);
+    c.check_report(&s.report, &loaded.base_dir);
+    let failures = failures(&mut c, s, &timeline);
+    let criteria = criteria(&mut c, s, &timeline, &failures);
+    if !c.diags.is_empty() {
+        diagnostic::sort(&mut c.diags);
+        return Err(c.diags);
+    }
+    let planned = count_arrivals(&mut timeline.phases, s.scenario.arrivals, seed);
+    let mut plan = Plan {
+        name: s.scenario.name.0.clone(),
+        description: s.scenario.description.clone(),
+        seed,
+        arrivals: s.scenario.arrivals,
+        duration_ns: timeline.end_ns,
+        planned,
+        phases: timeline.phases,
+        failures: failures.list,
+        criteria,
+        target: s.target.clone(),
+        workload: s.workload.clone(),
+        business: s.business.clone(),
+        report: s.report.clone(),
+        base_dir: loaded.base_dir.clone(),
+        digest: String::new(),
+        generator: Generator::new(seed, &s.workload),
+    };
+    plan.digest = digest(&plan);
+    tracing::debug!(
+        scenario = %plan.name,
+        digest = %&plan.digest[..12],
+        planned = plan.planned,
+        phases = plan.phases.len(),
+        failures = plan.failures.len(),
+        "plan compiled"
+    );
+    Ok(plan)
+}
+
+/// The phases on one timeline, by name.
+struct Timeline<'s> {
+    phases: Vec<PlannedPhase>,
+    names: BTreeMap<&'s str, usize>,
+    end_ns: u64,
+}
+
+fn phases<'s>(c: &mut Compiler<'_>, s: &'s Scenario, seed: u64) -> Timeline<'s> {
+    let mut phases: Vec<PlannedPhase> = Vec::with_capacity(s.phases.len());
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut t: u64 = 0;
+    let mut expected_total = 0.0;
+    for (i, p) in s.phases.iter().enumerate() {
+        let at = format!("/phase/{i}");
+        if let Some(first) = names.insert(&p.name.0, i) {
+            let line = c.line_of(&format!("/phase/{first}/name"));
+            c.err(
+                &format!("{at}/name"),
+                format!(
+                    "phase name \"{}\" is already used by the phase on line {line}",
+                    p.name
+                ),
+            );
+        }
+        if p.duration.is_zero() {
+            c.err(
+                &format!("{at}/duration"),
+                "a phase must last longer than 0s".to_string(),
+            );
+        }
+        c.check_load(&p.load, p.duration, &format!("{at}/load"));
+        let end = t.saturating_add(p.duration.as_nanos());
+        if end > MAX_DURATION_NS {
+            c.err(
+                &format!("{at}/duration"),
+                format!(
+                    "the run would last {}; at most 366 days",
+                    units::ns(end.min(u64::MAX / 2))
+                ),
+            );
+        }
+        let curve = if c.diags.is_empty() {
+            Curve::new(&p.load, p.duration.as_secs_f64(), seed, i)
+        } else {
+            Curve::Pause
+        };
+        let expected = curve.integral(p.duration.as_secs_f64());
+        expected_total += expected;
+        phases.push(PlannedPhase {
+            name: p.name.0.clone(),
+            start_ns: t,
+            end_ns: end,
+            load: p.load.clone(),
+            curve,
+            expected,
+            planned: 0,
+            first_index: 0,
+        });
+        t = end.min(MAX_DURATION_NS);
+        if expected_total > MAX_PLANNED {
+            c.err(&format!("{at}/load"), format!(
+                "the scenario plans about {expected_total:.3e} transactions by the end of this phase; at most 10^12"
+            ));
+            break;
+        }
+    }
+    Timeline {
+        phases,
+        names,
+        end_ns: t,
+    }
+}
+
+/// Failure occurrences in time order, and each written failure's name with its count.
+struct Failures {
+    list: Vec<PlannedFailure>,
+    names: BTreeMap<String, u32>,
+}
+
+fn failures(c: &mut Compiler<'_>, s: &Scenario, timeline: &Timeline<'_>) -> Failures {
+    let http = matches!(s.target, Target::Http { .. });
+    let mut list: Vec<PlannedFailure> = Vec::new();
+    let mut names: BTreeMap<String, (usize, u32)> = BTreeMap::new();
+    let mut occurrences_total: u64 = 0;
+    for (i, f) in s.failures.iter().enumerate() {
+        let at = format!("/failure/{i}");
+        let name = f.display_name();
+        check_failure_name(c, f, &name, &names, &at);
+        let count = f.repeat.map_or(1, |r| r.count);
+        names.insert(name.clone(), (i, count));
+        check_failure_target(c, f, http, &at);
+        let origin = match &f.phase {
+            None => Some(0),
+            Some(p) => match timeline.names.get(p.0.as_str()) {
+                Some(&pi) => Some(timeline.phases[pi].start_ns),
+                None => {
+                    c.unknown_name(
+                        &format!("{at}/phase"),
+                        "phase",
+                        &p.0,
+                        timeline.names.keys().copied(),
+                    );
+                    None
+                }
+            },
+        };
+        occurrences_total += count as u64;
+        if occurrences_total > MAX_FAILURE_OCCURRENCES {
+            let ptr = if f.repeat.is_some() {
+                format!("{at}/repeat/count")
+            } else {
+                at.clone()
+            };
+            c.err(&ptr, format!(
+                "the scenario's failures come to {occurrences_total} occurrences by this one; at most {MAX_FAILURE_OCCURRENCES} in all (use fewer repeats, or a longer repeat every)"
+            ));
+            break;
+        }
+        let Some(origin) = origin else { continue };
+        list.extend(expand(c, f, &name, origin, timeline.end_ns, i));
+    }
+    list.sort_by_key(|a| (a.start_ns, a.source_index));
+    Failures {
+        list,
+        names: names
+            .into_iter()
+            .map(|(n, (_, count))| (n, count))
+            .collect(),
+    }
+}
+
+/// A failure's name is unique.
+fn check_failure_name(
+    c: &mut Compiler<'_>,
+    f: &crate::scenario::model::Failure,
+    name: &str,
+    names: &BTreeMap<String, (usize, u32)>,
+    at: &str,
+) {
+    let Some((first, _)) = names.get(name) else {
+        return;
+    };
+    let line = c.line_of(&format!("/failure/{first}"));
+    let hint = if f.name.is_none() {
+        " (failures without a name are called KIND-COMPONENT; give this one a name)"
+    } else {
+        ""
+    };
+    let ptr = if f.name.is_some() {
+        format!("{at}/name")
+    } else {
+        format!("{at}/kind")
+    };
+    c.err(
+        &ptr,
+        format!("failure name \"{name}\" is already used by the failure on line {line}{hint}"),
+    );
+}
+
+/// The failure's component, kind and keys fit the target, and its timing makes sense.
+fn check_failure_target(
+    c: &mut Compiler<'_>,
+    f: &crate::scenario::model::Failure,
+    http: bool,
+    at: &str,
+) {
+    if http {
+        if f.component.0 != "upstream" {
+            c.err(&format!("{at}/component"), format!(
+                "unknown component \"{}\" for an http target; failures of an http target hit \"upstream\"", f.component
+            ));
+        }
+    } else if !COMPONENTS.contains(&f.component.0.as_str()) {
+        let mut msg = format!(
+            "unknown component \"{}\"; the fraud-pipeline's components are {}",
+            f.component,
+            all_of(&COMPONENTS)
+        );
+        if let Some(s) = did_you_mean(&f.component.0, COMPONENTS) {
+            msg.push_str(&format!("; did you mean \"{s}\"?"));
+        }
+        c.err(&format!("{at}/component"), msg);
+    }
+    match f.effect {
+        Effect::Bandwidth { .. } if !http => c.err(
+            &format!("{at}/kind"),
+            "a bandwidth failure needs an http target (it throttles responses through the fault proxy)".to_string(),
+        ),
+        Effect::Errors { status: Some(_) } if !http => c.err(
+            &format!("{at}/status"),
+            "status does nothing for a simulated target (its components fail in their own way); it sets the status the fault proxy answers for an http target: remove it".to_string(),
+        ),
+        _ => {}
+    }
+    if f.duration.is_zero() {
+        c.err(
+            &format!("{at}/duration"),
+            "a failure must last longer than 0s".to_string(),
+        );
+    }
+    if let Some(r) = f.repeat {
+        if r.every.is_zero() {
+            c.err(
+                &format!("{at}/repeat/every"),
+                "repeat every must be longer than 0s".to_string(),
+            );
+        } else if r.every < f.duration {
+            c.err(&format!("{at}/repeat/every"), format!(
+                "repeat every {} is shorter than the failure's duration {}; occurrences would overlap",
+                r.every, f.duration
+            ));
+        }
+    }
+}
+
+/// Lays a failure's occurrences on the timeline; one that ends after the run is an error.
+fn expand(
+    c: &mut Compiler<'_>,
+    f: &crate::scenario::model::Failure,
+    name: &str,
+    origin: u64,
+    run_end: u64,
+    source_index: usize,
+) -> Vec<PlannedFailure> {
+    let count = f.repeat.map_or(1, |r| r.count);
+    let every = f.repeat.map_or(0, |r| r.every.as_nanos());
+    let mut list = Vec::with_capacity(count as usize);
+    for k in 0..count {
+        let start = origin
+            .saturating_add(f.at.as_nanos())
+            .saturating_add(every.saturating_mul(k as u64));
+        let end = start.saturating_add(f.duration.as_nanos());
+        let occurrence = if k == 0 {
+            name.to_string()
+        } else {
+            format!("{name}#{}", k + 1)
+        };
+        if end > run_end {
+            let which = if count > 1 {
+                format!(" (occurrence {} of {count})", k + 1)
+            } else {
+                String::new()
+            };
+            c.err(
+                &format!("/failure/{source_index}"),
+                format!(
+                    "failure \"{occurrence}\"{which} ends at {}, after the run ends at {}",
+                    units::ns(end.min(MAX_DURATION_NS * 2)),
+                    units::ns(run_end)
+                ),
+            );
+            break;
+        }
+        list.push(PlannedFailure {
+            name: occurrence,
+            base: name.to_string(),
+            component: f.component.0.clone(),
+            start_ns: start,
+            end_ns: end,
+            probability: f.probability.map_or(1.0, |p| p.0),
+            effect: f.effect.clone(),
+            source_index,
+        });
+    }
+    list
+}
+
+fn criteria(
+    c: &mut Compiler<'_>,
+    s: &Scenario,
+    timeline: &Timeline<'_>,
+    failures: &Failures,
+) -> Vec<PlannedCriterion> {
+    let mut criteria = Vec::new();
+    for (i, cr) in s.criteria.iter().enumerate() {
+        let at = format!("/criterion/{i}");
+        let parsed = match check::parse(&cr.check) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                c.err_in_string(&format!("{at}/check"), &cr.check, e.start, e.end, e.message);
+                None
+            }
+        };
+        if let (Some(p), Target::Http { decision: None, .. }) = (&parsed, &s.target)
+            && p.metric.needs_decisions()
+        {
+            c.err(&format!("{at}/check"), format!(
+                "\"{}\" needs the service's fraud decisions; set [target] decision = {{ pointer = \"/decision\", block = [\"block\"] }}",
+                p.metric
+            ));
+        }
+        if cr.abort_grace.is_some() && !cr.abort {
+            c.err(
+                &format!("{at}/abort_grace"),
+                "abort_grace does nothing without abort = true (it delays live checks); add abort = true or remove it".to_string(),
+            );
+        }
+        let (scope, windows) = scope(c, cr, &at, timeline, failures);
+        if let Some(p) = parsed {
+            criteria.push(PlannedCriterion {
+                check: p,
+                scope,
+                windows,
+                abort: cr.abort,
+                abort_grace_ns: cr.abort_grace.unwrap_or(Duration::from_secs(10)).as_nanos(),
+            });
+        }
+    }
+    criteria
+}
+
+/// A criterion's scope and the windows of the run it covers.
+fn scope(
+    c: &mut Compiler<'_>,
+    cr: &crate::scenario::model::Criterion,
+    at: &str,
+    timeline: &Timeline<'_>,
+    failures: &Failures,
+) -> (Scope, Vec<(u64, u64)>) {
+    if cr.phase.is_some() && cr.during.is_some() {
+        c.err(
+            &format!("{at}/during"),
+            "a criterion has one scope: give either phase or during, not both".to_string(),
+        );
+    }
+    if let Some(p) = &cr.phase {
+        match timeline.names.get(p.0.as_str()) {
+            Some(&index) => {
+                let ph = &timeline.phases[index];
+                let scope = Scope::Phase {
+                    name: p.0.clone(),
+                    index,
+                };
+                return (scope, vec![(ph.start_ns, ph.end_ns)]);
+            }
+            None => c.unknown_name(
+                &format!("{at}/phase"),
+                "phase",
+                &p.0,
+                timeline.names.keys().copied(),
+            ),
+        }
+    }
+    if let Some(d) = &cr.during {
+        let (base, nth) = match d.split_once('#') {
+            Some((b, k)) => (b, k.parse::<u32>().ok()),
+            None => (d.as_str(), None),
+        };
+        match failures.names.get(base) {
+            Some(&count) => {
+                if let Some(k) = nth
+                    && (k == 0 || k > count)
+                {
+                    c.err(&format!("{at}/during"), format!(
+                        "failure \"{base}\" has {count} occurrence(s); \"{d}\" names occurrence {k}"
+                    ));
+                }
+                let occurrences = occurrences(&failures.list, d);
+                let windows = occurrences
+                    .iter()
+                    .map(|&j| (failures.list[j].start_ns, failures.list[j].end_ns))
+                    .collect();
+                let scope = Scope::Failure {
+                    name: d.clone(),
+                    occurrences,
+                };
+                return (scope, windows);
+            }
+            None => c.unknown_name(
+                &format!("{at}/during"),
+                "failure",
+                base,
+                failures.names.keys().map(String::as_str),
+            ),
+        }
+    }
+    (Scope::Run, vec![(0, timeline.end_ns)])
+}
+
+/// Sets each phase's arrival count and first transaction number; returns the plan's total.
+fn count_arrivals(phases: &mut [PlannedPhase], kind: ArrivalKind, seed: u64) -> u64 {
+    let mut index = 0;
+    for (i, p) in phases.iter_mut().enumerate() {
+        p.first_index = index;
+        p.planned = match kind {
+            ArrivalKind::Uniform => libm::round(p.expected) as u64,
+            ArrivalKind::Poisson => arrivals::poisson_count(seed, i, p),
+        };
+        index += p.planned;
+    }
+    index
+}

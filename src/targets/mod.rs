@@ -1,0 +1,161 @@
+//! The systems a plan is driven against. `simulated` is the built-in fraud-pipeline model, run
+//! in virtual time. Both kinds of target report each transaction's end as a `Finished` record;
+//! the engine hands those to metrics and never looks inside a target.
+
+pub mod http;
+pub mod simulated;
+
+/// How one planned transaction ended. Every arrival ends in exactly one of these.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Answered with a decision.
+    Ok,
+    /// Answered with an error (refused, shed, throttled, failed).
+    Error,
+    /// Not answered within the client's timeout.
+    Timeout,
+    /// Never sent: the in-flight limit was hit.
+    Dropped,
+    /// Never finished: the run stopped first.
+    Cancelled,
+}
+
+/// The fraud decision on a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Approve,
+    Review,
+    Block,
+}
+
+/// The end of one transaction, as the target saw it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Finished {
+    pub index: u64,
+    pub phase: usize,
+    /// When it was planned to start (ns from the run's start).
+    pub planned_ns: u64,
+    /// When it was actually sent.
+    pub sent_ns: u64,
+    /// When its outcome was known.
+    pub done_ns: u64,
+    pub outcome: Outcome,
+    /// The decision was made without the ML score (or without features).
+    pub degraded: bool,
+    pub decision: Option<Decision>,
+    pub fraud: bool,
+    pub amount_usd_cents: u64,
+}
+
+impl Finished {
+    /// The end of a transaction that was never sent (dropped or cancelled) at `at_ns`.
+    pub fn unsent(arrival: &crate::plan::Arrival, outcome: Outcome, at_ns: u64) -> Finished {
+        Finished {
+            index: arrival.index,
+            phase: arrival.phase,
+            planned_ns: arrival.at_ns,
+            sent_ns: arrival.at_ns,
+            done_ns: at_ns.max(arrival.at_ns),
+            outcome,
+            degraded: false,
+            decision: None,
+            fraud: false,
+            amount_usd_cents: 0,
+        }
+    }
+}
+
+/// Why a transaction against a real service failed, by kind (results.json `errors_by_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// The connection was refused.
+    Refused,
+    /// The connection broke: reset or closed before a full answer.
+    Reset,
+    /// The answer was not valid HTTP.
+    BadResponse,
+    /// The answer was bigger than the largest body read.
+    TooLarge,
+    /// The service answered 4xx.
+    Status4xx,
+    /// The service answered 5xx (or anything else outside 2xx).
+    Status5xx,
+    /// The request body template failed for this transaction.
+    Template,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 7] = [
+        ErrorKind::Refused,
+        ErrorKind::Reset,
+        ErrorKind::BadResponse,
+        ErrorKind::TooLarge,
+        ErrorKind::Status4xx,
+        ErrorKind::Status5xx,
+        ErrorKind::Template,
+    ];
+
+    /// The name results.json uses.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::Refused => "refused",
+            ErrorKind::Reset => "reset",
+            ErrorKind::BadResponse => "bad-response",
+            ErrorKind::TooLarge => "too-large",
+            ErrorKind::Status4xx => "status-4xx",
+            ErrorKind::Status5xx => "status-5xx",
+            ErrorKind::Template => "template",
+        }
+    }
+}
+
+/// Errors counted by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ErrorCounts([u64; ErrorKind::ALL.len()]);
+
+impl ErrorCounts {
+    pub fn add(&mut self, kind: ErrorKind) {
+        self.0[kind as usize] += 1;
+    }
+
+    /// The kinds seen at least once, with their counts.
+    pub fn seen(&self) -> impl Iterator<Item = (ErrorKind, u64)> + '_ {
+        ErrorKind::ALL
+            .iter()
+            .map(|&k| (k, self.0[k as usize]))
+            .filter(|&(_, n)| n > 0)
+    }
+}
+
+/// What one component of the simulated model did over the run, as plain figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComponentFigures {
+    pub name: &'static str,
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    /// Shed (queue full) or throttled.
+    pub rejected: u64,
+    /// What its callers waited, queue included: p50, p95, p99 in ms (None when never called).
+    pub latency_ms: [Option<f64>; 3],
+    pub peak_queue: u64,
+    pub peak_concurrency: u64,
+    pub concurrency: u32,
+    /// Server time used over server time available.
+    pub utilisation: f64,
+    pub breaker_trips: u32,
+    /// Share of the seconds it was called in where under 1% of its calls failed.
+    pub health: f64,
+}
+
+/// What a target reports about itself once the run is over, beside the transactions.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TargetReport {
+    /// The built-in model: each component's figures.
+    Simulated { components: Vec<ComponentFigures> },
+    /// A real service: its errors by kind.
+    Http { errors: ErrorCounts },
+}

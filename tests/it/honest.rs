@@ -1,0 +1,296 @@
+//! Figures that cannot mislead: criteria on scopes a stopped run never reached are
+//! `not-reached`, rates are shares of what was due, a run that did not finish never reads as
+//! passed anywhere, and `planned` comes from the plan.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use gauntlet::engine::Snapshot;
+use gauntlet::report::Templates;
+use gauntlet::results::{self, Results};
+use serde_json::Value;
+
+use super::simulation::{simulate, simulate_with};
+use super::support::{compile, gauntlet, write};
+
+/// Aborts at 20 s (the gateway fails half its calls from 19 s), with criteria on a later
+/// phase and a later failure.
+const ABORTS_AT_20S: &str = r#"[scenario]
+name = "abort-demo"
+seed = 3
+
+[[phase]]
+name = "early"
+duration = "1m"
+load = { pattern = "constant", rate = 1000 }
+
+[[phase]]
+name = "later"
+duration = "1m"
+load = { pattern = "constant", rate = 1000 }
+
+[[failure]]
+name = "flaky-gateway"
+kind = "errors"
+component = "gateway"
+at = "19s"
+duration = "10s"
+probability = 0.5
+
+[[failure]]
+name = "scorer-crash"
+kind = "crash"
+component = "ml-scorer"
+phase = "later"
+at = "30s"
+duration = "10s"
+
+[[criterion]]
+check = "error_rate < 1%"
+abort = true
+
+[[criterion]]
+check = "latency.p95 < 2s"
+phase = "later"
+
+[[criterion]]
+check = "degradation.max < 50%"
+during = "scorer-crash"
+
+[[criterion]]
+check = "recovery_time < 60s"
+during = "scorer-crash"
+
+[[criterion]]
+check = "lost == 0"
+"#;
+
+#[test]
+fn an_aborted_run_marks_unreached_criteria_and_judges_rates_on_what_was_due() {
+    let w = write("abort.toml", ABORTS_AT_20S);
+    let out = w.dir.path().join("out");
+    gauntlet()
+        .args(["run"])
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stdout(predicates::str::contains(
+            "FAILED (1 of 5 criteria passed, 1 failed, 3 not reached)",
+        ))
+        .stdout(predicates::str::contains(
+            "SKIP  latency.p95 < 2s [phase:later]",
+        ));
+    let r: Results =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r.aborted.as_ref().map(|a| a.at_ms), Some(20_000));
+    let status: Vec<&str> = r.criteria.iter().map(|c| c.status.as_str()).collect();
+    assert_eq!(
+        status,
+        ["fail", "not-reached", "not-reached", "not-reached", "pass"]
+    );
+    assert_eq!(r.criteria[1].passed, None);
+    assert!(r.criteria[0].partial && !r.criteria[1].partial);
+    assert_eq!(r.verdict.criteria_not_reached, 3);
+    assert!(!r.verdict.passed);
+    // The error rate is that of the transactions that were due, not diluted by the
+    // cancelled ones: above the 1% that stopped the run.
+    let t = &r.summary.totals;
+    let due = (t.planned - t.cancelled) as f64;
+    let observed = r.criteria[0].observed.unwrap();
+    assert!(
+        (observed - t.errors as f64 / due).abs() < 1e-6,
+        "{observed}"
+    );
+    assert!(observed > 0.01, "{observed}");
+    assert!(t.cancelled > 90_000, "the rest of the plan was cancelled");
+    assert_eq!((t.planned, t.lost), (120_000, 0));
+    // Only the failure that started counts as injected.
+    assert_eq!(r.resilience.failures_injected, 1);
+    assert!(r.failures[0].injected && !r.failures[1].injected);
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let skipped = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("skipped"))
+        .count();
+    assert_eq!(skipped, 3);
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    assert_eq!(suite.attribute("skipped"), Some("3"));
+    assert_eq!(suite.attribute("failures"), Some("1"));
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.starts_with("# abort-demo: FAILED"), "{md}");
+    assert_eq!(md.matches("⏭ not reached").count(), 3);
+}
+
+/// A run of two phases whose second one crashes the scorer until the very end.
+const NEVER_RECOVERS: &str = r#"[scenario]
+name = "never"
+seed = 4
+
+[[phase]]
+name = "main"
+duration = "1m"
+load = { pattern = "constant", rate = 300 }
+
+[[failure]]
+name = "late-crash"
+kind = "crash"
+component = "ml-scorer"
+at = "50s"
+duration = "8s"
+
+[[criterion]]
+check = "recovery_time < 60s"
+"#;
+
+#[test]
+fn a_failure_that_never_recovers_fails_recovery_time_instead_of_passing_on_zero() {
+    let r = simulate(NEVER_RECOVERS);
+    assert_eq!(r.failures[0].recovery_time_ms, None);
+    let c = &r.criteria[0];
+    assert_eq!(
+        (c.status.as_str(), c.passed, c.observed),
+        ("fail", Some(false), None)
+    );
+    assert!(
+        c.note
+            .as_deref()
+            .unwrap()
+            .contains("late-crash had not recovered"),
+        "{:?}",
+        c.note
+    );
+}
+
+#[test]
+fn an_interrupted_run_says_so_in_every_report_in_the_terminals_words() {
+    let flag = AtomicBool::new(false);
+    let mut stop_at_52s = |t: u64, _: &Snapshot<'_>| {
+        if t >= 52_000_000_000 {
+            flag.store(true, Ordering::SeqCst);
+        }
+    };
+    let r = simulate_with(NEVER_RECOVERS, &mut stop_at_52s, &flag);
+    assert_eq!(r.verdict.status, "interrupted");
+    assert!(!r.verdict.passed);
+    let h = &r.verdict.headline;
+    assert!(
+        h.starts_with("INTERRUPTED at 52s") && h.contains(" of 1m: "),
+        "{h}"
+    );
+    // The crash was under way when the run stopped: recovery_time cannot pass.
+    assert_eq!(r.criteria[0].status, "fail");
+    assert!(r.criteria[0].partial);
+    let dir = tempfile::tempdir().unwrap();
+    let formats = ["md", "html", "junit"].map(String::from);
+    Templates::load(None)
+        .unwrap()
+        .write(&r, &formats, dir.path())
+        .unwrap();
+    for f in ["report.md", "report.html", "junit.xml"] {
+        let text = std::fs::read_to_string(dir.path().join(f)).unwrap();
+        assert!(text.contains(&r.verdict.headline), "{f} lacks the headline");
+        assert!(!text.contains("PASSED"), "{f} reads as passed");
+    }
+}
+
+#[test]
+fn a_checkpoint_and_its_report_say_incomplete_and_never_passed() {
+    // A checkpoint taken at 10 s of a run whose criteria would all pass.
+    let text = "[scenario]\nname = \"cp\"\nseed = 1\n\n[[phase]]\nname = \"main\"\nduration = \"1m\"\nload = { pattern = \"constant\", rate = 200 }\n\n[[criterion]]\ncheck = \"latency.p95 < 2s\"\n";
+    let mut checkpoint: Option<Results> = None;
+    let mut take = |t: u64, run: &Snapshot<'_>| {
+        if t == 10_000_000_000 {
+            checkpoint = Some(results::build(run));
+        }
+    };
+    let finished = simulate_with(text, &mut take, &AtomicBool::new(false));
+    assert!(finished.verdict.passed, "the whole run passes");
+    let cp = checkpoint.expect("a checkpoint at 10 s");
+    assert!(!cp.complete && !cp.verdict.passed);
+    assert_eq!(cp.verdict.status, "incomplete");
+    assert!(cp.summary.totals.planned < 12_000 && cp.planned == 12_000);
+    assert!(
+        cp.verdict
+            .headline
+            .starts_with("INCOMPLETE: results up to 10s of 1m"),
+        "{}",
+        cp.verdict.headline
+    );
+    assert!(
+        cp.verdict.headline.contains("of 12,000 planned"),
+        "{}",
+        cp.verdict.headline
+    );
+    // Rendered again later, as `gauntlet report` does after a kill -9.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("results.json"), results::to_json(&cp)).unwrap();
+    gauntlet()
+        .args(["report"])
+        .arg(dir.path())
+        .args(["--format", "md", "--format", "junit"])
+        .assert()
+        .code(0);
+    let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(md.starts_with("# cp: INCOMPLETE"), "{md}");
+    assert!(md.contains("of 12,000 planned"));
+    let junit = std::fs::read_to_string(dir.path().join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("failure"))
+            .count(),
+        1,
+        "a failing case says the run did not finish"
+    );
+}
+
+#[test]
+fn results_of_the_first_format_never_read_as_passed_when_incomplete() {
+    // A checkpoint written by an earlier gauntlet: complete false, verdict passed true.
+    let mut r = simulate(
+        "[scenario]\nname = \"old\"\nseed = 1\n\n[[phase]]\nname = \"main\"\nduration = \"5s\"\nload = { pattern = \"constant\", rate = 10 }\n",
+    );
+    let mut v: Value = serde_json::to_value(&r).unwrap();
+    v["format"] = 1.into();
+    v["complete"] = false.into();
+    v["verdict"] = serde_json::json!({"passed": true, "criteria_passed": 0, "criteria_failed": 0});
+    r = serde_json::from_value(v).unwrap();
+    r.upgrade();
+    assert_eq!(r.verdict.status, "incomplete");
+    assert!(!r.verdict.passed);
+}
+
+#[test]
+fn planned_comes_from_the_plan_in_every_scope_and_second() {
+    let text = "[scenario]\nname = \"p\"\nseed = 9\narrivals = \"poisson\"\n\n[[phase]]\nname = \"a\"\nduration = \"7500ms\"\nload = { pattern = \"ramp\", from = 10, to = 400 }\n\n[[phase]]\nname = \"b\"\nduration = \"5s\"\nload = { pattern = \"wave\", base = 200, amplitude = 150, period = \"3s\" }\n\n[[failure]]\nkind = \"latency\"\ncomponent = \"rules-engine\"\nat = \"6300ms\"\nduration = \"2100ms\"\ndelay = \"5ms\"\n";
+    let plan = compile(text);
+    let r = simulate(text);
+    let arrivals: Vec<_> = plan.arrivals().collect();
+    assert_eq!(r.summary.totals.planned, plan.planned);
+    for (p, result) in plan.phases.iter().zip(&r.phases) {
+        let n = arrivals
+            .iter()
+            .filter(|a| (p.start_ns..p.end_ns).contains(&a.at_ns))
+            .count() as u64;
+        assert_eq!(result.summary.totals.planned, n, "phase {}", p.name);
+    }
+    let f = &plan.failures[0];
+    let in_window = arrivals
+        .iter()
+        .filter(|a| (f.start_ns..f.end_ns).contains(&a.at_ns))
+        .count() as u64;
+    assert_eq!(r.failures[0].summary.totals.planned, in_window);
+    for s in &r.timeline {
+        let n = arrivals
+            .iter()
+            .filter(|a| a.at_ns / 1_000_000_000 == s.t)
+            .count() as u64;
+        assert_eq!(s.planned, n, "second {}", s.t);
+        assert_eq!(s.lost(), 0, "second {}", s.t);
+    }
+}
