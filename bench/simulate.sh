@@ -6,6 +6,10 @@
 #
 #   bash bench/simulate.sh            # 3 runs
 #   RUNS=5 SCENARIO=scenarios/investor-demo.toml bash bench/simulate.sh
+#   BASELINE=/tmp/gauntlet-old RUNS=5 bash bench/simulate.sh
+#                                     # A/B: alternates runs of BASELINE (another build of
+#                                     # gauntlet, e.g. the previous commit's) with this one and
+#                                     # prints both medians and their ratio
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -18,6 +22,27 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Transactions per wall second of one run of binary $1 into folder $2.
+rate_of() {
+  "$1" run "$SCENARIO" --out "$2" --quiet >/dev/null || true
+  grep -o '"transactions_per_wall_second": [0-9.]*' "$2/run.json" | awk '{print $2}'
+}
+
+if [[ -n "${BASELINE:-}" ]]; then
+  base=(); new=()
+  for i in $(seq "$RUNS"); do
+    base+=("$(rate_of "$BASELINE" "$out/base$i")")
+    new+=("$(rate_of "$bin" "$out/new$i")")
+  done
+  b=$(printf '%s\n' "${base[@]}" | median)
+  n=$(printf '%s\n' "${new[@]}" | median)
+  echo "scenario: $SCENARIO ($RUNS alternating runs each, medians)"
+  printf 'baseline %s: %12.0f transactions per wall second (runs: %s)\n' "$BASELINE" "$b" "${base[*]}"
+  printf 'this build:            %12.0f transactions per wall second (runs: %s)\n' "$n" "${new[*]}"
+  awk -v b="$b" -v n="$n" 'BEGIN { printf "ratio this / baseline:  %.3f\n", n / b }'
+  exit 0
+fi
 
 rates=(); rss=(); gens=()
 for i in $(seq "$RUNS"); do
