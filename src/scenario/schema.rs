@@ -144,134 +144,14 @@ fn describe(
     let location = keyword_location(error);
     match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
-            let parent = location.rsplit_once('/').map_or("", |(p, _)| p);
-            let allowed: Vec<String> = schema
-                .pointer(&format!("{parent}/properties"))
-                .and_then(Value::as_object)
-                .map(|m| m.keys().cloned().collect())
-                .unwrap_or_default();
-            for key in unexpected {
-                let mut msg = format!("unknown key \"{key}\" in {}", table_label(&pointer, json));
-                if let Some(s) = did_you_mean(key, allowed.iter().map(String::as_str)) {
-                    msg.push_str(&format!("; did you mean \"{s}\"?"));
-                } else if !allowed.is_empty() {
-                    msg.push_str(&format!("; expected one of {}", allowed.join(", ")));
-                }
-                if pointer == "/target" && instance.get("kind").is_none() {
-                    msg.push_str(" (a target without `kind` is simulated; write kind = \"http\" for a real service)");
-                }
-                let key_pointer = format!("{pointer}/{}", super::source::escape(key));
-                out.push(source.error_at_key(&key_pointer, msg));
-            }
-        }
-        ValidationErrorKind::Required { property } => {
-            let property = property.as_str().unwrap_or_default();
-            let msg = if pointer.is_empty() {
-                match property {
-                    "phase" => {
-                        "the scenario has no [[phase]]; add at least one phase of load".to_string()
-                    }
-                    p => format!("missing [{p}] table"),
-                }
-            } else {
-                format!(
-                    "missing key \"{property}\" in {}",
-                    table_label(&pointer, json)
-                )
+            let at = At {
+                pointer: &pointer,
+                location: &location,
+                instance,
+                json,
+                schema,
             };
-            out.push(source.error_at(&pointer, msg));
-        }
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(t) => t.to_string(),
-                TypeKind::Multiple(ts) => ts
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            };
-            let found = type_name(instance);
-            let what = key_label(&pointer, json);
-            let msg = if location.contains("/Duration/") {
-                format!("{what} must be a duration string like \"30s\" or \"1m30s\", not {found}")
-            } else if expected == "array" && instance.is_object() && is_array_of_tables(&pointer) {
-                let name = segments(&pointer).pop().unwrap_or_default();
-                format!("write [[{name}]] (an array of tables, one per {name}), not [{name}]")
-            } else {
-                format!("{what} must be {}, not {found}", article(&expected))
-            };
-            out.push(source.error_at(&pointer, msg));
-        }
-        ValidationErrorKind::Enum { options } => {
-            let options: Vec<&str> = options
-                .as_array()
-                .map(|a| a.iter().filter_map(Value::as_str).collect())
-                .unwrap_or_default();
-            let got = instance
-                .as_str()
-                .map_or_else(|| instance.to_string(), str::to_string);
-            let mut msg = format!(
-                "unknown {} \"{got}\"; expected {}",
-                value_noun(&pointer),
-                one_of(&options)
-            );
-            if let Some(s) = did_you_mean(&got, options.iter().copied()) {
-                msg.push_str(&format!("; did you mean \"{s}\"?"));
-            }
-            out.push(source.error_at(&pointer, msg));
-        }
-        ValidationErrorKind::Constant { expected_value } => {
-            out.push(source.error_at(
-                &pointer,
-                format!("{} must be {expected_value}", key_label(&pointer, json)),
-            ));
-        }
-        ValidationErrorKind::Minimum { limit }
-        | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            out.push(source.error_at(
-                &pointer,
-                format!(
-                    "{} must be at least {limit}, not {instance}",
-                    key_label(&pointer, json)
-                ),
-            ));
-        }
-        ValidationErrorKind::Maximum { limit }
-        | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            out.push(source.error_at(
-                &pointer,
-                format!(
-                    "{} must be at most {}, not {instance}",
-                    key_label(&pointer, json),
-                    plain_number(limit)
-                ),
-            ));
-        }
-        ValidationErrorKind::Pattern { pattern } => {
-            let got = instance.as_str().unwrap_or_default();
-            let what = key_label(&pointer, json);
-            let msg = if pattern == DURATION_PATTERN {
-                format!(
-                    "invalid duration \"{got}\" for {what}; write a number and a unit (h, m, s, ms, us), e.g. \"250ms\", \"30s\", \"5m\", \"1m30s\""
-                )
-            } else if pattern == NAME_PATTERN || pattern == OCCURRENCE_PATTERN {
-                format!(
-                    "invalid name \"{got}\" for {what}; names use lower-case letters, digits and dashes, e.g. \"ramp-up\""
-                )
-            } else if pointer == "/target/url" {
-                format!(
-                    "invalid url \"{got}\"; expected an http:// or https:// URL such as \"http://127.0.0.1:8080/score\""
-                )
-            } else if pointer == "/target/method" {
-                format!("invalid method \"{got}\"; write it in capitals, e.g. \"POST\"")
-            } else if pointer.ends_with("/pointer") {
-                format!(
-                    "invalid JSON pointer \"{got}\"; it starts with a slash, e.g. \"/decision\""
-                )
-            } else {
-                format!("invalid value \"{got}\" for {what}")
-            };
-            out.push(source.error_at(&pointer, msg));
+            unknown_keys(unexpected, &at, source, out);
         }
         ValidationErrorKind::PropertyNames { error } => {
             let bad = error.instance().as_str().unwrap_or_default().to_string();
@@ -289,44 +169,174 @@ fn describe(
             };
             out.push(source.error_at_key(&key_pointer, msg));
         }
-        ValidationErrorKind::MinItems { limit } => {
-            let msg = if pointer == "/phase" {
-                "the scenario has no [[phase]]; add at least one phase of load".to_string()
-            } else {
-                format!(
-                    "{} needs at least {limit} item(s)",
-                    key_label(&pointer, json)
-                )
-            };
-            out.push(source.error_at(&pointer, msg));
-        }
-        ValidationErrorKind::MinLength { .. } => {
-            out.push(source.error_at(
-                &pointer,
-                format!("{} must not be empty", key_label(&pointer, json)),
-            ));
-        }
-        ValidationErrorKind::MaxLength { limit } => {
-            out.push(source.error_at(
-                &pointer,
-                format!(
-                    "{} is too long; at most {limit} characters",
-                    key_label(&pointer, json)
-                ),
-            ));
-        }
-        ValidationErrorKind::MinProperties { .. } => {
-            out.push(source.error_at(
-                &pointer,
-                format!("{} needs at least one entry", key_label(&pointer, json)),
-            ));
-        }
         ValidationErrorKind::OneOfNotValid { context } => {
             describe_one_of(&pointer, instance, context, source, json, schema, out);
         }
-        _ => {
-            out.push(source.error_at(&pointer, format!("{}: {error}", key_label(&pointer, json))));
+        kind => {
+            let msg = value_message(error, kind, &pointer, &location, instance, json);
+            out.push(source.error_at(&pointer, msg));
         }
+    }
+}
+
+/// Where a schema error is: the value's pointer, the schema keyword's location, the value,
+/// the whole file as JSON and the schema.
+struct At<'a> {
+    pointer: &'a str,
+    location: &'a str,
+    instance: &'a Value,
+    json: &'a Value,
+    schema: &'a Value,
+}
+
+/// Keys the schema does not allow, each at its own key, with a suggestion.
+fn unknown_keys(unexpected: &[String], at: &At<'_>, source: &Source, out: &mut Vec<Diagnostic>) {
+    let At {
+        pointer,
+        location,
+        instance,
+        json,
+        schema,
+    } = *at;
+    let parent = location.rsplit_once('/').map_or("", |(p, _)| p);
+    let allowed: Vec<String> = schema
+        .pointer(&format!("{parent}/properties"))
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    for key in unexpected {
+        let mut msg = format!("unknown key \"{key}\" in {}", table_label(pointer, json));
+        if let Some(s) = did_you_mean(key, allowed.iter().map(String::as_str)) {
+            msg.push_str(&format!("; did you mean \"{s}\"?"));
+        } else if !allowed.is_empty() {
+            msg.push_str(&format!("; expected one of {}", allowed.join(", ")));
+        }
+        if pointer == "/target" && instance.get("kind").is_none() {
+            msg.push_str(
+                " (a target without `kind` is simulated; write kind = \"http\" for a real service)",
+            );
+        }
+        let key_pointer = format!("{pointer}/{}", super::source::escape(key));
+        out.push(source.error_at_key(&key_pointer, msg));
+    }
+}
+
+/// What is wrong with the value at `pointer`, in a person's words.
+fn value_message(
+    error: &ValidationError<'_>,
+    kind: &ValidationErrorKind,
+    pointer: &str,
+    location: &str,
+    instance: &Value,
+    json: &Value,
+) -> String {
+    let what = key_label(pointer, json);
+    match kind {
+        ValidationErrorKind::Required { property } => {
+            let property = property.as_str().unwrap_or_default();
+            match (pointer.is_empty(), property) {
+                (true, "phase") => NO_PHASES.to_string(),
+                (true, p) => format!("missing [{p}] table"),
+                (false, p) => format!("missing key \"{p}\" in {}", table_label(pointer, json)),
+            }
+        }
+        ValidationErrorKind::Type { kind } => {
+            type_message(kind, pointer, location, instance, &what)
+        }
+        ValidationErrorKind::Enum { options } => {
+            let options: Vec<&str> = options
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let got = instance
+                .as_str()
+                .map_or_else(|| instance.to_string(), str::to_string);
+            let mut msg = format!(
+                "unknown {} \"{got}\"; expected {}",
+                value_noun(pointer),
+                one_of(&options)
+            );
+            if let Some(s) = did_you_mean(&got, options.iter().copied()) {
+                msg.push_str(&format!("; did you mean \"{s}\"?"));
+            }
+            msg
+        }
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("{what} must be {expected_value}")
+        }
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            format!("{what} must be at least {limit}, not {instance}")
+        }
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            format!(
+                "{what} must be at most {}, not {instance}",
+                plain_number(limit)
+            )
+        }
+        ValidationErrorKind::Pattern { pattern } => {
+            pattern_message(pattern, pointer, instance, &what)
+        }
+        ValidationErrorKind::MinItems { .. } if pointer == "/phase" => NO_PHASES.to_string(),
+        ValidationErrorKind::MinItems { limit } => format!("{what} needs at least {limit} item(s)"),
+        ValidationErrorKind::MinLength { .. } => format!("{what} must not be empty"),
+        ValidationErrorKind::MaxLength { limit } => {
+            format!("{what} is too long; at most {limit} characters")
+        }
+        ValidationErrorKind::MinProperties { .. } => format!("{what} needs at least one entry"),
+        _ => format!("{what}: {error}"),
+    }
+}
+
+const NO_PHASES: &str = "the scenario has no [[phase]]; add at least one phase of load";
+
+fn type_message(
+    kind: &TypeKind,
+    pointer: &str,
+    location: &str,
+    instance: &Value,
+    what: &str,
+) -> String {
+    let expected = match kind {
+        TypeKind::Single(t) => t.to_string(),
+        TypeKind::Multiple(ts) => ts
+            .iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(" or "),
+    };
+    let found = type_name(instance);
+    if location.contains("/Duration/") {
+        format!("{what} must be a duration string like \"30s\" or \"1m30s\", not {found}")
+    } else if expected == "array" && instance.is_object() && is_array_of_tables(pointer) {
+        let name = segments(pointer).pop().unwrap_or_default();
+        format!("write [[{name}]] (an array of tables, one per {name}), not [{name}]")
+    } else {
+        format!("{what} must be {}, not {found}", article(&expected))
+    }
+}
+
+fn pattern_message(pattern: &str, pointer: &str, instance: &Value, what: &str) -> String {
+    let got = instance.as_str().unwrap_or_default();
+    if pattern == DURATION_PATTERN {
+        format!(
+            "invalid duration \"{got}\" for {what}; write a number and a unit (h, m, s, ms, us), e.g. \"250ms\", \"30s\", \"5m\", \"1m30s\""
+        )
+    } else if pattern == NAME_PATTERN || pattern == OCCURRENCE_PATTERN {
+        format!(
+            "invalid name \"{got}\" for {what}; names use lower-case letters, digits and dashes, e.g. \"ramp-up\""
+        )
+    } else if pointer == "/target/url" {
+        format!(
+            "invalid url \"{got}\"; expected an http:// or https:// URL such as \"http://127.0.0.1:8080/score\""
+        )
+    } else if pointer == "/target/method" {
+        format!("invalid method \"{got}\"; write it in capitals, e.g. \"POST\"")
+    } else if pointer.ends_with("/pointer") {
+        format!("invalid JSON pointer \"{got}\"; it starts with a slash, e.g. \"/decision\"")
+    } else {
+        format!("invalid value \"{got}\" for {what}")
     }
 }
 

@@ -238,150 +238,28 @@ impl Generator {
         let mut d = rng::stream(self.seed, Purpose::Transactions, index);
         let customer = d.below(self.customers);
         let profile = self.customer(customer);
-        let fraud = d.chance(self.fraud_rate);
-        let pattern = if fraud {
-            let weights: [f64; 5] = PATTERNS.map(|(_, w)| w);
-            Some(PATTERNS[d.weighted(&weights)].0)
-        } else {
-            None
-        };
-        let edge_case = if d.chance(self.edge_case_rate) {
-            Some(EDGE_CASES[d.below(EDGE_CASES.len() as u64) as usize])
-        } else {
-            None
-        };
-        // Edge cases test robustness, not detection: they are never fraud, so a billion-dollar
-        // test amount cannot swamp the fraud and business figures.
-        let (fraud, pattern) = if edge_case.is_some() {
-            (false, None)
-        } else {
-            (fraud, pattern)
-        };
-
-        let category = match pattern {
-            Some(FraudPattern::CardTesting) => {
-                if d.chance(0.7) {
-                    &CATEGORIES[6]
-                } else {
-                    &CATEGORIES[13]
-                }
-            }
-            Some(FraudPattern::HighRiskMerchant) => {
-                &CATEGORIES[self.high_risk[d.below(self.high_risk.len() as u64) as usize]]
-            }
-            _ => &CATEGORIES[d.weighted(&self.category_weights)],
-        };
-        let present_share = match pattern {
-            Some(FraudPattern::CardTesting | FraudPattern::AccountTakeover) => 0.0,
-            Some(FraudPattern::GeoMismatch) => 0.4,
-            _ => category.card_present,
-        };
-        let card_present = d.chance(present_share);
-        let channel = if card_present {
-            Channel::Pos
-        } else if d.chance(0.45) {
-            Channel::Mobile
-        } else {
-            Channel::Web
-        };
-
-        let abroad = match pattern {
-            Some(FraudPattern::GeoMismatch) => 1.0,
-            Some(FraudPattern::AccountTakeover) => 0.3,
-            Some(_) => 0.1,
-            None => 0.04,
-        };
+        let (fraud, pattern, edge_case) = self.label(&mut d);
+        // Each step below takes its draws from the same stream, in this order: the order is
+        // part of what transaction i is (docs/workload.md).
+        let category = self.category(&mut d, pattern);
+        let (card_present, channel) = channel(&mut d, pattern, category);
         let home = &COUNTRIES[profile.home];
-        let country = if d.chance(abroad) {
-            // Any other country, by the default shares.
-            let mut pick = d.weighted(&self.abroad_weights[profile.home]);
-            if pick >= profile.home {
-                pick += 1;
-            }
-            COUNTRIES[pick.min(COUNTRIES.len() - 1)].code
-        } else {
-            home.code
-        };
-
-        let new_device_share = match pattern {
-            Some(FraudPattern::AccountTakeover) => 0.9,
-            Some(FraudPattern::CardTesting) => 0.7,
-            Some(FraudPattern::Velocity) => 0.4,
-            Some(_) => 0.3,
-            None => 0.03,
-        };
-        let device = if card_present {
-            d.word(); // keep the draw sequence independent of the channel
-            Device::Terminal
-        } else if d.chance(new_device_share) {
-            Device::New(d.word() & 0xffff_ffff_ffff)
-        } else {
-            Device::Known(d.below(profile.devices as u64) as u8)
-        };
-
+        let country = self.country(&mut d, pattern, &profile);
+        let device = device(&mut d, pattern, card_present, &profile);
         let txns_last_hour = match pattern {
             Some(FraudPattern::CardTesting) => 5 + d.below(30) as u32,
             Some(FraudPattern::Velocity) => 8 + d.below(40) as u32,
             _ => (d.exponential() * 0.8) as u32,
         };
-
         let first_time_merchant = d.chance(if fraud { 0.85 } else { 0.2 });
-        let u = d.unit();
-        let ip_risk = if card_present {
-            0.0
-        } else {
-            let r = match pattern {
-                Some(
-                    FraudPattern::AccountTakeover
-                    | FraudPattern::CardTesting
-                    | FraudPattern::GeoMismatch,
-                ) => 0.25 + 0.75 * libm::pow(u, 0.7),
-                Some(FraudPattern::HighRiskMerchant) => 0.15 + 0.7 * u,
-                Some(FraudPattern::Velocity) => 0.1 + 0.8 * u,
-                None => 0.6 * u * u * u,
-            };
-            libm::round(r * 100.0) / 100.0
-        };
-
+        let ip_risk = ip_risk(d.unit(), pattern, card_present);
         let typical = category.median_usd * profile.spend;
-        let base = d.lognormal(category.median_usd, category.p99_usd) * profile.spend;
-        let amount_usd = match pattern {
-            Some(FraudPattern::CardTesting) => d.uniform(0.5, 5.0),
-            Some(FraudPattern::AccountTakeover) => base * d.uniform(3.0, 10.0),
-            Some(FraudPattern::GeoMismatch) => base * d.uniform(1.5, 4.0),
-            Some(FraudPattern::HighRiskMerchant) => base * d.uniform(1.5, 5.0),
-            Some(FraudPattern::Velocity) | None => base,
-        };
-
-        let mut currency = match &self.currency_weights {
-            Some((codes, weights)) if !codes.is_empty() => &CURRENCIES[codes[d.weighted(weights)]],
-            _ => data::currency(data::country(country).map_or("USD", |c| c.currency))
-                .unwrap_or(&CURRENCIES[0]),
-        };
-        let merchant = d.below(MERCHANTS_PER_CATEGORY) as u32;
-        let mut merchant_name = category.names[merchant as usize % category.names.len()];
-        let mut amount_minor = to_minor(amount_usd, currency);
-        match edge_case {
-            Some(EdgeCase::ZeroAmount) => amount_minor = 0,
-            Some(EdgeCase::MaxAmount) => amount_minor = MAX_AMOUNT_MINOR,
-            Some(EdgeCase::RareCurrency) => {
-                let code = RARE_CURRENCIES[d.below(RARE_CURRENCIES.len() as u64) as usize];
-                currency = data::currency(code).unwrap_or(&CURRENCIES[0]);
-                amount_minor = to_minor(amount_usd, currency);
-            }
-            Some(EdgeCase::NonAsciiMerchant) => {
-                merchant_name =
-                    ODD_MERCHANT_NAMES[d.below(ODD_MERCHANT_NAMES.len() as u64) as usize];
-            }
-            None => {}
-        }
-        let amount_usd_cents = usd_cents(amount_minor, currency);
+        let money = self.money(&mut d, pattern, category, &profile, country, edge_case);
         let amount_ratio = if typical > 0.0 {
-            libm::round(amount_usd_cents as f64 / 100.0 / typical * 100.0) / 100.0
+            libm::round(money.usd_cents as f64 / 100.0 / typical * 100.0) / 100.0
         } else {
             0.0
         };
-
         Transaction {
             index,
             customer,
@@ -389,12 +267,12 @@ impl Generator {
             device,
             channel,
             category,
-            merchant,
-            merchant_name,
+            merchant: money.merchant,
+            merchant_name: money.merchant_name,
             country,
-            currency: currency.code,
-            amount_minor,
-            amount_usd_cents,
+            currency: money.currency.code,
+            amount_minor: money.minor,
+            amount_usd_cents: money.usd_cents,
             indicators: Indicators {
                 new_device: matches!(device, Device::New(_)),
                 country_mismatch: country != home.code,
@@ -408,6 +286,119 @@ impl Generator {
             fraud,
             pattern,
             edge_case,
+        }
+    }
+
+    /// The ground truth: fraud or not, its pattern, and an edge case. Edge cases test
+    /// robustness, not detection: they are never fraud, so a billion-dollar test amount cannot
+    /// swamp the fraud and business figures.
+    fn label(&self, d: &mut Draw) -> (bool, Option<FraudPattern>, Option<EdgeCase>) {
+        let fraud = d.chance(self.fraud_rate);
+        let pattern = if fraud {
+            let weights: [f64; 5] = PATTERNS.map(|(_, w)| w);
+            Some(PATTERNS[d.weighted(&weights)].0)
+        } else {
+            None
+        };
+        let edge_case = if d.chance(self.edge_case_rate) {
+            Some(EDGE_CASES[d.below(EDGE_CASES.len() as u64) as usize])
+        } else {
+            None
+        };
+        if edge_case.is_some() {
+            (false, None, edge_case)
+        } else {
+            (fraud, pattern, None)
+        }
+    }
+
+    fn category(&self, d: &mut Draw, pattern: Option<FraudPattern>) -> &'static Category {
+        match pattern {
+            Some(FraudPattern::CardTesting) => {
+                if d.chance(0.7) {
+                    &CATEGORIES[6]
+                } else {
+                    &CATEGORIES[13]
+                }
+            }
+            Some(FraudPattern::HighRiskMerchant) => {
+                &CATEGORIES[self.high_risk[d.below(self.high_risk.len() as u64) as usize]]
+            }
+            _ => &CATEGORIES[d.weighted(&self.category_weights)],
+        }
+    }
+
+    /// Where the payment is made: at home, or (more often for fraud) abroad.
+    fn country(
+        &self,
+        d: &mut Draw,
+        pattern: Option<FraudPattern>,
+        profile: &Customer,
+    ) -> &'static str {
+        let abroad = match pattern {
+            Some(FraudPattern::GeoMismatch) => 1.0,
+            Some(FraudPattern::AccountTakeover) => 0.3,
+            Some(_) => 0.1,
+            None => 0.04,
+        };
+        if d.chance(abroad) {
+            // Any other country, by the default shares.
+            let mut pick = d.weighted(&self.abroad_weights[profile.home]);
+            if pick >= profile.home {
+                pick += 1;
+            }
+            COUNTRIES[pick.min(COUNTRIES.len() - 1)].code
+        } else {
+            COUNTRIES[profile.home].code
+        }
+    }
+
+    /// The amount, currency and merchant, with the edge case applied.
+    fn money(
+        &self,
+        d: &mut Draw,
+        pattern: Option<FraudPattern>,
+        category: &'static Category,
+        profile: &Customer,
+        country: &str,
+        edge_case: Option<EdgeCase>,
+    ) -> Money {
+        let base = d.lognormal(category.median_usd, category.p99_usd) * profile.spend;
+        let amount_usd = match pattern {
+            Some(FraudPattern::CardTesting) => d.uniform(0.5, 5.0),
+            Some(FraudPattern::AccountTakeover) => base * d.uniform(3.0, 10.0),
+            Some(FraudPattern::GeoMismatch) => base * d.uniform(1.5, 4.0),
+            Some(FraudPattern::HighRiskMerchant) => base * d.uniform(1.5, 5.0),
+            Some(FraudPattern::Velocity) | None => base,
+        };
+        let mut currency = match &self.currency_weights {
+            Some((codes, weights)) if !codes.is_empty() => &CURRENCIES[codes[d.weighted(weights)]],
+            _ => data::currency(data::country(country).map_or("USD", |c| c.currency))
+                .unwrap_or(&CURRENCIES[0]),
+        };
+        let merchant = d.below(MERCHANTS_PER_CATEGORY) as u32;
+        let mut merchant_name = category.names[merchant as usize % category.names.len()];
+        let mut minor = to_minor(amount_usd, currency);
+        match edge_case {
+            Some(EdgeCase::ZeroAmount) => minor = 0,
+            Some(EdgeCase::MaxAmount) => minor = MAX_AMOUNT_MINOR,
+            Some(EdgeCase::RareCurrency) => {
+                let code = RARE_CURRENCIES[d.below(RARE_CURRENCIES.len() as u64) as usize];
+                currency = data::currency(code).unwrap_or(&CURRENCIES[0]);
+                minor = to_minor(amount_usd, currency);
+            }
+            Some(EdgeCase::NonAsciiMerchant) => {
+                merchant_name =
+                    ODD_MERCHANT_NAMES[d.below(ODD_MERCHANT_NAMES.len() as u64) as usize];
+            }
+            None => {}
+        }
+        Money {
+            currency,
+            merchant,
+            merchant_name,
+            minor,
+            usd_cents: usd_cents(minor, currency),
         }
     }
 
@@ -549,4 +540,70 @@ mod tests {
         );
         assert_eq!(json["is_fraud"], t.fraud);
     }
+}
+
+/// A transaction's amount, currency and merchant.
+struct Money {
+    currency: &'static data::Currency,
+    merchant: u32,
+    merchant_name: &'static str,
+    minor: u64,
+    usd_cents: u64,
+}
+
+/// Card present or not, and the channel.
+fn channel(d: &mut Draw, pattern: Option<FraudPattern>, category: &Category) -> (bool, Channel) {
+    let present_share = match pattern {
+        Some(FraudPattern::CardTesting | FraudPattern::AccountTakeover) => 0.0,
+        Some(FraudPattern::GeoMismatch) => 0.4,
+        _ => category.card_present,
+    };
+    let card_present = d.chance(present_share);
+    let channel = if card_present {
+        Channel::Pos
+    } else if d.chance(0.45) {
+        Channel::Mobile
+    } else {
+        Channel::Web
+    };
+    (card_present, channel)
+}
+
+fn device(
+    d: &mut Draw,
+    pattern: Option<FraudPattern>,
+    card_present: bool,
+    profile: &Customer,
+) -> Device {
+    let new_device_share = match pattern {
+        Some(FraudPattern::AccountTakeover) => 0.9,
+        Some(FraudPattern::CardTesting) => 0.7,
+        Some(FraudPattern::Velocity) => 0.4,
+        Some(_) => 0.3,
+        None => 0.03,
+    };
+    if card_present {
+        d.word(); // keep the draw sequence independent of the channel
+        Device::Terminal
+    } else if d.chance(new_device_share) {
+        Device::New(d.word() & 0xffff_ffff_ffff)
+    } else {
+        Device::Known(d.below(profile.devices as u64) as u8)
+    }
+}
+
+/// The IP's risk score from one uniform draw `u` (0 for card-present payments).
+fn ip_risk(u: f64, pattern: Option<FraudPattern>, card_present: bool) -> f64 {
+    if card_present {
+        return 0.0;
+    }
+    let r = match pattern {
+        Some(
+            FraudPattern::AccountTakeover | FraudPattern::CardTesting | FraudPattern::GeoMismatch,
+        ) => 0.25 + 0.75 * libm::pow(u, 0.7),
+        Some(FraudPattern::HighRiskMerchant) => 0.15 + 0.7 * u,
+        Some(FraudPattern::Velocity) => 0.1 + 0.8 * u,
+        None => 0.6 * u * u * u,
+    };
+    libm::round(r * 100.0) / 100.0
 }
