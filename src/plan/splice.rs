@@ -29,6 +29,33 @@ pub struct Spliced {
 /// transaction numbered so far plus those `new` plans from `at` on. Fails (with the reasons)
 /// when a criterion of `new` names a phase that is over and never ran in this run.
 pub fn splice(old: &Plan, new: &Plan, at: u64, planned: u64) -> Result<Spliced, Vec<String>> {
+    let (phases, phase_from) = splice_phases(old, new, at);
+    let (failures, failure_from) = splice_failures(old, new, at);
+    let duration_ns = new.duration_ns.max(at);
+    let criteria = rescope(new, &phases, &failures, duration_ns)?;
+    Ok(Spliced {
+        plan: Plan {
+            name: new.name.clone(),
+            description: new.description.clone(),
+            duration_ns,
+            planned,
+            phases,
+            failures,
+            criteria,
+            workload: new.workload.clone(),
+            business: new.business.clone(),
+            arrivals: new.arrivals,
+            // The run's identity, its target and where its reports go stay the run's own.
+            ..old.clone()
+        },
+        phase_from,
+        failure_from,
+    })
+}
+
+/// Phases over stay; the one under way keeps its start when it keeps its name (otherwise it
+/// ends at `at` and the new one starts there); later ones are the new version's.
+fn splice_phases(old: &Plan, new: &Plan, at: u64) -> (Vec<PlannedPhase>, Vec<Option<usize>>) {
     let mut phases: Vec<PlannedPhase> = Vec::new();
     let mut phase_from = Vec::new();
     for (i, p) in old.phases.iter().enumerate() {
@@ -74,7 +101,12 @@ pub fn splice(old: &Plan, new: &Plan, at: u64, planned: u64) -> Result<Spliced, 
             phase_from.push(None);
         }
     }
+    (phases, phase_from)
+}
 
+/// Failures over stay; one under way continues with the new settings if the new version
+/// still has it (or ends at `at`); the rest follow the new version, an open window from `at`.
+fn splice_failures(old: &Plan, new: &Plan, at: u64) -> (Vec<PlannedFailure>, Vec<Option<usize>>) {
     let mut failures: Vec<(PlannedFailure, Option<usize>)> = Vec::new();
     let mut taken = vec![false; new.failures.len()];
     for (i, f) in old.failures.iter().enumerate() {
@@ -120,9 +152,17 @@ pub fn splice(old: &Plan, new: &Plan, at: u64, planned: u64) -> Result<Spliced, 
         ));
     }
     failures.sort_by_key(|(f, _)| f.start_ns);
-    let (failures, failure_from): (Vec<_>, Vec<_>) = failures.into_iter().unzip();
+    failures.into_iter().unzip()
+}
 
-    let duration_ns = new.duration_ns.max(at);
+/// The new version's criteria, scoped against what ran; one on a phase that is over and
+/// never ran refuses the reload.
+fn rescope(
+    new: &Plan,
+    phases: &[PlannedPhase],
+    failures: &[PlannedFailure],
+    duration_ns: u64,
+) -> Result<Vec<PlannedCriterion>, Vec<String>> {
     let mut criteria = Vec::with_capacity(new.criteria.len());
     let mut errors = Vec::new();
     for c in &new.criteria {
@@ -145,7 +185,7 @@ pub fn splice(old: &Plan, new: &Plan, at: u64, planned: u64) -> Result<Spliced, 
                 }
             },
             Scope::Failure { name, .. } => {
-                let occurrences = occurrences(&failures, name);
+                let occurrences = occurrences(failures, name);
                 let windows = occurrences
                     .iter()
                     .map(|&j| (failures[j].start_ns, failures[j].end_ns))
@@ -165,28 +205,11 @@ pub fn splice(old: &Plan, new: &Plan, at: u64, planned: u64) -> Result<Spliced, 
             ..c.clone()
         });
     }
-    if !errors.is_empty() {
-        return Err(errors);
+    if errors.is_empty() {
+        Ok(criteria)
+    } else {
+        Err(errors)
     }
-
-    Ok(Spliced {
-        plan: Plan {
-            name: new.name.clone(),
-            description: new.description.clone(),
-            duration_ns,
-            planned,
-            phases,
-            failures,
-            criteria,
-            workload: new.workload.clone(),
-            business: new.business.clone(),
-            arrivals: new.arrivals,
-            // The run's identity, its target and where its reports go stay the run's own.
-            ..old.clone()
-        },
-        phase_from,
-        failure_from,
-    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ pub struct Series {
     pub points: String,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Band {
     pub x: f64,
     pub width: f64,
@@ -32,7 +32,7 @@ pub struct Marker {
     pub label: String,
 }
 
-#[derive(Serialize)]
+#[derive(Clone, Serialize)]
 pub struct Tick {
     pub x: f64,
     pub label: String,
@@ -83,44 +83,41 @@ fn fmt(v: f64) -> String {
     }
 }
 
-impl Charts {
-    pub fn new(r: &Results) -> Charts {
+/// What every chart of a run shares: the time axis, its ticks, the failure bands and the
+/// reload markers.
+struct Frame {
+    seconds: f64,
+    bands: Vec<Band>,
+    markers: Vec<Marker>,
+    ticks: Vec<Tick>,
+}
+
+impl Frame {
+    fn new(r: &Results) -> Frame {
         let seconds = r.timeline.len().max(1) as f64;
-        let x = |t: f64| (t / seconds * WIDTH * 100.0).round() / 100.0;
-        let bands: Vec<(f64, f64, String)> = r
+        let mut frame = Frame {
+            seconds,
+            bands: Vec::new(),
+            markers: Vec::new(),
+            ticks: Vec::new(),
+        };
+        frame.bands = r
             .failures
             .iter()
             .map(|f| {
-                let a = x(f.start_ms as f64 / 1000.0);
-                let b = x(f.end_ms as f64 / 1000.0);
-                (a, (b - a).max(1.0), f.name.clone())
-            })
-            .collect();
-        let markers: Vec<Marker> = r
-            .reloads
-            .iter()
-            .map(|reload| {
-                let what = if reload.accepted {
-                    reload.changes.join("; ")
-                } else {
-                    reload.errors.join("; ")
-                };
-                Marker {
-                    x: x(reload.at_ms as f64 / 1000.0),
-                    accepted: reload.accepted,
-                    label: format!(
-                        "reload at {}: {}{}{}",
-                        crate::units::ns(reload.at_ms * 1_000_000),
-                        if reload.accepted {
-                            "accepted"
-                        } else {
-                            "refused"
-                        },
-                        if what.is_empty() { "" } else { ": " },
-                        what
-                    ),
+                let a = frame.x(f.start_ms as f64 / 1000.0);
+                let b = frame.x(f.end_ms as f64 / 1000.0);
+                Band {
+                    x: a,
+                    width: (b - a).max(1.0),
+                    label: f.name.clone(),
                 }
             })
+            .collect();
+        frame.markers = r
+            .reloads
+            .iter()
+            .map(|reload| frame.marker(reload))
             .collect();
         // Ticks on round times: the smallest step from this list that gives at most 8.
         let step = [
@@ -129,85 +126,108 @@ impl Charts {
         .into_iter()
         .find(|s| seconds / *s as f64 <= 8.0)
         .unwrap_or(86400 * ((seconds / 8.0 / 86400.0).ceil() as u64).max(1));
-        let ticks: Vec<Tick> = (0..=(seconds as u64 / step))
+        frame.ticks = (0..=(seconds as u64 / step))
             .map(|i| {
                 let t = (i * step) as f64;
                 Tick {
-                    x: x(t),
+                    x: frame.x(t),
                     label: crate::units::ns((t * 1e9) as u64),
                 }
             })
             .collect();
-        let chart = |title: &str,
-                     unit: &str,
-                     lines: Vec<(&str, &str, Vec<Option<f64>>)>,
-                     top: Option<f64>| {
-            let max = lines
-                .iter()
-                .flat_map(|(_, _, v)| v.iter().flatten().copied())
-                .fold(0.0, f64::max);
-            let top = top.unwrap_or_else(|| nice_top(max));
-            let series = lines
-                .into_iter()
-                .map(|(label, class, values)| {
-                    let mut points = String::new();
-                    for (t, v) in values.iter().enumerate() {
-                        if let Some(v) = v {
-                            let y = HEIGHT - (v / top).min(1.0) * HEIGHT;
-                            points.push_str(&format!("{},{:.2} ", x(t as f64 + 0.5), y));
-                        }
-                    }
-                    Series {
-                        label: label.to_string(),
-                        class: class.to_string(),
-                        points: points.trim_end().to_string(),
-                    }
-                })
-                .collect();
-            Chart {
-                title: title.to_string(),
-                width: WIDTH,
-                height: HEIGHT,
-                top: format!("{}{unit}", fmt(top)),
-                series,
-                bands: bands
-                    .iter()
-                    .map(|(a, w, l)| Band {
-                        x: *a,
-                        width: *w,
-                        label: l.clone(),
-                    })
-                    .collect(),
-                markers: markers.clone(),
-                ticks: ticks
-                    .iter()
-                    .map(|t| Tick {
-                        x: t.x,
-                        label: t.label.clone(),
-                    })
-                    .collect(),
-            }
+        frame
+    }
+
+    /// The horizontal position of second `t`.
+    fn x(&self, t: f64) -> f64 {
+        (t / self.seconds * WIDTH * 100.0).round() / 100.0
+    }
+
+    fn marker(&self, reload: &crate::results::Reload) -> Marker {
+        let what = if reload.accepted {
+            reload.changes.join("; ")
+        } else {
+            reload.errors.join("; ")
         };
+        Marker {
+            x: self.x(reload.at_ms as f64 / 1000.0),
+            accepted: reload.accepted,
+            label: format!(
+                "reload at {}: {}{}{}",
+                crate::units::ns(reload.at_ms * 1_000_000),
+                if reload.accepted {
+                    "accepted"
+                } else {
+                    "refused"
+                },
+                if what.is_empty() { "" } else { ": " },
+                what
+            ),
+        }
+    }
+
+    /// A chart of `lines` (label, CSS class, a value per second), scaled to `top` or to a
+    /// round number above the largest value.
+    fn chart(
+        &self,
+        title: &str,
+        unit: &str,
+        lines: Vec<(&str, &str, Vec<Option<f64>>)>,
+        top: Option<f64>,
+    ) -> Chart {
+        let max = lines
+            .iter()
+            .flat_map(|(_, _, v)| v.iter().flatten().copied())
+            .fold(0.0, f64::max);
+        let top = top.unwrap_or_else(|| nice_top(max));
+        let series = lines
+            .into_iter()
+            .map(|(label, class, values)| {
+                let mut points = String::new();
+                for (t, v) in values.iter().enumerate() {
+                    if let Some(v) = v {
+                        let y = HEIGHT - (v / top).min(1.0) * HEIGHT;
+                        points.push_str(&format!("{},{:.2} ", self.x(t as f64 + 0.5), y));
+                    }
+                }
+                Series {
+                    label: label.to_string(),
+                    class: class.to_string(),
+                    points: points.trim_end().to_string(),
+                }
+            })
+            .collect();
+        Chart {
+            title: title.to_string(),
+            width: WIDTH,
+            height: HEIGHT,
+            top: format!("{}{unit}", fmt(top)),
+            series,
+            bands: self.bands.clone(),
+            markers: self.markers.clone(),
+            ticks: self.ticks.clone(),
+        }
+    }
+}
+
+impl Charts {
+    pub fn new(r: &Results) -> Charts {
+        let frame = Frame::new(r);
         let tl = &r.timeline;
+        let per_second = |f: fn(&crate::results::TimelineSecond) -> u64| -> Vec<Option<f64>> {
+            tl.iter().map(|s| Some(f(s) as f64)).collect()
+        };
         Charts {
-            rate: chart(
+            rate: frame.chart(
                 "Rate (transactions per second)",
                 "/s",
                 vec![
-                    (
-                        "planned",
-                        "planned",
-                        tl.iter().map(|s| Some(s.counts.planned as f64)).collect(),
-                    ),
-                    (
-                        "ok",
-                        "ok",
-                        tl.iter().map(|s| Some(s.counts.ok as f64)).collect(),
-                    ),
+                    ("planned", "planned", per_second(|s| s.counts.planned)),
+                    ("ok", "ok", per_second(|s| s.counts.ok)),
                 ],
                 None,
             ),
-            latency: chart(
+            latency: frame.chart(
                 "Latency from planned start",
                 " ms",
                 vec![
@@ -217,24 +237,16 @@ impl Charts {
                 ],
                 None,
             ),
-            errors: chart(
+            errors: frame.chart(
                 "Errors and timeouts per second",
                 "/s",
                 vec![
-                    (
-                        "errors",
-                        "errors",
-                        tl.iter().map(|s| Some(s.counts.errors as f64)).collect(),
-                    ),
-                    (
-                        "timeouts",
-                        "timeouts",
-                        tl.iter().map(|s| Some(s.counts.timeouts as f64)).collect(),
-                    ),
+                    ("errors", "errors", per_second(|s| s.counts.errors)),
+                    ("timeouts", "timeouts", per_second(|s| s.counts.timeouts)),
                 ],
                 None,
             ),
-            degraded: chart(
+            degraded: frame.chart(
                 "Degraded decisions (share of decisions)",
                 "%",
                 vec![(
