@@ -15,6 +15,22 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
     if old.digest == new.digest {
         return out;
     }
+    phases(old, new, &mut out);
+    failures(old, new, &mut out);
+    criteria(old, new, &mut out);
+    totals(old, new, &mut out);
+    if out.is_empty() {
+        out.push("settings changed (target, workload, business or report)".to_string());
+    }
+    out.push(format!(
+        "digest {} → {}",
+        &old.digest[..12],
+        &new.digest[..12]
+    ));
+    out
+}
+
+fn phases(old: &Plan, new: &Plan, out: &mut Vec<String>) {
     for p in &new.phases {
         match old.phases.iter().find(|o| o.name == p.name) {
             None => out.push(format!(
@@ -58,6 +74,9 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
             out.push(format!("- phase \"{}\"", o.name));
         }
     }
+}
+
+fn failures(old: &Plan, new: &Plan, out: &mut Vec<String>) {
     for f in &new.failures {
         match old.failures.iter().find(|o| o.name == f.name) {
             None => out.push(format!(
@@ -103,6 +122,9 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
             out.push(format!("- failure \"{}\"", o.name));
         }
     }
+}
+
+fn criteria(old: &Plan, new: &Plan, out: &mut Vec<String>) {
     let key = |c: &super::PlannedCriterion| {
         format!(
             "{} [{}]{}",
@@ -123,6 +145,9 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
             out.push(format!("- criterion {c}"));
         }
     }
+}
+
+fn totals(old: &Plan, new: &Plan, out: &mut Vec<String>) {
     if old.seed != new.seed {
         out.push(format!("seed {} → {}", old.seed, new.seed));
     }
@@ -143,15 +168,6 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
             units::ns(new.duration_ns)
         ));
     }
-    if out.is_empty() {
-        out.push("settings changed (target, workload, business or report)".to_string());
-    }
-    out.push(format!(
-        "digest {} → {}",
-        &old.digest[..12],
-        &new.digest[..12]
-    ));
-    out
 }
 
 #[cfg(test)]
