@@ -337,12 +337,15 @@ const OPS: [(&str, Op); 6] = [
     (">", Op::Gt),
 ];
 
-pub fn parse(text: &str) -> Result<Check, CheckError> {
-    let err = |start: usize, end: usize, message: String| CheckError {
+fn err(start: usize, end: usize, message: String) -> CheckError {
+    CheckError {
         start,
         end,
         message,
-    };
+    }
+}
+
+pub fn parse(text: &str) -> Result<Check, CheckError> {
     let Some((op_at, op_text, op)) = text.char_indices().find_map(|(i, _)| {
         OPS.iter()
             .find(|(s, _)| text[i..].starts_with(s))
@@ -356,29 +359,12 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
             ),
         ));
     };
-    let metric_raw = &text[..op_at];
-    let metric_name = metric_raw.trim();
-    let metric_start = metric_raw.len() - metric_raw.trim_start().len();
-    if metric_name.is_empty() {
-        return Err(err(
-            0,
-            op_at.max(1),
-            "the check names no metric before its operator".to_string(),
-        ));
-    }
-    let Some(metric) = Metric::parse(metric_name) else {
-        let mut message = format!("unknown metric \"{metric_name}\"");
-        if let Some(s) = did_you_mean(metric_name, Metric::all().map(Metric::name)) {
-            message.push_str(&format!("; did you mean \"{s}\"?"));
-        } else {
-            message.push_str("; see the metric list in docs/scenario-language.md");
-        }
-        return Err(err(metric_start, metric_start + metric_name.len(), message));
-    };
+    let metric = metric_at(text, op_at)?;
     let value_at = op_at + op_text.len();
     let value_raw = &text[value_at..];
     let value_text = value_raw.trim();
     let value_start = value_at + (value_raw.len() - value_raw.trim_start().len());
+    let metric_name = metric.name();
     if value_text.is_empty() {
         return Err(err(
             op_at,
@@ -396,6 +382,53 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
             ),
         ));
     }
+    let (threshold, shown) = threshold(metric, value_text, value_start)?;
+    if let Some(why) = out_of_range(metric, op, threshold) {
+        return Err(err(
+            value_start,
+            value_start + value_text.len(),
+            format!("{value_text} is out of range for \"{metric_name}\": {why}"),
+        ));
+    }
+    Ok(Check {
+        metric,
+        op,
+        threshold,
+        text: format!("{metric_name} {} {shown}", op.symbol()),
+    })
+}
+
+/// The metric named before the operator at `op_at`.
+fn metric_at(text: &str, op_at: usize) -> Result<Metric, CheckError> {
+    let metric_raw = &text[..op_at];
+    let metric_name = metric_raw.trim();
+    let metric_start = metric_raw.len() - metric_raw.trim_start().len();
+    if metric_name.is_empty() {
+        return Err(err(
+            0,
+            op_at.max(1),
+            "the check names no metric before its operator".to_string(),
+        ));
+    }
+    Metric::parse(metric_name).ok_or_else(|| {
+        let mut message = format!("unknown metric \"{metric_name}\"");
+        if let Some(s) = did_you_mean(metric_name, Metric::all().map(Metric::name)) {
+            message.push_str(&format!("; did you mean \"{s}\"?"));
+        } else {
+            message.push_str("; see the metric list in docs/scenario-language.md");
+        }
+        err(metric_start, metric_start + metric_name.len(), message)
+    })
+}
+
+/// The threshold in the metric's base unit, and the value as written (number and unit),
+/// from `value_text`, which starts at byte `value_start` of the check.
+fn threshold(
+    metric: Metric,
+    value_text: &str,
+    value_start: usize,
+) -> Result<(f64, String), CheckError> {
+    let metric_name = metric.name();
     let num_len = number_prefix(value_text);
     let number_text = &value_text[..num_len];
     let unit = value_text[num_len..].trim();
@@ -446,19 +479,7 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
             )));
         }
     };
-    if let Some(why) = out_of_range(metric, op, threshold) {
-        return Err(err(
-            value_start,
-            value_start + value_text.len(),
-            format!("{value_text} is out of range for \"{metric_name}\": {why}"),
-        ));
-    }
-    Ok(Check {
-        metric,
-        op,
-        threshold,
-        text: format!("{} {} {}{}", metric.name(), op.symbol(), number_text, unit),
-    })
+    Ok((threshold, format!("{number_text}{unit}")))
 }
 
 /// Why a threshold (in the metric's base unit) can never be met or means nothing: a check
