@@ -118,25 +118,7 @@ pub(super) fn simulate(
         }
         now = t;
         if ctl == Some(t) {
-            // At one instant: edits come in, then take effect, then the model's events, then
-            // arrivals (which are the new version's from the reload's instant on).
-            let handled = if edits.due() == Some(t) {
-                if let Some(e) = edits.take_due() {
-                    live.offer(t, e);
-                }
-                true
-            } else if live.due_at() == Some(t) {
-                if let Some((r, faults_changed)) = live.apply() {
-                    let r = r.clone();
-                    if faults_changed {
-                        sim.set_failures(&live.record.failures);
-                    }
-                    observer.reloaded(&r, &live.snapshot(t));
-                }
-                true
-            } else {
-                false
-            };
+            let handled = edit_at(t, edits, &mut live, &mut sim, observer);
             ctl = control(&live, edits, next_tick);
             if handled {
                 continue;
@@ -163,6 +145,46 @@ pub(super) fn simulate(
         }
     }
 
+    wrap_up(sim, live, stop, now, next_tick)
+}
+
+/// At one instant: edits come in, then take effect, then the model's events, then arrivals
+/// (which are the new version's from the reload's instant on). Whether an edit was handled.
+fn edit_at(
+    t: u64,
+    edits: &mut dyn Edits,
+    live: &mut Live,
+    sim: &mut Simulation,
+    observer: &mut dyn Observer,
+) -> bool {
+    if edits.due() == Some(t) {
+        if let Some(e) = edits.take_due() {
+            live.offer(t, e);
+        }
+        return true;
+    }
+    if live.due_at() != Some(t) {
+        return false;
+    }
+    if let Some((r, faults_changed)) = live.apply() {
+        let r = r.clone();
+        if faults_changed {
+            sim.set_failures(&live.record.failures);
+        }
+        observer.reloaded(&r, &live.snapshot(t));
+    }
+    true
+}
+
+/// Ends the run at `now`: a stopped run cancels what is in flight and every arrival not yet
+/// sent; the last seconds close; the model reports its figures.
+fn wrap_up(
+    mut sim: Simulation,
+    mut live: Live,
+    stop: Option<Stop>,
+    now: u64,
+    mut next_tick: u64,
+) -> Outcome {
     if stop.is_some() {
         sim.cancel_in_flight(now, &mut |f| live.recorder.record(&f));
         live.cancel_unsent(|a| a.at_ns);

@@ -85,6 +85,14 @@ pub struct Stats {
     pub per_second: Vec<(u32, u32)>,
 }
 
+/// How the failures under way change one call.
+struct Effects {
+    slowdown: f64,
+    delay: u64,
+    limit: Option<u64>,
+    hang_until: Option<u64>,
+}
+
 /// A failure occurrence that applies to this component.
 #[derive(Clone, Debug)]
 struct Fault {
@@ -175,67 +183,89 @@ impl Component {
     }
 
     fn decide(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Call {
+        let effects = match self.faults_at(now, index, seed, noise) {
+            Ok(e) => e,
+            Err(call) => return call,
+        };
+        if let Some(limit) = effects.limit
+            && self.over_limit(now, limit)
+        {
+            return Call {
+                at: now,
+                outcome: CallOutcome::Throttled,
+            };
+        }
+        if !self.admit(now) {
+            return Call {
+                at: now,
+                outcome: CallOutcome::Shed,
+            };
+        }
+        let done = self.serve(now, &effects, noise);
+        self.answer(now, done + effects.delay)
+    }
+
+    /// What the failures under way do to this call: some end it at once (the `Err`), the
+    /// others change how it is served.
+    #[inline]
+    fn faults_at(
+        &self,
+        now: u64,
+        index: u64,
+        seed: u64,
+        noise: &mut Draw,
+    ) -> Result<Effects, Call> {
         let timeout = self.spec.timeout_ns;
-        let mut slowdown = 1.0;
-        let mut delay: u64 = 0;
-        let mut limit = self.spec.capacity_per_s;
-        let mut hang_until: Option<u64> = None;
+        let mut e = Effects {
+            slowdown: 1.0,
+            delay: 0,
+            limit: self.spec.capacity_per_s,
+            hang_until: None,
+        };
         for f in &self.faults {
             if now < f.start || now >= f.end {
                 continue;
             }
             let hits = f.failure.hits(seed, index);
+            let at_once = |at, outcome| Err(Call { at, outcome });
             match f.failure.effect {
-                Effect::Crash if hits => {
-                    return Call {
-                        at: now,
-                        outcome: CallOutcome::Refused,
-                    };
-                }
-                Effect::Errors { .. } if hits => {
-                    return Call {
-                        at: now,
-                        outcome: CallOutcome::Failed,
-                    };
-                }
-                Effect::PacketLoss if hits => {
-                    return Call {
-                        at: now + timeout,
-                        outcome: CallOutcome::Timeout,
-                    };
-                }
+                Effect::Crash if hits => return at_once(now, CallOutcome::Refused),
+                Effect::Errors { .. } if hits => return at_once(now, CallOutcome::Failed),
+                Effect::PacketLoss if hits => return at_once(now + timeout, CallOutcome::Timeout),
                 Effect::Hang if hits => {
-                    hang_until = Some(hang_until.map_or(f.end, |h| h.max(f.end)))
+                    e.hang_until = Some(e.hang_until.map_or(f.end, |h| h.max(f.end)))
                 }
                 Effect::Throttle { limit: l } if hits => {
-                    limit = Some(limit.map_or(l, |c| c.min(l)))
+                    e.limit = Some(e.limit.map_or(l, |c| c.min(l)))
                 }
-                Effect::Slowdown { factor } if hits => slowdown *= factor,
+                Effect::Slowdown { factor } if hits => e.slowdown *= factor,
                 Effect::Latency { delay: d, jitter } if hits => {
                     let spread = jitter.as_nanos() as f64;
                     let extra = d.as_nanos() as f64 + noise.uniform(-spread, spread);
-                    delay += extra.max(0.0) as u64;
+                    e.delay += extra.max(0.0) as u64;
                 }
                 _ => {}
             }
         }
+        Ok(e)
+    }
 
-        if let Some(limit) = limit {
-            let second = now / SECOND;
-            if second != self.second {
-                self.second = second;
-                self.calls_this_second = 0;
-            }
-            self.calls_this_second += 1;
-            if self.calls_this_second > limit {
-                return Call {
-                    at: now,
-                    outcome: CallOutcome::Throttled,
-                };
-            }
+    /// Counts the call against the per-second `limit`; whether it is over.
+    #[inline]
+    fn over_limit(&mut self, now: u64, limit: u64) -> bool {
+        let second = now / SECOND;
+        if second != self.second {
+            self.second = second;
+            self.calls_this_second = 0;
         }
+        self.calls_this_second += 1;
+        self.calls_this_second > limit
+    }
 
-        // Free the servers and the queue up to now.
+    /// Frees the servers and the queue up to `now`; whether the call finds a server or a
+    /// place in the queue.
+    #[inline]
+    fn admit(&mut self, now: u64) -> bool {
         while let Some(&Reverse(free)) = self.busy.peek() {
             if free > now {
                 break;
@@ -246,24 +276,23 @@ impl Component {
         while self.waiting.front().is_some_and(|&s| s <= now) {
             self.waiting.pop_front();
         }
-        if self.idle == 0 && self.waiting.len() as u64 >= self.spec.queue as u64 {
-            return Call {
-                at: now,
-                outcome: CallOutcome::Shed,
-            };
-        }
+        self.idle > 0 || (self.waiting.len() as u64) < self.spec.queue as u64
+    }
 
+    /// Takes a server (now, or when the first one frees) and does the work; when it is done.
+    #[inline]
+    fn serve(&mut self, now: u64, e: &Effects, noise: &mut Draw) -> u64 {
         let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
-        let service = (base * slowdown * self.cold_factor(now)).max(1.0) as u64;
+        let service = (base * e.slowdown * self.cold_factor(now)).max(1.0) as u64;
         let start = if self.idle > 0 {
             self.idle -= 1;
             now
         } else {
-            let Reverse(free) = self.busy.pop().expect("no idle server means a busy one");
-            free.max(now)
+            // Admitted without an idle server: one is busy, and frees first.
+            self.busy.pop().map_or(now, |Reverse(free)| free.max(now))
         };
         // A hung call holds its server until the hang ends, then does its work.
-        let start_work = hang_until.map_or(start, |h| h.max(start));
+        let start_work = e.hang_until.map_or(start, |h| h.max(start));
         let done = start_work + service;
         self.busy.push(Reverse(done));
         if start > now {
@@ -274,9 +303,14 @@ impl Component {
         self.stats.peak_queue = self.stats.peak_queue.max(queue);
         let concurrency = self.spec.concurrency as u64 - self.idle as u64;
         self.stats.peak_concurrency = self.stats.peak_concurrency.max(concurrency);
+        done
+    }
 
-        let answer = done + delay;
-        // A crash that starts while the call is in progress resets it.
+    /// The caller learns the outcome of a call made at `now` and answered at `answer`: reset
+    /// by a crash that starts meanwhile, timed out, or answered.
+    #[inline]
+    fn answer(&self, now: u64, answer: u64) -> Call {
+        let timeout = self.spec.timeout_ns;
         if let Some(crash) = self
             .faults
             .iter()
