@@ -300,35 +300,21 @@ pub(super) fn drive(
             if let Some(e) = edits.poll() {
                 live.offer(now, e);
             }
-            loop {
-                while let Some(a) = live.next_before(now + 1) {
-                    if in_flight >= max_in_flight {
-                        live.recorder
-                            .record(&Finished::unsent(&a, Outcome::Dropped, a.at_ns));
-                        continue;
-                    }
-                    in_flight += 1;
-                    let shared = shared.clone();
-                    let plan = live.schedule().clone();
-                    let done_tx = done_tx.clone();
-                    let cancel = cancel_rx.clone();
-                    handle.spawn(async move {
-                        let d = shared.send(plan, a, cancel).await;
-                        let _ = done_tx.send(d);
-                    });
+            let mut send = |a: Arrival, plan: Arc<Plan>| {
+                if in_flight >= max_in_flight {
+                    return Some(a);
                 }
-                // A reload due now: arrivals before its instant are out; the rest follow it.
-                if live.due_at().is_none_or(|at| at > now) {
-                    break;
-                }
-                if let Some((r, faults_changed)) = live.apply() {
-                    let r = r.clone();
-                    if faults_changed && let Some(p) = &proxy {
-                        p.set_failures(live.record.failures.clone());
-                    }
-                    observer.reloaded(&r, &live.snapshot(now));
-                }
-            }
+                in_flight += 1;
+                let shared = shared.clone();
+                let done_tx = done_tx.clone();
+                let cancel = cancel_rx.clone();
+                handle.spawn(async move {
+                    let d = shared.send(plan, a, cancel).await;
+                    let _ = done_tx.send(d);
+                });
+                None
+            };
+            dispatch(now, &mut live, &mut send, proxy.as_ref(), observer);
         }
         while let Ok(d) = done_rx.try_recv() {
             in_flight -= 1;
@@ -358,23 +344,12 @@ pub(super) fn drive(
         if live.peek().is_none() && in_flight == 0 && !pending {
             break;
         }
-        // Sleep until the next send, reload or second is due; while only answers are awaited,
-        // look every few milliseconds (their times are already measured; this only collects
-        // them).
-        let mut wake = if stop.is_none() {
-            next_tick
-        } else {
-            now + COLLECT_NS
-        };
-        if let Some(a) = live.peek() {
-            wake = wake.min(a.at_ns);
-        }
-        if let Some(at) = live.due_at() {
-            wake = wake.min(at);
-        }
-        if in_flight > 0 || watched {
-            wake = wake.min(now + COLLECT_NS);
-        }
+        let wake = wake_at(
+            now,
+            &live,
+            stop.is_none().then_some(next_tick),
+            in_flight > 0 || watched,
+        );
         // Never sleep less than a quantum: waking for every arrival at tens of thousands a
         // second costs more in context switches than the quantum costs in lag.
         let now = start.elapsed().as_nanos() as u64;
@@ -392,4 +367,51 @@ pub(super) fn drive(
             errors: errors_by_kind,
         },
     })
+}
+
+/// Sends every arrival due by `now` (`send` hands back one over the in-flight limit, which is
+/// dropped), applying a reload due on the way: arrivals before its instant go out first, the
+/// rest follow the new version.
+fn dispatch(
+    now: u64,
+    live: &mut Live,
+    send: &mut dyn FnMut(Arrival, Arc<Plan>) -> Option<Arrival>,
+    proxy: Option<&proxy::Proxy>,
+    observer: &mut dyn Observer,
+) {
+    loop {
+        while let Some(a) = live.next_before(now + 1) {
+            if let Some(a) = send(a, live.schedule().clone()) {
+                live.recorder
+                    .record(&Finished::unsent(&a, Outcome::Dropped, a.at_ns));
+            }
+        }
+        if live.due_at().is_none_or(|at| at > now) {
+            return;
+        }
+        if let Some((r, faults_changed)) = live.apply() {
+            let r = r.clone();
+            if faults_changed && let Some(p) = proxy {
+                p.set_failures(live.record.failures.clone());
+            }
+            observer.reloaded(&r, &live.snapshot(now));
+        }
+    }
+}
+
+/// When the scheduler wakes next: the next send, reload or second (`next_tick`, none once
+/// the run stopped); while answers are awaited (`collecting`), every few milliseconds (their
+/// times are already measured; this only collects them).
+fn wake_at(now: u64, live: &Live, next_tick: Option<u64>, collecting: bool) -> u64 {
+    let mut wake = next_tick.unwrap_or(now + COLLECT_NS);
+    if let Some(a) = live.peek() {
+        wake = wake.min(a.at_ns);
+    }
+    if let Some(at) = live.due_at() {
+        wake = wake.min(at);
+    }
+    if collecting {
+        wake = wake.min(now + COLLECT_NS);
+    }
+    wake
 }
