@@ -250,35 +250,11 @@ pub(super) fn drive(
     interrupt: &AtomicBool,
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome, TargetError> {
-    let upstream = runtime.block_on(prepared.endpoint.resolve())?;
     let watched = edits.may_come();
     let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
     let mut live = Live::new(plan.clone(), horizon);
-    let start = Instant::now();
-    let proxy = if plan.failures.is_empty() && !watched {
-        None
-    } else {
-        let hold = prepared.timeout + Duration::from_secs(1);
-        let p = runtime
-            .block_on(proxy::start(
-                upstream,
-                prepared.connections,
-                plan.failures.clone(),
-                plan.seed,
-                start,
-                hold,
-            ))
-            .map_err(|e| TargetError::Proxy(e.to_string()))?;
-        tracing::info!(proxy = %p.addr, upstream = %upstream, "fault proxy listening");
-        Some(p)
-    };
-    let addr = proxy.as_ref().map_or(upstream, |p| p.addr);
     let max_in_flight = prepared.max_in_flight;
-    let shared = Arc::new(Shared {
-        pool: Pool::new(addr, prepared.connections),
-        prepared,
-        start,
-    });
+    let (shared, proxy) = connect(runtime, &plan, prepared, watched)?;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let mut errors_by_kind = ErrorCounts::default();
@@ -294,6 +270,7 @@ pub(super) fn drive(
         rec.record(&d.finished);
     };
 
+    let start = shared.start;
     loop {
         let now = start.elapsed().as_nanos() as u64;
         if stop.is_none() {
@@ -367,6 +344,43 @@ pub(super) fn drive(
             errors: errors_by_kind,
         },
     })
+}
+
+/// Resolves the service and starts the fault proxy in front of it when failures are
+/// scheduled (or may come with an edit); requests go through the proxy then. The run's clock
+/// starts here.
+fn connect(
+    runtime: &tokio::runtime::Runtime,
+    plan: &Plan,
+    prepared: Prepared,
+    watched: bool,
+) -> Result<(Arc<Shared>, Option<proxy::Proxy>), TargetError> {
+    let upstream = runtime.block_on(prepared.endpoint.resolve())?;
+    let start = Instant::now();
+    let proxy = if plan.failures.is_empty() && !watched {
+        None
+    } else {
+        let hold = prepared.timeout + Duration::from_secs(1);
+        let p = runtime
+            .block_on(proxy::start(
+                upstream,
+                prepared.connections,
+                plan.failures.clone(),
+                plan.seed,
+                start,
+                hold,
+            ))
+            .map_err(|e| TargetError::Proxy(e.to_string()))?;
+        tracing::info!(proxy = %p.addr, upstream = %upstream, "fault proxy listening");
+        Some(p)
+    };
+    let addr = proxy.as_ref().map_or(upstream, |p| p.addr);
+    let shared = Arc::new(Shared {
+        pool: Pool::new(addr, prepared.connections),
+        prepared,
+        start,
+    });
+    Ok((shared, proxy))
 }
 
 /// Sends every arrival due by `now` (`send` hands back one over the in-flight limit, which is

@@ -198,25 +198,9 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         tokio::time::sleep(Duration::from_nanos(delay_ns as u64)).await;
     }
 
-    let (parts, body) = req.into_parts();
-    let Ok(body) = Limited::new(body, MAX_BODY)
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-    else {
-        return Ok(full(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{\"error\":\"request too large\"}",
-        ));
-    };
-    let mut forward = Request::builder().method(parts.method).uri(parts.uri);
-    for (name, value) in &parts.headers {
-        if !HOP_BY_HOP.contains(&name.as_str()) {
-            forward = forward.header(name, value);
-        }
-    }
-    let Ok(forward) = forward.body(Full::new(body)) else {
-        return Ok(full(StatusCode::BAD_REQUEST, "{\"error\":\"bad request\"}"));
+    let forward = match forwarded(req).await {
+        Ok(f) => f,
+        Err(answer) => return Ok(answer),
     };
     let sent = Instant::now();
     // An upstream that refuses, resets or garbles is passed on as a dropped connection.
@@ -236,6 +220,31 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     Ok(response
         .body(body)
         .unwrap_or_else(|_| full(StatusCode::BAD_GATEWAY, "")))
+}
+
+/// The request to send upstream: the same method, path, headers (less hop-by-hop ones) and
+/// body; or the answer to give when the request cannot be forwarded.
+async fn forwarded(req: Request<Incoming>) -> Result<Request<Full<Bytes>>, Response<Body>> {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = Limited::new(body, MAX_BODY)
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+    else {
+        return Err(full(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{\"error\":\"request too large\"}",
+        ));
+    };
+    let mut forward = Request::builder().method(parts.method).uri(parts.uri);
+    for (name, value) in &parts.headers {
+        if !HOP_BY_HOP.contains(&name.as_str()) {
+            forward = forward.header(name, value);
+        }
+    }
+    forward
+        .body(Full::new(body))
+        .map_err(|_| full(StatusCode::BAD_REQUEST, "{\"error\":\"bad request\"}"))
 }
 
 /// A body sent at `bps` bytes per second, in ten chunks a second.
