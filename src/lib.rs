@@ -5,7 +5,7 @@
 //! report. `cli` parses the command line; `commands` carries each command out.
 
 pub mod cli;
-pub mod clock;
+mod clock;
 pub mod commands;
 pub mod engine;
 pub mod metrics;
@@ -16,8 +16,8 @@ pub mod rng;
 pub mod scenario;
 pub mod targets;
 pub mod units;
-pub mod verdict;
-pub mod watch;
+mod verdict;
+mod watch;
 pub mod workload;
 
 pub use cli::Cli;

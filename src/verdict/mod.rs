@@ -7,7 +7,7 @@
 mod recovery;
 
 use hdrhistogram::Histogram;
-pub use recovery::{BASELINE_SECONDS, Condition, Recovery, recovery};
+pub use recovery::{Recovery, recovery};
 
 use crate::metrics::{Aggregate, Recorder, Second, ms};
 use crate::plan::{Plan, PlannedCriterion, Scope};

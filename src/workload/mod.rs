@@ -443,6 +443,72 @@ pub fn usd_cents(minor: u64, currency: &data::Currency) -> u64 {
     ((num + den / 2) / den) as u64
 }
 
+/// A transaction's amount, currency and merchant.
+struct Money {
+    currency: &'static data::Currency,
+    merchant: u32,
+    merchant_name: &'static str,
+    minor: u64,
+    usd_cents: u64,
+}
+
+/// Card present or not, and the channel.
+fn channel(d: &mut Draw, pattern: Option<FraudPattern>, category: &Category) -> (bool, Channel) {
+    let present_share = match pattern {
+        Some(FraudPattern::CardTesting | FraudPattern::AccountTakeover) => 0.0,
+        Some(FraudPattern::GeoMismatch) => 0.4,
+        _ => category.card_present,
+    };
+    let card_present = d.chance(present_share);
+    let channel = if card_present {
+        Channel::Pos
+    } else if d.chance(0.45) {
+        Channel::Mobile
+    } else {
+        Channel::Web
+    };
+    (card_present, channel)
+}
+
+fn device(
+    d: &mut Draw,
+    pattern: Option<FraudPattern>,
+    card_present: bool,
+    profile: &Customer,
+) -> Device {
+    let new_device_share = match pattern {
+        Some(FraudPattern::AccountTakeover) => 0.9,
+        Some(FraudPattern::CardTesting) => 0.7,
+        Some(FraudPattern::Velocity) => 0.4,
+        Some(_) => 0.3,
+        None => 0.03,
+    };
+    if card_present {
+        d.word(); // keep the draw sequence independent of the channel
+        Device::Terminal
+    } else if d.chance(new_device_share) {
+        Device::New(d.word() & 0xffff_ffff_ffff)
+    } else {
+        Device::Known(d.below(profile.devices as u64) as u8)
+    }
+}
+
+/// The IP's risk score from one uniform draw `u` (0 for card-present payments).
+fn ip_risk(u: f64, pattern: Option<FraudPattern>, card_present: bool) -> f64 {
+    if card_present {
+        return 0.0;
+    }
+    let r = match pattern {
+        Some(
+            FraudPattern::AccountTakeover | FraudPattern::CardTesting | FraudPattern::GeoMismatch,
+        ) => 0.25 + 0.75 * libm::pow(u, 0.7),
+        Some(FraudPattern::HighRiskMerchant) => 0.15 + 0.7 * u,
+        Some(FraudPattern::Velocity) => 0.1 + 0.8 * u,
+        None => 0.6 * u * u * u,
+    };
+    libm::round(r * 100.0) / 100.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -540,70 +606,4 @@ mod tests {
         );
         assert_eq!(json["is_fraud"], t.fraud);
     }
-}
-
-/// A transaction's amount, currency and merchant.
-struct Money {
-    currency: &'static data::Currency,
-    merchant: u32,
-    merchant_name: &'static str,
-    minor: u64,
-    usd_cents: u64,
-}
-
-/// Card present or not, and the channel.
-fn channel(d: &mut Draw, pattern: Option<FraudPattern>, category: &Category) -> (bool, Channel) {
-    let present_share = match pattern {
-        Some(FraudPattern::CardTesting | FraudPattern::AccountTakeover) => 0.0,
-        Some(FraudPattern::GeoMismatch) => 0.4,
-        _ => category.card_present,
-    };
-    let card_present = d.chance(present_share);
-    let channel = if card_present {
-        Channel::Pos
-    } else if d.chance(0.45) {
-        Channel::Mobile
-    } else {
-        Channel::Web
-    };
-    (card_present, channel)
-}
-
-fn device(
-    d: &mut Draw,
-    pattern: Option<FraudPattern>,
-    card_present: bool,
-    profile: &Customer,
-) -> Device {
-    let new_device_share = match pattern {
-        Some(FraudPattern::AccountTakeover) => 0.9,
-        Some(FraudPattern::CardTesting) => 0.7,
-        Some(FraudPattern::Velocity) => 0.4,
-        Some(_) => 0.3,
-        None => 0.03,
-    };
-    if card_present {
-        d.word(); // keep the draw sequence independent of the channel
-        Device::Terminal
-    } else if d.chance(new_device_share) {
-        Device::New(d.word() & 0xffff_ffff_ffff)
-    } else {
-        Device::Known(d.below(profile.devices as u64) as u8)
-    }
-}
-
-/// The IP's risk score from one uniform draw `u` (0 for card-present payments).
-fn ip_risk(u: f64, pattern: Option<FraudPattern>, card_present: bool) -> f64 {
-    if card_present {
-        return 0.0;
-    }
-    let r = match pattern {
-        Some(
-            FraudPattern::AccountTakeover | FraudPattern::CardTesting | FraudPattern::GeoMismatch,
-        ) => 0.25 + 0.75 * libm::pow(u, 0.7),
-        Some(FraudPattern::HighRiskMerchant) => 0.15 + 0.7 * u,
-        Some(FraudPattern::Velocity) => 0.1 + 0.8 * u,
-        None => 0.6 * u * u * u,
-    };
-    libm::round(r * 100.0) / 100.0
 }

@@ -136,9 +136,10 @@ impl Simulation {
                 let (seconds, healthy) = called.fold((0u64, 0u64), |(n, h), &(calls, failed)| {
                     (n + 1, h + ((failed as f64) < 0.01 * calls as f64) as u64)
                 });
+                // Recorded in µs; reported in ms.
                 let q = |x: f64| {
                     (!s.latency_us.is_empty())
-                        .then(|| crate::metrics::ms(s.latency_us.value_at_quantile(x)))
+                        .then(|| s.latency_us.value_at_quantile(x) as f64 / 1_000.0)
                 };
                 crate::targets::ComponentFigures {
                     name: c.name,
