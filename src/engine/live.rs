@@ -232,6 +232,7 @@ impl Live {
                         self.arrivals = arrivals;
                         self.next = self.arrivals.next();
                         self.schedule = new;
+                        tracing::info!(at_ms = at / MS, changes = ?changes, "reload accepted");
                         self.reloads.push(Reload {
                             at_ms: at / MS,
                             accepted: true,
@@ -244,6 +245,7 @@ impl Live {
                 }
             }
         };
+        tracing::info!(at_ms = reload.at_ms, errors = ?reload.errors, "reload refused");
         self.reloads.push(reload);
         self.reloads.last().map(|r| (r, false))
     }

@@ -124,7 +124,13 @@ pub struct Options<'a> {
 /// http target, the URL, environment variables, the body template and the host's address.
 pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
     match &plan.target {
-        Target::Simulated { .. } => Ok(Prepared::Simulated),
+        Target::Simulated { .. } => {
+            tracing::info!(
+                model = "fraud-pipeline",
+                "target prepared: simulated, virtual time"
+            );
+            Ok(Prepared::Simulated)
+        }
         Target::Http { .. } => {
             let prepared = http::prepare(plan)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()

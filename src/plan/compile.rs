@@ -54,7 +54,7 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
         generator: Generator::new(seed, &s.workload),
     };
     plan.digest = digest(&plan);
-    tracing::debug!(
+    tracing::info!(
         scenario = %plan.name,
         digest = %&plan.digest[..12],
         planned = plan.planned,

@@ -355,6 +355,8 @@ fn verbose_runs_log_each_stage_on_stderr() {
         .clone();
     let stderr = String::from_utf8(out.stderr).unwrap();
     for event in [
+        "plan compiled",
+        "target prepared",
         "run starting",
         "failure window opened",
         "failure window closed",
