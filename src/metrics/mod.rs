@@ -359,8 +359,29 @@ impl Recorder {
     }
 
     /// Closes every second whose transactions have all finished by `now`.
+    ///
+    /// A second that is over closes as soon as every transaction the plan holds in it has an
+    /// outcome (most do within milliseconds of its end), and at the latest once its slowest
+    /// possible transaction could have ended (`horizon`). So live figures and `abort` checks
+    /// trail the clock by about a second plus the slowest transaction still in flight, not by
+    /// a fixed worst case.
     pub fn advance(&mut self, now: u64) {
-        while (self.first_open + 1) * SECOND + self.horizon_ns <= now {
+        loop {
+            let end = (self.first_open + 1) * SECOND;
+            if end > now {
+                return;
+            }
+            let planned = self.planned_between(end - SECOND, end);
+            let outcomes = self.open.front().map_or(0, |s| {
+                if s.counts.t == self.first_open {
+                    s.counts.counts.outcomes()
+                } else {
+                    0
+                }
+            });
+            if outcomes < planned && end + self.horizon_ns > now {
+                return;
+            }
             self.close_first();
         }
     }

@@ -48,6 +48,7 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
         target: s.target.clone(),
         workload: s.workload.clone(),
         business: s.business.clone(),
+        capacity: s.capacity,
         report: s.report.clone(),
         base_dir: loaded.base_dir.clone(),
         digest: String::new(),

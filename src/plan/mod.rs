@@ -17,7 +17,9 @@ use serde::Serialize;
 
 use crate::rng::{self, Purpose};
 use crate::scenario::check::Check;
-use crate::scenario::model::{ArrivalKind, Business, Effect, Load, Report, Target, Workload};
+use crate::scenario::model::{
+    ArrivalKind, Business, Capacity, Effect, Load, Report, Target, Workload,
+};
 use crate::workload::Generator;
 pub use arrivals::{Arrival, Arrivals};
 pub use check::env_references;
@@ -127,6 +129,8 @@ pub struct Plan {
     pub target: Target,
     pub workload: Workload,
     pub business: Business,
+    /// When a second counts as broken, for the capacity figure.
+    pub capacity: Capacity,
     pub report: Report,
     /// The folder of the scenario file, for its relative paths.
     pub base_dir: PathBuf,
@@ -218,6 +222,9 @@ fn digest(plan: &Plan) -> String {
         target: &'a Target,
         workload: &'a Workload,
         business: &'a Business,
+        /// Only when set apart from the defaults, so digests from before `[capacity]` hold.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        capacity: Option<&'a Capacity>,
         report: &'a Report,
     }
     let canonical = Canonical {
@@ -250,6 +257,7 @@ fn digest(plan: &Plan) -> String {
         target: &plan.target,
         workload: &plan.workload,
         business: &plan.business,
+        capacity: (plan.capacity != Capacity::default()).then_some(&plan.capacity),
         report: &plan.report,
     };
     let bytes = serde_json::to_vec(&canonical).expect("plans serialize");

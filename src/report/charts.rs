@@ -25,6 +25,16 @@ pub struct Band {
 }
 
 /// A reload of the scenario during the run: a vertical line.
+/// A moment of the run marked on every time chart: where the system broke (`capacity`) or
+/// where an `abort` criterion stopped the run.
+#[derive(Clone, Serialize)]
+pub struct Event {
+    pub x: f64,
+    /// "capacity" or "abort": the CSS class and the legend's word.
+    pub kind: &'static str,
+    pub label: String,
+}
+
 #[derive(Clone, Serialize)]
 pub struct Marker {
     pub x: f64,
@@ -49,6 +59,7 @@ pub struct Chart {
     pub bands: Vec<Band>,
     pub markers: Vec<Marker>,
     pub ticks: Vec<Tick>,
+    pub events: Vec<Event>,
 }
 
 #[derive(Serialize)]
@@ -89,6 +100,7 @@ struct Frame {
     seconds: f64,
     bands: Vec<Band>,
     markers: Vec<Marker>,
+    events: Vec<Event>,
     ticks: Vec<Tick>,
 }
 
@@ -99,6 +111,7 @@ impl Frame {
             seconds,
             bands: Vec::new(),
             markers: Vec::new(),
+            events: Vec::new(),
             ticks: Vec::new(),
         };
         frame.bands = r
@@ -119,6 +132,34 @@ impl Frame {
             .iter()
             .map(|reload| frame.marker(reload))
             .collect();
+        if let (Some(at), Some(by)) = (r.capacity.at_ms, &r.capacity.broken_by) {
+            frame.events.push(Event {
+                x: frame.x(at as f64 / 1000.0),
+                kind: "capacity",
+                label: format!(
+                    "capacity: broke at {} ({by}); the last rate held was {} TPS",
+                    crate::units::ns(at * 1_000_000),
+                    crate::units::number(r.capacity.rate.unwrap_or(0.0))
+                ),
+            });
+        }
+        if let Some(a) = &r.aborted {
+            let rate = r
+                .capacity
+                .abort_rate
+                .map(|rate| format!(" at a planned {} TPS", crate::units::number(rate)))
+                .unwrap_or_default();
+            frame.events.push(Event {
+                x: frame.x(a.at_ms as f64 / 1000.0),
+                kind: "abort",
+                label: format!(
+                    "aborted at {}: {} ({}) failed{rate}",
+                    crate::units::ns(a.at_ms * 1_000_000),
+                    a.check,
+                    a.scope
+                ),
+            });
+        }
         // Ticks on round times: the smallest step from this list that gives at most 8.
         let step = [
             1u64, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400,
@@ -205,6 +246,7 @@ impl Frame {
             series,
             bands: self.bands.clone(),
             markers: self.markers.clone(),
+            events: self.events.clone(),
             ticks: self.ticks.clone(),
         }
     }

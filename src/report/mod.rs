@@ -309,6 +309,8 @@ struct View {
     worst_recovery_ms: Option<u64>,
     unrecovered: Vec<String>,
     failed_checks: Vec<String>,
+    /// Capacity is headlined for ramp and step loads and when a criterion asks for it.
+    capacity_headline: bool,
     charts: charts::Charts,
 }
 
@@ -335,6 +337,11 @@ impl View {
                 .filter(|c| c.status == "fail")
                 .map(|c| c.check.clone())
                 .collect(),
+            capacity_headline: r
+                .phases
+                .iter()
+                .any(|p| p.pattern == "ramp" || p.pattern == "step")
+                || r.criteria.iter().any(|c| c.metric == "capacity.rate"),
             charts: charts::Charts::new(r),
         }
     }

@@ -185,6 +185,7 @@ pub fn build(r: &Snapshot<'_>) -> Results {
         timeline: rec.timeline.iter().map(timeline_second).collect(),
         generator: generator(&rec.run),
         resilience: resilience(plan, &rec.timeline, &recoveries, &components, r.end_ns),
+        capacity: capacity(plan, &rec.timeline, r.stop),
         components,
         business: business(&rec.run, plan),
         errors_by_kind: match r.target {
@@ -426,6 +427,24 @@ fn resilience(
         degradation_events: events,
         peak_degraded_share: round(peak_degraded, 6),
         breaker_trips: components.iter().map(|c| c.breaker_trips).sum(),
+    }
+}
+
+fn capacity(plan: &Plan, timeline: &[Second], stop: Option<Stop>) -> CapacityResult {
+    let c = verdict::capacity(plan, timeline, &[(0, plan.duration_ns)]);
+    CapacityResult {
+        rate: c.rate.map(|r| round(r, 1)),
+        at_ms: c.at_ns.map(|ns| ns / 1_000_000),
+        broken_by: c.broken_by,
+        highest_held: round(c.highest_held, 1),
+        abort_rate: match stop {
+            Some(Stop::Aborted { at_ns, .. }) => {
+                Some(round(plan.rate_at(at_ns.saturating_sub(1)), 1))
+            }
+            _ => None,
+        },
+        error_rate: plan.capacity.error_rate.0,
+        degraded_share: plan.capacity.degraded_share.0,
     }
 }
 

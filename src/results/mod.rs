@@ -59,6 +59,10 @@ pub struct Results {
     pub generator: GeneratorResult,
     pub components: Vec<ComponentResult>,
     pub resilience: Resilience,
+    /// Where the system broke: the planned rate of the last second before the first broken
+    /// one (see `[capacity]`).
+    #[serde(default)]
+    pub capacity: CapacityResult,
     pub business: BusinessResult,
     /// Errors by kind (http targets): refused, reset, bad-response, too-large, status-4xx,
     /// status-5xx, template.
@@ -303,6 +307,25 @@ pub struct Resilience {
     /// The largest share of degraded decisions in any second.
     pub peak_degraded_share: f64,
     pub breaker_trips: u32,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
+pub struct CapacityResult {
+    /// The planned rate (TPS) of the last second before the first broken one; null when no
+    /// second broke.
+    pub rate: Option<f64>,
+    /// When the first broken second started, in ms; null when none broke.
+    pub at_ms: Option<u64>,
+    /// What broke first: "error_rate", "degraded_share" or a criterion's check.
+    pub broken_by: Option<String>,
+    /// The highest planned rate of a second that held, before any broke.
+    pub highest_held: f64,
+    /// The planned rate when an `abort` criterion stopped the run; null when none did.
+    pub abort_rate: Option<f64>,
+    /// The thresholds in force (`[capacity]`): a second's error-and-timeout share and degraded
+    /// share above which it is broken.
+    pub error_rate: f64,
+    pub degraded_share: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

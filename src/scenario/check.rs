@@ -90,9 +90,10 @@ pub enum Metric {
     BusinessCostPerTransaction,
     Availability,
     GeneratorLagP99,
+    CapacityRate,
 }
 
-const OTHERS: [Metric; 22] = [
+const OTHERS: [Metric; 23] = [
     Metric::Throughput,
     Metric::ThroughputRatio,
     Metric::Requests,
@@ -115,6 +116,7 @@ const OTHERS: [Metric; 22] = [
     Metric::BusinessCostPerTransaction,
     Metric::Availability,
     Metric::GeneratorLagP99,
+    Metric::CapacityRate,
 ];
 
 impl Metric {
@@ -177,6 +179,7 @@ impl Metric {
             BusinessCostPerTransaction => "business.cost_per_transaction",
             Availability => "availability",
             GeneratorLagP99 => "generator.lag.p99",
+            CapacityRate => "capacity.rate",
         }
     }
 
@@ -195,7 +198,7 @@ impl Metric {
             | Availability => MetricKind::Share,
             BusinessRoi => MetricKind::Ratio,
             Requests | Errors | Timeouts | Dropped | Lost => MetricKind::Count,
-            Throughput => MetricKind::Rate,
+            Throughput | CapacityRate => MetricKind::Rate,
             FraudPreventedAmount
             | FraudMissedAmount
             | BusinessMoneySaved
@@ -231,6 +234,7 @@ impl Metric {
             BusinessCostPerTransaction => "total cost / transactions, USD",
             Availability => "share of seconds with error rate under 1%",
             GeneratorLagP99 => "how late the generator itself sent",
+            CapacityRate => "the planned rate of the last second before the first broken one",
         }
     }
 
@@ -605,6 +609,6 @@ mod tests {
         for m in Metric::all() {
             assert_eq!(Metric::parse(m.name()), Some(m));
         }
-        assert_eq!(Metric::all().count(), 38);
+        assert_eq!(Metric::all().count(), 39);
     }
 }

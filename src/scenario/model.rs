@@ -107,6 +107,10 @@ pub struct Scenario {
     /// The cost model behind the business figures.
     #[serde(default)]
     pub business: Business,
+    /// When a second counts as broken, for the capacity figure (the planned rate of the last
+    /// second before the first broken one).
+    #[serde(default)]
+    pub capacity: Capacity,
     /// Which reports to render and where.
     #[serde(default)]
     pub report: Report,
@@ -828,6 +832,36 @@ impl Default for Business {
             cost_per_million: default_cost_per_million(),
             review_cost: default_review_cost(),
             false_positive_cost: default_false_positive_cost(),
+        }
+    }
+}
+
+/// `[capacity]`: when a second counts as broken, for the capacity figure. A second is also
+/// broken when a run-scoped criterion judged on that second alone fails.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Capacity {
+    /// A second whose errors and timeouts pass this share of the transactions due is broken
+    /// (default 0.01, 1%).
+    #[serde(default = "default_capacity_error_rate")]
+    pub error_rate: Fraction,
+    /// A second whose share of degraded decisions passes this is broken (default 0.05, 5%).
+    #[serde(default = "default_capacity_degraded_share")]
+    pub degraded_share: Fraction,
+}
+
+fn default_capacity_error_rate() -> Fraction {
+    Fraction(0.01)
+}
+fn default_capacity_degraded_share() -> Fraction {
+    Fraction(0.05)
+}
+
+impl Default for Capacity {
+    fn default() -> Self {
+        Capacity {
+            error_rate: default_capacity_error_rate(),
+            degraded_share: default_capacity_degraded_share(),
         }
     }
 }

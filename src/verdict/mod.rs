@@ -4,8 +4,10 @@
 //! the run stopped); one whose scope was cut short is judged on what ran and marked partial.
 //! The same code judges live (for `abort`, inside the run loop) and at the end.
 
+mod capacity;
 mod recovery;
 
+pub use capacity::capacity;
 use hdrhistogram::Histogram;
 pub use recovery::{Recovery, recovery};
 
@@ -240,6 +242,7 @@ impl Measured<'_> {
                 Value::Observed,
             ),
             Metric::Availability => self.availability(c),
+            Metric::CapacityRate => self.capacity_rate(c),
             Metric::GeneratorLagP99 => Value::Observed(if agg.lag.is_empty() {
                 0.0
             } else {
@@ -268,6 +271,17 @@ impl Measured<'_> {
             self.seconds(&c.windows).map(|s| s.counts.lost()).sum()
         } else {
             agg.counts.lost()
+        }
+    }
+
+    /// The capacity over the scope; a system that never broke held the highest rate it was
+    /// given (live, nothing is known until a second breaks).
+    fn capacity_rate(&self, c: &PlannedCriterion) -> Value {
+        let cap = capacity(self.plan, self.timeline, &c.windows);
+        match cap.rate {
+            Some(rate) => Value::Observed(rate),
+            None if self.live => Value::Missing("no second has broken yet".to_string()),
+            None => Value::Observed(cap.highest_held),
         }
     }
 
