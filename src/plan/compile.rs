@@ -364,6 +364,16 @@ fn criteria(
             );
         }
         let (scope, windows) = scope(c, cr, &at, timeline, failures);
+        let window_s = window(c, cr, &at, parsed.as_ref());
+        if let Some(p) = &parsed
+            && cr.outside.is_some()
+            && !p.metric.per_second()
+        {
+            c.err(&format!("{at}/outside"), format!(
+                "outside = \"failures\" judges per-second figures, which \"{}\" is not one of; use it with counts, rates (error_rate, timeout_rate, drop_rate), throughput, throughput_ratio, availability, degradation.max or lost; judge \"{}\" over a list of phases instead (phase = [\"a\", \"b\"])",
+                p.metric, p.metric
+            ));
+        }
         if let Some(p) = parsed {
             criteria.push(PlannedCriterion {
                 check: p,
@@ -371,10 +381,40 @@ fn criteria(
                 windows,
                 abort: cr.abort,
                 abort_grace_ns: cr.abort_grace.unwrap_or(Duration::from_secs(10)).as_nanos(),
+                window_s,
             });
         }
     }
     criteria
+}
+
+/// The `window` in whole seconds, checked: at least 1 s, whole seconds, and a metric that
+/// per-second figures give.
+fn window(
+    c: &mut Compiler<'_>,
+    cr: &crate::scenario::model::Criterion,
+    at: &str,
+    check: Option<&check::Check>,
+) -> Option<u64> {
+    let w = cr.window?;
+    let ptr = format!("{at}/window");
+    let ns = w.as_nanos();
+    if ns < 1_000_000_000 || ns % 1_000_000_000 != 0 {
+        c.err(&ptr, format!(
+            "window {w} must be a whole number of seconds, at least 1s (windows are judged on whole seconds of the timeline), e.g. window = \"10s\""
+        ));
+        return None;
+    }
+    if let Some(p) = check
+        && !p.metric.per_second()
+    {
+        c.err(&ptr, format!(
+            "window judges per-second figures, which \"{}\" is not one of; use it with counts, rates (error_rate, timeout_rate, drop_rate), throughput, throughput_ratio, availability, degradation.max or lost",
+            p.metric
+        ));
+        return None;
+    }
+    Some(ns / 1_000_000_000)
 }
 
 /// A criterion's scope and the windows of the run it covers.
@@ -385,28 +425,57 @@ fn scope(
     timeline: &Timeline<'_>,
     failures: &Failures,
 ) -> (Scope, Vec<(u64, u64)>) {
-    if cr.phase.is_some() && cr.during.is_some() {
+    let given = [
+        cr.phase.is_some(),
+        cr.during.is_some(),
+        cr.outside.is_some(),
+    ];
+    if given.iter().filter(|&&g| g).count() > 1 {
+        let ptr = if cr.outside.is_some() {
+            "outside"
+        } else {
+            "during"
+        };
         c.err(
-            &format!("{at}/during"),
-            "a criterion has one scope: give either phase or during, not both".to_string(),
+            &format!("{at}/{ptr}"),
+            "a criterion has one scope: give one of phase, during or outside".to_string(),
         );
     }
+    if cr.outside.is_some() {
+        return (Scope::OutsideFailures, vec![(0, timeline.end_ns)]);
+    }
     if let Some(p) = &cr.phase {
-        match timeline.names.get(p.0.as_str()) {
-            Some(&index) => {
-                let ph = &timeline.phases[index];
-                let scope = Scope::Phase {
-                    name: p.0.clone(),
-                    index,
-                };
-                return (scope, vec![(ph.start_ns, ph.end_ns)]);
+        let names = p.names();
+        let mut indexes = Vec::new();
+        for (k, name) in names.iter().enumerate() {
+            let ptr = match p {
+                crate::scenario::model::Phases::One(_) => format!("{at}/phase"),
+                crate::scenario::model::Phases::Many(_) => format!("{at}/phase/{k}"),
+            };
+            match timeline.names.get(name.0.as_str()) {
+                Some(&index) if indexes.contains(&index) => {
+                    c.err(&ptr, format!("phase \"{name}\" is listed twice"))
+                }
+                Some(&index) => indexes.push(index),
+                None => c.unknown_name(&ptr, "phase", &name.0, timeline.names.keys().copied()),
             }
-            None => c.unknown_name(
-                &format!("{at}/phase"),
-                "phase",
-                &p.0,
-                timeline.names.keys().copied(),
-            ),
+        }
+        if indexes.len() == names.len() {
+            let windows = indexes
+                .iter()
+                .map(|&i| (timeline.phases[i].start_ns, timeline.phases[i].end_ns))
+                .collect();
+            let scope = match p {
+                crate::scenario::model::Phases::One(n) => Scope::Phase {
+                    name: n.0.clone(),
+                    index: indexes[0],
+                },
+                crate::scenario::model::Phases::Many(list) => Scope::Phases {
+                    names: list.iter().map(|n| n.0.clone()).collect(),
+                    indexes,
+                },
+            };
+            return (scope, windows);
         }
     }
     if let Some(d) = &cr.during {

@@ -85,6 +85,13 @@ pub enum Scope {
         name: String,
         index: usize,
     },
+    /// Several phases judged together.
+    Phases {
+        names: Vec<String>,
+        indexes: Vec<usize>,
+    },
+    /// Every second outside the failure windows and the recovery after each.
+    OutsideFailures,
     /// Every occurrence named (all of a repeated failure, or `NAME#k` for one).
     Failure {
         name: String,
@@ -99,6 +106,8 @@ impl Scope {
             Scope::Run => "run".to_string(),
             Scope::Phase { name, .. } => format!("phase:{name}"),
             Scope::Failure { name, .. } => format!("during:{name}"),
+            Scope::Phases { names, .. } => format!("phases:{}", names.join(",")),
+            Scope::OutsideFailures => "outside:failures".to_string(),
         }
     }
 }
@@ -112,6 +121,8 @@ pub struct PlannedCriterion {
     pub windows: Vec<(u64, u64)>,
     pub abort: bool,
     pub abort_grace_ns: u64,
+    /// `window`: the criterion must hold in every window of this many seconds in its scope.
+    pub window_s: Option<u64>,
 }
 
 /// A compiled, checked scenario.
@@ -219,6 +230,10 @@ fn digest(plan: &Plan) -> String {
         phases: Vec<(&'a str, u64, u64, &'a Load)>,
         failures: &'a [PlannedFailure],
         criteria: Vec<(&'a str, &'a str, f64, String, bool, u64)>,
+        /// (criterion index, window in seconds) of the criteria with a `window`; absent when
+        /// none has one, so digests from before windows hold.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        criterion_windows: Vec<(usize, u64)>,
         target: &'a Target,
         workload: &'a Workload,
         business: &'a Business,
@@ -253,6 +268,12 @@ fn digest(plan: &Plan) -> String {
                     c.abort_grace_ns,
                 )
             })
+            .collect(),
+        criterion_windows: plan
+            .criteria
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.window_s.map(|w| (i, w)))
             .collect(),
         target: &plan.target,
         workload: &plan.workload,

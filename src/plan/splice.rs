@@ -184,6 +184,33 @@ fn rescope(
                     continue;
                 }
             },
+            Scope::OutsideFailures => (Scope::OutsideFailures, vec![(0, duration_ns)]),
+            Scope::Phases { names, .. } => {
+                let found: Vec<Option<usize>> = names
+                    .iter()
+                    .map(|n| phases.iter().rposition(|p| p.name == *n))
+                    .collect();
+                if found.iter().any(Option::is_none) {
+                    errors.push(format!(
+                        "criterion \"{}\" is scoped to phases {}, one of which is over in the new version and never ran in this run",
+                        c.check.text,
+                        names.join(", ")
+                    ));
+                    continue;
+                }
+                let indexes: Vec<usize> = found.into_iter().flatten().collect();
+                let windows = indexes
+                    .iter()
+                    .map(|&i| (phases[i].start_ns, phases[i].end_ns))
+                    .collect();
+                (
+                    Scope::Phases {
+                        names: names.clone(),
+                        indexes,
+                    },
+                    windows,
+                )
+            }
             Scope::Failure { name, .. } => {
                 let occurrences = occurrences(failures, name);
                 let windows = occurrences

@@ -218,7 +218,10 @@ fn criteria(plan: &Plan, measured: &Measured<'_>, stop: Option<Stop>) -> Vec<Cri
             CriterionResult {
                 check: c.check.text.clone(),
                 metric: c.check.metric.to_string(),
-                scope: c.scope.label(),
+                scope: match c.window_s {
+                    Some(w) => format!("{}, every {w}s window", c.scope.label()),
+                    None => c.scope.label(),
+                },
                 op: c.check.op.symbol().to_string(),
                 threshold: c.check.threshold,
                 unit: unit(kind).to_string(),

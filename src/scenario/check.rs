@@ -254,6 +254,27 @@ impl Metric {
         )
     }
 
+    /// Whether it can be judged from per-second figures alone (the timeline's counts and
+    /// degraded share): what `window` and `outside` need.
+    pub fn per_second(self) -> bool {
+        use Metric::*;
+        matches!(
+            self,
+            Requests
+                | Errors
+                | Timeouts
+                | Dropped
+                | Lost
+                | ErrorRate
+                | TimeoutRate
+                | DropRate
+                | Throughput
+                | ThroughputRatio
+                | Availability
+                | DegradationMax
+        )
+    }
+
     /// Whether its value can be below 0 (money saved and ROI go negative when costs win).
     fn can_be_negative(self) -> bool {
         matches!(self, Metric::BusinessMoneySaved | Metric::BusinessRoi)

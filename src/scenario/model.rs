@@ -783,9 +783,18 @@ pub struct Criterion {
     /// `METRIC OP VALUE`, e.g. "latency.p95 < 2s", "error_rate < 0.1%", "fraud.recall > 90%".
     #[schemars(length(min = 1, max = 200))]
     pub check: String,
-    /// Judge only this phase.
+    /// Judge only this phase, or these phases together (`phase = ["warm-up", "peak"]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phase: Option<Name>,
+    pub phase: Option<Phases>,
+    /// `"failures"`: judge every second outside the failure windows and the recovery after
+    /// each.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outside: Option<Outside>,
+    /// The criterion must hold in every window of this length (whole seconds) within its
+    /// scope; the worst window is reported. For metrics read from per-second figures: counts,
+    /// rates, throughput, availability and degradation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Duration>,
     /// Judge only this failure's window (`NAME`, or `NAME#k` for one occurrence of a repeat).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*(#[0-9]+)?$"))]
@@ -796,6 +805,31 @@ pub struct Criterion {
     /// With `abort`: how long after the scope starts before it is judged live (default 10s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_grace: Option<Duration>,
+}
+
+/// One phase, or a list of phases judged together.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Phases {
+    One(Name),
+    Many(#[schemars(length(min = 1))] Vec<Name>),
+}
+
+impl Phases {
+    pub fn names(&self) -> Vec<&Name> {
+        match self {
+            Phases::One(n) => vec![n],
+            Phases::Many(list) => list.iter().collect(),
+        }
+    }
+}
+
+/// What `outside` leaves out of a criterion's scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Outside {
+    /// Every failure window and the recovery after it.
+    Failures,
 }
 
 /// `[business]`: the cost model behind the business figures.

@@ -13,7 +13,7 @@ pub use recovery::{Recovery, recovery};
 
 use crate::metrics::{Aggregate, Recorder, Second, ms};
 use crate::plan::{Plan, PlannedCriterion, Scope};
-use crate::scenario::check::{Metric, Stat};
+use crate::scenario::check::{Metric, Op, Stat};
 use crate::scenario::model::Business;
 
 const SECOND: u64 = 1_000_000_000;
@@ -146,6 +146,16 @@ impl Measured<'_> {
         match scope {
             Scope::Run => self.run.clone(),
             Scope::Phase { index, .. } => self.phases[*index].clone(),
+            // Judged from per-second figures (see `per_second_value`); the run's aggregate
+            // stands for the rest.
+            Scope::OutsideFailures => self.run.clone(),
+            Scope::Phases { indexes, .. } => {
+                let mut agg = Aggregate::new(3);
+                for &i in indexes {
+                    agg.merge(&self.phases[i]);
+                }
+                agg
+            }
             Scope::Failure { occurrences, .. } => {
                 let mut agg = Aggregate::new(2);
                 for &j in occurrences {
@@ -175,11 +185,22 @@ impl Measured<'_> {
                     .collect()
             }
             Scope::Failure { occurrences, .. } => occurrences.clone(),
+            Scope::Phases { .. } => (0..all.len())
+                .filter(|&j| {
+                    c.windows
+                        .iter()
+                        .any(|&(a, b)| all[j].start_ns < b && all[j].end_ns > a)
+                })
+                .collect(),
+            Scope::OutsideFailures => Vec::new(),
         }
     }
 
     /// The value of `c`'s metric over its scope, or why there is none.
     fn value(&self, c: &PlannedCriterion) -> Value {
+        if c.window_s.is_some() || c.scope == Scope::OutsideFailures {
+            return self.per_second_value(c);
+        }
         let agg = self.aggregate(&c.scope);
         let n = agg.answered();
         let counts = agg.counts;
@@ -249,6 +270,79 @@ impl Measured<'_> {
                 ms(agg.lag.value_at_quantile(0.99))
             }),
         }
+    }
+
+    /// The seconds in a criterion's scope, in time order: those overlapping its windows, or
+    /// for `outside = "failures"` those clear of every failure window and the recovery after
+    /// it (to the run's end when it never recovered).
+    fn scope_seconds<'s>(&'s self, c: &'s PlannedCriterion) -> Vec<&'s Second> {
+        if c.scope != Scope::OutsideFailures {
+            return self.seconds(&c.windows).collect();
+        }
+        let excluded: Vec<(u64, u64)> = self
+            .plan
+            .failures
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                let recovered = self.recoveries.get(j).and_then(|r| r.recovery_ms);
+                let until = recovered.map_or(u64::MAX, |ms| f.end_ns + ms * 1_000_000);
+                (f.start_ns, until)
+            })
+            .collect();
+        self.timeline
+            .iter()
+            .filter(|s| {
+                let (a, b) = (s.t * SECOND, (s.t + 1) * SECOND);
+                !excluded.iter().any(|&(start, end)| a < end && b > start)
+            })
+            .collect()
+    }
+
+    /// A per-second metric over the seconds of its scope, or over every `window` of
+    /// consecutive seconds in it, reporting the worst (the largest for `<` and `<=`, the
+    /// smallest for `>` and `>=`, the first failing one otherwise). Live, only whole windows
+    /// are judged.
+    fn per_second_value(&self, c: &PlannedCriterion) -> Value {
+        let seconds = self.scope_seconds(c);
+        let Some(w) = c.window_s.map(|w| w as usize) else {
+            return over_seconds(c.check.metric, &seconds);
+        };
+        let mut worst: Option<f64> = None;
+        let mut runs: Vec<&[&Second]> = Vec::new();
+        let mut start = 0;
+        for i in 1..=seconds.len() {
+            if i == seconds.len() || seconds[i].t != seconds[i - 1].t + 1 {
+                runs.push(&seconds[start..i]);
+                start = i;
+            }
+        }
+        let whole: Vec<&[&Second]> = runs.iter().flat_map(|r| r.windows(w)).collect();
+        if whole.is_empty() {
+            if self.live || seconds.is_empty() {
+                return Value::Missing("no whole window in scope yet".to_string());
+            }
+            // The scope is shorter than the window: judged over all of it.
+            return over_seconds(c.check.metric, &seconds);
+        }
+        for window in whole {
+            let Value::Observed(v) = over_seconds(c.check.metric, window) else {
+                continue;
+            };
+            let fails = !c.check.op.holds(v, c.check.threshold);
+            worst = Some(match (worst, c.check.op) {
+                (None, _) => v,
+                (Some(x), Op::Lt | Op::Le) => x.max(v),
+                (Some(x), Op::Gt | Op::Ge) => x.min(v),
+                (Some(x), _) if !c.check.op.holds(x, c.check.threshold) => x,
+                (Some(_), _) if fails => v,
+                (Some(x), _) => x,
+            });
+        }
+        worst.map_or_else(
+            || Value::Missing("no window in scope had anything to judge".to_string()),
+            Value::Observed,
+        )
     }
 
     fn throughput(&self, c: &PlannedCriterion, ok: u64) -> Value {
@@ -381,6 +475,55 @@ impl Measured<'_> {
             note,
             partial,
         }
+    }
+}
+
+/// A per-second metric over a set of seconds.
+fn over_seconds(metric: Metric, seconds: &[&Second]) -> Value {
+    let mut sum = crate::metrics::Counts::default();
+    for s in seconds {
+        sum.add(&s.counts);
+    }
+    let due = sum.due();
+    let with_traffic: Vec<&&Second> = seconds.iter().filter(|s| s.had_traffic()).collect();
+    let count = |x: u64| Value::Observed(x as f64);
+    match metric {
+        Metric::Requests => count(sum.answered()),
+        Metric::Errors => count(sum.errors),
+        Metric::Timeouts => count(sum.timeouts),
+        Metric::Dropped => count(sum.dropped),
+        Metric::Lost => count(seconds.iter().map(|s| s.counts.lost()).sum()),
+        Metric::ErrorRate => share(sum.errors, due, "transactions due"),
+        Metric::TimeoutRate => share(sum.timeouts, due, "transactions due"),
+        Metric::DropRate => share(sum.dropped, due, "transactions due"),
+        Metric::ThroughputRatio => share(
+            sum.ok,
+            sum.planned.max(sum.outcomes()),
+            "planned transactions",
+        ),
+        Metric::Throughput if seconds.is_empty() => {
+            Value::Missing("no seconds in scope".to_string())
+        }
+        Metric::Throughput => Value::Observed(sum.ok as f64 / seconds.len() as f64),
+        Metric::Availability if with_traffic.is_empty() => {
+            Value::Missing("no seconds with traffic in scope".to_string())
+        }
+        Metric::Availability => {
+            let up = with_traffic
+                .iter()
+                .filter(|s| s.failure_rate() < AVAILABLE_BELOW)
+                .count();
+            Value::Observed(up as f64 / with_traffic.len() as f64)
+        }
+        Metric::DegradationMax => seconds
+            .iter()
+            .map(|s| s.degraded_share())
+            .reduce(f64::max)
+            .map_or_else(
+                || Value::Missing("no seconds in scope".to_string()),
+                Value::Observed,
+            ),
+        other => Value::Missing(format!("\"{other}\" is not judged from per-second figures")),
     }
 }
 

@@ -12,7 +12,7 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
     ("absurd-total", 8, 8, "at most 10^12"),
     ("bad-duration", 7, 12, "invalid duration \"5 minutes\""),
     ("bandwidth-simulated", 11, 8, "needs an http target"),
-    ("both-scopes", 20, 10, "either phase or during"),
+    ("both-scopes", 20, 10, "give one of phase, during or outside"),
     (
         "burst-hold-longer",
         8,
@@ -80,6 +80,15 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
     ("recovery-below-zero", 11, 26, "never below 0"),
     ("repeat-too-many", 16, 34, "at most 10000 in all"),
     ("share-above-100", 11, 25, "never above 100%"),
+    ("window-latency", 12, 10, "window judges per-second figures"),
+    ("window-fraction", 12, 10, "a whole number of seconds"),
+    (
+        "outside-latency",
+        12,
+        11,
+        "judge \"latency.p95\" over a list of phases",
+    ),
+    ("phase-list-unknown", 12, 18, "did you mean \"main\"?"),
     (
         "status-simulated",
         16,

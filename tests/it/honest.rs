@@ -294,3 +294,113 @@ fn planned_comes_from_the_plan_in_every_scope_and_second() {
         assert_eq!(s.lost(), 0, "second {}", s.t);
     }
 }
+
+/// A ramp from 0 to 40,000 TPS that latency alone calls healthy: the capacity names where
+/// the degraded share first passes 5%.
+#[test]
+fn a_capacity_search_names_the_rate_where_decisions_degrade() {
+    let w = write(
+        "cap.toml",
+        "[scenario]\nname = \"cap\"\nseed = 11\n\n[[phase]]\nname = \"ramp\"\nduration = \"2m\"\nload = { pattern = \"ramp\", from = 0, to = 40000 }\n\n[[criterion]]\ncheck = \"latency.p99 < 500ms\"\n",
+    );
+    let out = w.dir.path().join("out");
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(0);
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let first_degraded = r["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            let ok = s["ok"].as_f64().unwrap();
+            ok > 0.0 && s["degraded"].as_f64().unwrap() / ok > 0.05
+        })
+        .expect("the pipeline degrades under this ramp");
+    let t = first_degraded["t"].as_f64().unwrap();
+    let degraded_rate = 40_000.0 * (t + 0.5) / 120.0;
+    let capacity = r["capacity"]["rate"].as_f64().expect("something broke");
+    assert!(
+        (capacity - degraded_rate).abs() <= 0.15 * degraded_rate,
+        "capacity {capacity} TPS, degraded share passed 5% at {degraded_rate} TPS"
+    );
+    assert_eq!(r["capacity"]["broken_by"], "degraded_share");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains(&format!("**{} TPS**", capacity.round())),
+        "report.md names the capacity:\n{md}"
+    );
+}
+
+/// Two minutes at 500 TPS with a 10 s window of 5% errors.
+const TEN_SECONDS_OF_ERRORS: &str = r#"[scenario]
+name = "windows"
+seed = 5
+
+[[phase]]
+name = "steady"
+duration = "2m"
+load = { pattern = "constant", rate = 500 }
+
+[[failure]]
+name = "flaky"
+kind = "errors"
+component = "gateway"
+at = "1m"
+duration = "10s"
+probability = 0.05
+
+[[criterion]]
+check = "error_rate < 0.5%"
+outside = "failures"
+
+[[criterion]]
+check = "error_rate < 1%"
+window = "10s"
+
+[[criterion]]
+check = "error_rate < 1%"
+"#;
+
+#[test]
+fn outside_failures_and_rolling_windows_say_what_one_run_wide_figure_cannot() {
+    let r = simulate(TEN_SECONDS_OF_ERRORS);
+    let status: Vec<&str> = r.criteria.iter().map(|c| c.status.as_str()).collect();
+    assert_eq!(status, ["pass", "fail", "pass"]);
+    assert_eq!(r.criteria[0].scope, "outside:failures");
+    assert_eq!(r.criteria[0].observed, Some(0.0));
+    // The worst 10 s window is the failure's own: about 5% errors.
+    let worst = r.criteria[1].observed.unwrap();
+    assert!((0.03..0.07).contains(&worst), "{worst}");
+    assert_eq!(r.criteria[1].scope, "run, every 10s window");
+    assert!(r.criteria[2].observed.unwrap() < 0.01);
+}
+
+#[test]
+fn an_abort_on_a_windowed_error_rate_fires_within_3s_of_the_errors() {
+    let text = "[scenario]\nname = \"w\"\nseed = 5\n\n[[phase]]\nname = \"steady\"\nduration = \"2m\"\nload = { pattern = \"constant\", rate = 1000 }\n\n[[failure]]\nkind = \"errors\"\ncomponent = \"gateway\"\nat = \"30s\"\nduration = \"30s\"\nprobability = 0.2\n\n[[criterion]]\ncheck = \"error_rate < 1%\"\nwindow = \"5s\"\nabort = true\n";
+    let r = simulate(text);
+    let at = r.aborted.as_ref().expect("it aborts").at_ms;
+    assert!((30_000..=33_000).contains(&at), "aborted at {at} ms");
+    // Seconds read from the timeline close as soon as their transactions are in: a
+    // degradation check fires within 3 s of a scorer crash, not after the worst case.
+    let crash = "[scenario]\nname = \"d\"\nseed = 5\n\n[[phase]]\nname = \"steady\"\nduration = \"2m\"\nload = { pattern = \"constant\", rate = 1000 }\n\n[[failure]]\nkind = \"crash\"\ncomponent = \"ml-scorer\"\nat = \"30s\"\nduration = \"30s\"\n\n[[criterion]]\ncheck = \"degradation.max < 50%\"\nabort = true\n";
+    let at = simulate(crash).aborted.expect("it aborts").at_ms;
+    assert!((30_000..=33_000).contains(&at), "aborted at {at} ms");
+}
+
+#[test]
+fn a_list_of_phases_is_judged_as_one_scope() {
+    let text = "[scenario]\nname = \"l\"\nseed = 2\n\n[[phase]]\nname = \"a\"\nduration = \"20s\"\nload = { pattern = \"constant\", rate = 100 }\n\n[[phase]]\nname = \"b\"\nduration = \"20s\"\nload = { pattern = \"constant\", rate = 300 }\n\n[[phase]]\nname = \"c\"\nduration = \"20s\"\nload = { pattern = \"constant\", rate = 200 }\n\n[[criterion]]\ncheck = \"throughput > 190\"\nphase = [\"a\", \"b\"]\n\n[[criterion]]\ncheck = \"requests == 8000\"\nphase = [\"a\", \"b\"]\n";
+    let r = simulate(text);
+    assert_eq!(r.criteria[0].scope, "phases:a,b");
+    // (100 + 300) / 2 per second over the two phases' 40 s.
+    let tput = r.criteria[0].observed.unwrap();
+    assert!((195.0..=205.0).contains(&tput), "{tput}");
+    assert_eq!(r.criteria[1].observed, Some(8000.0));
+}
