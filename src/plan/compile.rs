@@ -309,10 +309,12 @@ fn expand(
             } else {
                 String::new()
             };
+            let over = end.min(MAX_DURATION_NS * 2) - run_end;
+            let fix = fit_hint(f, k, over);
             c.err(
                 &format!("/failure/{source_index}"),
                 format!(
-                    "failure \"{occurrence}\"{which} ends at {}, after the run ends at {}",
+                    "failure \"{occurrence}\"{which} ends at {}, after the run ends at {}; {fix}",
                     units::ns(end.min(MAX_DURATION_NS * 2)),
                     units::ns(run_end)
                 ),
@@ -331,6 +333,40 @@ fn expand(
         });
     }
     list
+}
+
+/// How to make occurrence `k` of a failure that ends `over` ns after the run fit: start it
+/// earlier, shorten it, repeat it fewer times, or lengthen the last phase.
+fn fit_hint(f: &crate::scenario::model::Failure, k: u32, over: u64) -> String {
+    let ns = |v: u64| units::ns(v);
+    let lengthen = format!("or make the last phase {} longer", ns(over));
+    if k > 0 {
+        return format!("repeat it at most {k} time(s) (count = {k}), {lengthen}");
+    }
+    let at = f.at.as_nanos();
+    let len = f.duration.as_nanos();
+    let mut ways = Vec::new();
+    if at >= over {
+        let anchor = if f.phase.is_some() {
+            " from its phase's start"
+        } else {
+            ""
+        };
+        ways.push(format!(
+            "start it at {}{anchor} (at = \"{}\")",
+            ns(at - over),
+            ns(at - over)
+        ));
+    }
+    if len > over {
+        ways.push(format!(
+            "shorten it to {} (duration = \"{}\")",
+            ns(len - over),
+            ns(len - over)
+        ));
+    }
+    ways.push(lengthen);
+    ways.join(", ")
 }
 
 fn criteria(

@@ -437,7 +437,9 @@ fn metric_at(text: &str, op_at: usize) -> Result<Metric, CheckError> {
     }
     Metric::parse(metric_name).ok_or_else(|| {
         let mut message = format!("unknown metric \"{metric_name}\"");
-        if let Some(s) = did_you_mean(metric_name, Metric::all().map(Metric::name)) {
+        if let Some((ours, tool)) = foreign(metric_name) {
+            message.push_str(&format!("; {tool}'s \"{metric_name}\" is \"{ours}\" here"));
+        } else if let Some(s) = did_you_mean(metric_name, Metric::all().map(Metric::name)) {
             message.push_str(&format!("; did you mean \"{s}\"?"));
         } else {
             message.push_str("; see the metric list in docs/scenario-language.md");
@@ -505,6 +507,48 @@ fn threshold(
         }
     };
     Ok((threshold, format!("{number_text}{unit}")))
+}
+
+/// What a metric name of k6, Artillery or Gatling is called here, and whose name it is.
+fn foreign(name: &str) -> Option<(String, &'static str)> {
+    let stat = |s: &str| -> Option<&'static str> {
+        Some(match s {
+            "min" => "min",
+            "avg" | "mean" => "mean",
+            "med" | "median" | "p50" | "p(50)" | "percentile1" => "p50",
+            "p90" | "p(90)" => "p90",
+            "p95" | "p(95)" | "percentile3" => "p95",
+            "p99" | "p(99)" | "percentile4" => "p99",
+            "p999" | "p99.9" | "p(99.9)" => "p99.9",
+            "max" => "max",
+            _ => return None,
+        })
+    };
+    // `base.stat` with the base one of the tool's latency names.
+    let latency = |base: &str, tool: &'static str| {
+        name.strip_prefix(base)
+            .and_then(|rest| rest.strip_prefix('.'))
+            .and_then(stat)
+            .map(|s| (format!("latency.{s}"), tool))
+    };
+    let whole = |ours: &str, tool: &'static str| Some((ours.to_string(), tool));
+    match name {
+        "http_req_failed" => whole("error_rate", "k6"),
+        "http_reqs" => whole("throughput", "k6"),
+        "http_req_duration" | "iteration_duration" => whole("latency.p95", "k6"),
+        "errors" | "vusers.failed" => whole("errors", "Artillery"),
+        "http.request_rate" => whole("throughput", "Artillery"),
+        "failedRequests.percent" | "global.failedRequests.percent" => {
+            whole("error_rate", "Gatling")
+        }
+        "requestsPerSec" | "global.requestsPerSec" => whole("throughput", "Gatling"),
+        _ => latency("http_req_duration", "k6")
+            .or_else(|| latency("iteration_duration", "k6"))
+            .or_else(|| latency("http_req_waiting", "k6"))
+            .or_else(|| latency("http.response_time", "Artillery"))
+            .or_else(|| latency("responseTime", "Gatling"))
+            .or_else(|| latency("global.responseTime", "Gatling")),
+    }
 }
 
 /// Why a threshold (in the metric's base unit) can never be met or means nothing: a check
@@ -622,6 +666,25 @@ mod tests {
             "error_rate <= 100%",
         ] {
             assert!(parse(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn metric_names_of_other_load_testers_are_translated() {
+        for (theirs, ours) in [
+            ("http_req_duration.p95", "latency.p95"),
+            ("http_req_duration.p(99)", "latency.p99"),
+            ("http_req_failed", "error_rate"),
+            ("http.response_time.p99", "latency.p99"),
+            ("global.responseTime.percentile3", "latency.p95"),
+            ("failedRequests.percent", "error_rate"),
+        ] {
+            let e = parse(&format!("{theirs} < 1")).unwrap_err();
+            assert!(
+                e.message.contains(&format!("is \"{ours}\" here")),
+                "{theirs}: {}",
+                e.message
+            );
         }
     }
 

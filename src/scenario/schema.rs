@@ -313,8 +313,46 @@ fn type_message(
         let name = segments(pointer).pop().unwrap_or_default();
         format!("write [[{name}]] (an array of tables, one per {name}), not [{name}]")
     } else {
-        format!("{what} must be {}, not {found}", article(&expected))
+        let mut msg = format!("{what} must be {}, not {found}", article(&expected));
+        if let Some(shape) = shape_of(pointer) {
+            msg.push_str(&format!(", e.g. {shape}"));
+        }
+        msg
     }
+}
+
+/// What a table-valued key looks like, for a value of the wrong type.
+fn shape_of(pointer: &str) -> Option<&'static str> {
+    let key = pointer.rsplit('/').next().unwrap_or_default();
+    Some(match key {
+        "repeat" => "repeat = { every = \"1m\", count = 3 }",
+        "load" => "load = { pattern = \"constant\", rate = 100 }",
+        "service_time" => "service_time = { median = \"20ms\", p99 = \"80ms\" }",
+        "decision" => "decision = { pointer = \"/decision\", block = [\"block\"] }",
+        "countries" => "countries = { US = 0.4, GB = 0.2 }",
+        "currencies" => "currencies = { USD = 0.5, EUR = 0.3 }",
+        "headers" => "headers = { Authorization = \"Bearer ${TOKEN}\" }",
+        "body" if pointer.starts_with("/target") => "body = { template = \"body.j2\" }",
+        "capacity" => "[capacity] with error_rate = 0.01 and degraded_share = 0.05",
+        "business" => "[business] with cost_per_million = 40.0",
+        _ => return None,
+    })
+}
+
+/// A name as gauntlet writes names: lower case, `_`, spaces and dots as dashes, nothing else;
+/// None when nothing is left or it is the same.
+fn normalised_name(got: &str) -> Option<String> {
+    let mut n = String::new();
+    for c in got.trim().chars() {
+        match c {
+            'a'..='z' | '0'..='9' => n.push(c),
+            'A'..='Z' => n.push(c.to_ascii_lowercase()),
+            '_' | ' ' | '.' | '-' if !n.is_empty() && !n.ends_with('-') => n.push('-'),
+            _ => {}
+        }
+    }
+    let n = n.trim_end_matches('-').to_string();
+    (!n.is_empty() && n != got).then_some(n)
 }
 
 fn pattern_message(pattern: &str, pointer: &str, instance: &Value, what: &str) -> String {
@@ -324,9 +362,14 @@ fn pattern_message(pattern: &str, pointer: &str, instance: &Value, what: &str) -
             "invalid duration \"{got}\" for {what}; write a number and a unit (h, m, s, ms, us), e.g. \"250ms\", \"30s\", \"5m\", \"1m30s\""
         )
     } else if pattern == NAME_PATTERN || pattern == OCCURRENCE_PATTERN {
-        format!(
-            "invalid name \"{got}\" for {what}; names use lower-case letters, digits and dashes, e.g. \"ramp-up\""
-        )
+        let mut msg = format!(
+            "invalid name \"{got}\" for {what}; names use lower-case letters, digits and dashes"
+        );
+        match normalised_name(got) {
+            Some(n) => msg.push_str(&format!("; did you mean \"{n}\"?")),
+            None => msg.push_str(", e.g. \"ramp-up\""),
+        }
+        msg
     } else if pointer == "/target/url" {
         format!(
             "invalid url \"{got}\"; expected an http:// or https:// URL such as \"http://127.0.0.1:8080/score\""

@@ -12,7 +12,12 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
     ("absurd-total", 8, 8, "at most 10^12"),
     ("bad-duration", 7, 12, "invalid duration \"5 minutes\""),
     ("bandwidth-simulated", 11, 8, "needs an http target"),
-    ("both-scopes", 20, 10, "give one of phase, during or outside"),
+    (
+        "both-scopes",
+        20,
+        10,
+        "give one of phase, during or outside",
+    ),
     (
         "burst-hold-longer",
         8,
@@ -81,6 +86,19 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
     ("repeat-too-many", 16, 34, "at most 10000 in all"),
     ("share-above-100", 11, 25, "never above 100%"),
     ("window-latency", 12, 10, "window judges per-second figures"),
+    ("name-underscore", 12, 13, "did you mean \"ml-scorer\"?"),
+    (
+        "repeat-not-table",
+        15,
+        10,
+        "e.g. repeat = { every = \"1m\", count = 3 }",
+    ),
+    (
+        "k6-metric-name",
+        11,
+        10,
+        "k6's \"http_req_duration.p95\" is \"latency.p95\" here",
+    ),
     ("window-fraction", 12, 10, "a whole number of seconds"),
     (
         "outside-latency",
