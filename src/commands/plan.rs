@@ -270,6 +270,30 @@ pub fn text(plan: &Plan) -> String {
         &[false, false, false, false, true],
     );
 
+    for p in &plan.phases {
+        if let Load::Step { from, to, steps } = p.load {
+            let n = steps.max(2) as u64;
+            let stair = (p.end_ns - p.start_ns) / n;
+            let levels: Vec<String> = (0..n)
+                .map(|j| {
+                    let rate = from.0 + (to.0 - from.0) * j as f64 / (n - 1) as f64;
+                    format!(
+                        "{} {} TPS",
+                        units::ns(p.start_ns + j * stair),
+                        units::number(rate)
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                o,
+                "  stairs of \"{}\", {} each: {}",
+                p.name,
+                units::ns(stair),
+                levels.join(", ")
+            );
+        }
+    }
+
     let _ = writeln!(o, "\nfailures");
     if plan.failures.is_empty() {
         let _ = writeln!(o, "  none");

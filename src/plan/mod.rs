@@ -140,6 +140,9 @@ pub struct Plan {
     pub target: Target,
     pub workload: Workload,
     pub business: Business,
+    /// The scenario gave `[business]` prices (otherwise the defaults stand in, and reports
+    /// say so).
+    pub priced: bool,
     /// When a second counts as broken, for the capacity figure.
     pub capacity: Capacity,
     pub report: Report,

@@ -44,6 +44,7 @@ pub fn splice(old: &Plan, new: &Plan, at: u64, planned: u64) -> Result<Spliced, 
             criteria,
             workload: new.workload.clone(),
             business: new.business.clone(),
+            priced: new.priced,
             arrivals: new.arrivals,
             // The run's identity, its target and where its reports go stay the run's own.
             ..old.clone()

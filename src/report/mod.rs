@@ -148,9 +148,21 @@ impl Templates {
         results: &Results,
         formats: &[String],
     ) -> Result<Vec<(String, String)>, ReportError> {
+        self.render_timed(results, formats, None)
+    }
+
+    /// The same, knowing the run's wall time in ms (from run.json), which JUnit reports.
+    fn render_timed(
+        &self,
+        results: &Results,
+        formats: &[String],
+        wall_ms: Option<u64>,
+    ) -> Result<Vec<(String, String)>, ReportError> {
+        let mut view = View::new(results);
+        view.wall_ms = wall_ms;
         let ctx = minijinja::context! {
             results => Serde(results),
-            view => Serde(View::new(results)),
+            view => Serde(view),
         };
         let mut out = Vec::new();
         for format in formats {
@@ -174,8 +186,13 @@ impl Templates {
         formats: &[String],
         dir: &Path,
     ) -> Result<Vec<PathBuf>, WriteError> {
+        // run.json beside the results gives the wall time (absent for a hand-made results file).
+        let wall_ms = std::fs::read_to_string(dir.join("run.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["wall_ms"].as_u64());
         let mut written = Vec::new();
-        for (name, text) in self.render(results, formats)? {
+        for (name, text) in self.render_timed(results, formats, wall_ms)? {
             let path = dir.join(name);
             crate::results::write_atomic(&path, text.as_bytes()).map_err(|source| {
                 WriteError::Io {
@@ -311,6 +328,8 @@ struct View {
     failed_checks: Vec<String>,
     /// Capacity is headlined for ramp and step loads and when a criterion asks for it.
     capacity_headline: bool,
+    /// How long the run took on the wall clock, ms (from run.json), when known.
+    wall_ms: Option<u64>,
     charts: charts::Charts,
 }
 
@@ -342,6 +361,7 @@ impl View {
                 .iter()
                 .any(|p| p.pattern == "ramp" || p.pattern == "step")
                 || r.criteria.iter().any(|c| c.metric == "capacity.rate"),
+            wall_ms: None,
             charts: charts::Charts::new(r),
         }
     }

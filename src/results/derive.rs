@@ -454,6 +454,7 @@ fn capacity(plan: &Plan, timeline: &[Second], stop: Option<Stop>) -> CapacityRes
 fn business(run: &Aggregate, plan: &Plan) -> BusinessResult {
     let m = verdict::money(run, &plan.business);
     BusinessResult {
+        default_prices: !plan.priced,
         fraud_prevented_usd: round(m.prevented_usd, 2),
         fraud_missed_usd: round(m.missed_usd, 2),
         total_cost_usd: round(m.total_cost_usd, 2),

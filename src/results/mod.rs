@@ -330,6 +330,9 @@ pub struct CapacityResult {
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 pub struct BusinessResult {
+    /// The figures use gauntlet's default prices: the scenario has no `[business]` table.
+    #[serde(default)]
+    pub default_prices: bool,
     pub fraud_prevented_usd: f64,
     pub fraud_missed_usd: f64,
     pub total_cost_usd: f64,

@@ -104,9 +104,10 @@ pub struct Scenario {
     /// Success criteria, `check = "METRIC OP VALUE"`, judged at the end (or live with `abort`).
     #[serde(rename = "criterion", default)]
     pub criteria: Vec<Criterion>,
-    /// The cost model behind the business figures.
-    #[serde(default)]
-    pub business: Business,
+    /// The cost model behind the business figures; without it, business figures use default
+    /// prices and say so.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business: Option<Business>,
     /// When a second counts as broken, for the capacity figure (the planned rate of the last
     /// second before the first broken one).
     #[serde(default)]
@@ -545,7 +546,7 @@ impl Load {
             Load::Constant { rate } => format!("constant {} TPS", n(rate.0)),
             Load::Ramp { from, to } => format!("ramp {} → {} TPS", n(from.0), n(to.0)),
             Load::Step { from, to, steps } => {
-                format!("step {} → {} TPS in {steps}", n(from.0), n(to.0))
+                format!("step {} → {} TPS in {steps} stairs", n(from.0), n(to.0))
             }
             Load::Burst {
                 base,

@@ -154,10 +154,22 @@ fn reports_are_snapshots_of_a_deterministic_run() {
         "small_report_md",
         std::fs::read_to_string(out.join("report.md")).unwrap()
     );
-    insta::assert_snapshot!(
-        "small_junit_xml",
-        std::fs::read_to_string(out.join("junit.xml")).unwrap()
+    // JUnit's `time` is the wall time, which varies: it is checked apart from the snapshot.
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let suite = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite"))
+        .unwrap();
+    let time: f64 = suite.attribute("time").unwrap().parse().unwrap();
+    let run: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert_eq!(time, run["wall_ms"].as_f64().unwrap() / 1000.0);
+    let stable = junit.replace(
+        &format!("time=\"{}\"", suite.attribute("time").unwrap()),
+        "time=\"[wall]\"",
     );
+    insta::assert_snapshot!("small_junit_xml", stable);
 }
 
 #[test]
