@@ -24,7 +24,25 @@ pub fn scenario_schema() -> Value {
     let mut schema = generator.into_root_schema_for::<Scenario>().to_value();
     strip_null(&mut schema);
     adjust(&mut schema);
+    if let Some(check) = schema.pointer_mut("/$defs/Criterion/properties/check")
+        && let Some(map) = check.as_object_mut()
+    {
+        map.insert("pattern".into(), Value::String(check_pattern()));
+    }
     schema
+}
+
+/// A pattern of `METRIC OP VALUE` with the known metrics, so an editor flags an unknown metric
+/// while typing. gauntlet's own validation leaves it to the criterion parser, which says
+/// exactly which part is wrong.
+fn check_pattern() -> String {
+    let names: Vec<String> = crate::scenario::check::Metric::all()
+        .map(|m| m.name().replace('.', "\\."))
+        .collect();
+    format!(
+        r"^\s*({})\s*(<=|>=|==|!=|<|>)\s*[-+]?[0-9_]+(\.[0-9]+)?\s*(ms|s|m|%)?\s*$",
+        names.join("|")
+    )
 }
 
 /// TOML has no null: an optional key is simply left out, so `null` is never a valid value.
@@ -112,6 +130,11 @@ pub fn validate(source: &Source, json: &Value) -> Vec<Diagnostic> {
     let schema = scenario_schema_cached();
     let mut out = Vec::new();
     for error in validator().iter_errors(json) {
+        let pointer = error.instance_path().as_str();
+        let is_check = pointer.starts_with("/criterion/") && pointer.ends_with("/check");
+        if is_check && matches!(error.kind(), ValidationErrorKind::Pattern { .. }) {
+            continue; // the criterion parser's message is the precise one
+        }
         describe(&error, source, json, schema, &mut out);
     }
     out
