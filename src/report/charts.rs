@@ -64,6 +64,8 @@ pub struct Chart {
 
 #[derive(Serialize)]
 pub struct Charts {
+    /// Latency by percentile, one line per phase, on a log axis of 1 / (1 - percentile).
+    pub spectrum: Chart,
     pub rate: Chart,
     pub latency: Chart,
     pub errors: Chart,
@@ -260,6 +262,7 @@ impl Charts {
             tl.iter().map(|s| Some(f(s) as f64)).collect()
         };
         Charts {
+            spectrum: spectrum(r),
             rate: frame.chart(
                 "Rate (transactions per second)",
                 "/s",
@@ -304,5 +307,58 @@ impl Charts {
                 Some(100.0),
             ),
         }
+    }
+}
+
+/// The latency percentile spectrum: x is log10(1 / (1 - p)) (50% at 0.3, 99.999% at 5), y is
+/// latency in ms; one line per phase that answered anything.
+fn spectrum(r: &Results) -> Chart {
+    // 5 decades of tail (to 99.999%), with room for the last label.
+    const DECADES: f64 = 5.25;
+    let x = |p: f64| {
+        let tail = (1.0 - (p / 100.0).min(0.99999)).max(1e-5);
+        ((-tail.log10()) / DECADES * WIDTH * 100.0).round() / 100.0
+    };
+    let max = r
+        .phases
+        .iter()
+        .flat_map(|p| p.latency_spectrum.iter().map(|v| v[1]))
+        .fold(0.0, f64::max);
+    let top = nice_top(max);
+    let classes = ["p50", "p95", "p99", "ok", "errors", "timeouts", "planned"];
+    let series = r
+        .phases
+        .iter()
+        .filter(|p| !p.latency_spectrum.is_empty())
+        .enumerate()
+        .map(|(i, p)| Series {
+            label: p.name.clone(),
+            class: classes[i % classes.len()].to_string(),
+            points: p
+                .latency_spectrum
+                .iter()
+                .map(|v| format!("{},{:.2}", x(v[0]), HEIGHT - (v[1] / top).min(1.0) * HEIGHT))
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect();
+    let ticks = ["50%", "90%", "99%", "99.9%", "99.99%", "99.999%"]
+        .iter()
+        .zip([50.0, 90.0, 99.0, 99.9, 99.99, 99.999])
+        .map(|(label, p)| Tick {
+            x: x(p),
+            label: label.to_string(),
+        })
+        .collect();
+    Chart {
+        title: "Latency by percentile (each phase; the tail to the right)".to_string(),
+        width: WIDTH,
+        height: HEIGHT,
+        top: format!("{} ms", fmt(top)),
+        series,
+        bands: Vec::new(),
+        markers: Vec::new(),
+        ticks,
+        events: Vec::new(),
     }
 }

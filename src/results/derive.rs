@@ -306,7 +306,23 @@ fn phases(plan: &Plan, aggs: &[Aggregate]) -> Vec<PhaseResult> {
             start_ms: p.start_ns / 1_000_000,
             end_ms: p.end_ns / 1_000_000,
             summary: summary(agg, secs(p.start_ns, p.end_ns)),
+            latency_spectrum: spectrum(&agg.latency),
         })
+        .collect()
+}
+
+/// Percentiles of the spectrum, as HdrHistogram plots them (each a step further into the tail).
+const SPECTRUM: [f64; 11] = [
+    50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99, 99.999, 100.0,
+];
+
+fn spectrum(h: &hdrhistogram::Histogram<u64>) -> Vec<[f64; 2]> {
+    if h.is_empty() {
+        return Vec::new();
+    }
+    SPECTRUM
+        .iter()
+        .map(|&p| [p, round(ms(h.value_at_quantile(p / 100.0)), 3)])
         .collect()
 }
 

@@ -195,6 +195,10 @@ pub struct PhaseResult {
     pub start_ms: u64,
     pub end_ms: u64,
     pub summary: Summary,
+    /// The latency percentile spectrum (HdrHistogram's percentile plot): `[percentile, ms]`
+    /// pairs from the median to 99.999% and the max; empty when nothing was answered.
+    #[serde(default)]
+    pub latency_spectrum: Vec<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

@@ -139,7 +139,12 @@ fn the_html_report_is_self_contained() {
             "the report reaches out with {forbidden}"
         );
     }
-    assert_eq!(html.matches("<svg").count(), 4, "four charts");
+    assert_eq!(
+        html.matches("<svg").count(),
+        5,
+        "four charts over time and the percentile spectrum"
+    );
+    assert!(html.contains("Latency by percentile"));
     assert!(
         html.contains("class=\"band\""),
         "failure windows are shaded"
