@@ -20,7 +20,7 @@ use crate::workload::Generator;
 pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnostic>> {
     let mut c = Compiler {
         src: &loaded.source,
-        diags: Vec::new(),
+        diags: loaded.schema_errors.clone(),
     };
     let s = &loaded.scenario;
     let seed = seed.unwrap_or(s.scenario.seed);
@@ -81,6 +81,7 @@ fn phases<'s>(c: &mut Compiler<'_>, s: &'s Scenario, seed: u64) -> Timeline<'s> 
     let mut expected_total = 0.0;
     for (i, p) in s.phases.iter().enumerate() {
         let at = format!("/phase/{i}");
+        let errors_before = c.diags.len();
         if let Some(first) = names.insert(&p.name.0, i) {
             let line = c.line_of(&format!("/phase/{first}/name"));
             c.err(
@@ -108,7 +109,7 @@ fn phases<'s>(c: &mut Compiler<'_>, s: &'s Scenario, seed: u64) -> Timeline<'s> 
                 ),
             );
         }
-        let curve = if c.diags.is_empty() {
+        let curve = if c.diags.len() == errors_before {
             Curve::new(&p.load, p.duration.as_secs_f64(), seed, i)
         } else {
             Curve::Pause

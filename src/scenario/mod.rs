@@ -28,6 +28,9 @@ pub struct Loaded {
     pub scenario: Scenario,
     /// The folder relative paths in the scenario (templates) are resolved against.
     pub base_dir: PathBuf,
+    /// Schema errors of parts that were set aside so the rest could still be checked for
+    /// meaning (see `salvage`); compiling reports them with the meaning errors, in one pass.
+    pub schema_errors: Vec<Diagnostic>,
 }
 
 /// Why a scenario could not be read.
@@ -82,12 +85,20 @@ fn read_bounded(path: &Path) -> std::io::Result<Vec<u8>> {
 /// Checks a scenario given as bytes; `path` is only used in messages.
 pub fn load_bytes(path: &str, bytes: &[u8], base_dir: PathBuf) -> Result<Loaded, Vec<Diagnostic>> {
     let (source, json) = source::parse(path, bytes)?;
-    let mut diags = schema::validate(&source, &json);
-    if !diags.is_empty() {
-        diagnostic::sort(&mut diags);
-        return Err(diags);
-    }
+    let located = schema::validate_at(&source, &json);
     let mut typed = json.clone();
+    let mut schema_errors = Vec::new();
+    if !located.is_empty() {
+        let mut diags: Vec<Diagnostic> = located.iter().map(|(_, d)| d.clone()).collect();
+        diagnostic::sort(&mut diags);
+        match salvage(&json, &located) {
+            Some(rest) if schema::validate(&source, &rest).is_empty() => {
+                typed = rest;
+                schema_errors = diags;
+            }
+            _ => return Err(diags),
+        }
+    }
     normalize(&mut typed);
     let scenario: Scenario = serde_path_to_error::deserialize(&typed).map_err(|e| {
         let pointer = to_pointer(e.path());
@@ -98,7 +109,34 @@ pub fn load_bytes(path: &str, bytes: &[u8], base_dir: PathBuf) -> Result<Loaded,
         json,
         scenario,
         base_dir,
+        schema_errors,
     })
+}
+
+/// The file with its schema errors set aside where the rest can still be checked for meaning
+/// without errors that only follow from them: a `[[criterion]]` with an error is replaced by a
+/// placeholder that checks nothing (so the others keep their places), and a `[business]`,
+/// `[report]`, `[capacity]` or `[workload]` table with an error falls back to the defaults.
+/// None when an error is elsewhere (the scenario, phases, failures or target shape what
+/// everything else means).
+fn salvage(json: &Value, located: &[(String, Diagnostic)]) -> Option<Value> {
+    let mut rest = json.clone();
+    for (pointer, _) in located {
+        let mut parts = pointer.split('/').skip(1);
+        match (parts.next(), parts.next()) {
+            (Some("criterion"), Some(i)) => {
+                let slot = rest
+                    .get_mut("criterion")?
+                    .get_mut(i.parse::<usize>().ok()?)?;
+                *slot = serde_json::json!({ "check": "requests >= 0" });
+            }
+            (Some(table @ ("business" | "report" | "capacity" | "workload")), _) => {
+                rest.as_object_mut()?.remove(table);
+            }
+            _ => return None,
+        }
+    }
+    Some(rest)
 }
 
 /// Fills in what the schema lets a person leave out but serde's tagged enums need.

@@ -127,17 +127,28 @@ fn validator() -> &'static Validator {
 
 /// Validates a scenario (as JSON) against the schema; every error, located.
 pub fn validate(source: &Source, json: &Value) -> Vec<Diagnostic> {
+    validate_at(source, json)
+        .into_iter()
+        .map(|(_, d)| d)
+        .collect()
+}
+
+/// The same, each error with the JSON pointer of the value at fault.
+pub fn validate_at(source: &Source, json: &Value) -> Vec<(String, Diagnostic)> {
     let schema = scenario_schema_cached();
-    let mut out = Vec::new();
+    let mut located = Vec::new();
     for error in validator().iter_errors(json) {
+        let mut out = Vec::new();
         let pointer = error.instance_path().as_str();
         let is_check = pointer.starts_with("/criterion/") && pointer.ends_with("/check");
         if is_check && matches!(error.kind(), ValidationErrorKind::Pattern { .. }) {
             continue; // the criterion parser's message is the precise one
         }
         describe(&error, source, json, schema, &mut out);
+        let at = error.instance_path().as_str().to_string();
+        located.extend(out.into_iter().map(|d| (at.clone(), d)));
     }
-    out
+    located
 }
 
 fn scenario_schema_cached() -> &'static Value {

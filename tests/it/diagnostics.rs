@@ -309,3 +309,49 @@ fn a_missing_file_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn schema_and_meaning_errors_come_in_one_pass_where_the_rest_can_be_checked() {
+    let w = write(
+        "both.toml",
+        "[scenario]\nname = \"both\"\nseed = 1\n\n[[phase]]\nname = \"main\"\nduration = \"1m\"\nload = { pattern = \"constant\", rate = 10 }\n\n[[failure]]\nname = \"late\"\nkind = \"crash\"\ncomponent = \"ml-scorer\"\nat = \"55s\"\nduration = \"30s\"\n\n[[criterion]]\ncheck = \"latency.p95 < 2s\"\nabort = \"yes\"\n\n[[criterion]]\ncheck = \"error_rate < 0.1%\"\nphase = \"mian\"\n\n[business]\nreview_cost = \"cheap\"\n",
+    );
+    let out = gauntlet()
+        .arg("validate")
+        .arg(&w.path)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    let at: Vec<&str> = lines
+        .iter()
+        .map(|l| {
+            l.split(": ")
+                .next()
+                .unwrap()
+                .rsplit_once(".toml:")
+                .unwrap()
+                .1
+        })
+        .collect();
+    // The failure past the run's end and the unknown phase (meaning) come with the two type
+    // errors (schema), in line order.
+    assert_eq!(at, ["10:1", "19:9", "23:9", "26:15"], "{stderr}");
+    // A schema error elsewhere (a phase) still stops before meaning checks: they would follow
+    // from it.
+    let w = write(
+        "phase.toml",
+        "[scenario]\nname = \"p\"\nseed = 1\n\n[[phase]]\nname = \"main\"\nduration = 60\nload = { pattern = \"constant\", rate = 10 }\n\n[[criterion]]\ncheck = \"error_rate < 0.1%\"\nphase = \"mian\"\n",
+    );
+    let out = gauntlet()
+        .arg("validate")
+        .arg(&w.path)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+}
