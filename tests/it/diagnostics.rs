@@ -328,12 +328,8 @@ fn schema_and_meaning_errors_come_in_one_pass_where_the_rest_can_be_checked() {
     let at: Vec<&str> = lines
         .iter()
         .map(|l| {
-            l.split(": ")
-                .next()
-                .unwrap()
-                .rsplit_once(".toml:")
-                .unwrap()
-                .1
+            let located = l.trim_start_matches("error: ").split(": ").next().unwrap();
+            located.rsplit_once(".toml:").unwrap().1
         })
         .collect();
     // The failure past the run's end and the unknown phase (meaning) come with the two type
