@@ -216,6 +216,74 @@ pub struct Recorder {
     /// The versions of the scenario arrivals come from, each from its instant on (the plan,
     /// then one per accepted reload): what `planned` is counted from.
     schedule: Vec<(Arc<Plan>, u64)>,
+    /// Latency over rolling windows, one series per window length a criterion asks for.
+    pub rolling: Vec<Rolling>,
+}
+
+/// Latency statistics of every window of `seconds` consecutive seconds, as each closes: the
+/// last `seconds` closed seconds' histograms are kept and merged, so memory is bounded by the
+/// window, and each window leaves a few numbers.
+pub struct Rolling {
+    pub seconds: u64,
+    ring: VecDeque<Histogram<u64>>,
+    /// (the window's last second, its statistics in ms: min, mean, p50, p90, p95, p99, p99.9,
+    /// max), for windows with an answered transaction.
+    pub windows: Vec<(u64, [f64; 8])>,
+}
+
+impl Rolling {
+    fn new(seconds: u64) -> Rolling {
+        Rolling {
+            seconds,
+            ring: VecDeque::new(),
+            windows: Vec::new(),
+        }
+    }
+
+    /// Second `t` closed with latencies `h`.
+    fn push(&mut self, t: u64, h: &Histogram<u64>) {
+        if self.ring.len() as u64 == self.seconds {
+            self.ring.pop_front();
+        }
+        self.ring.push_back(h.clone());
+        if (self.ring.len() as u64) < self.seconds {
+            return;
+        }
+        let mut all = histogram(2);
+        for h in &self.ring {
+            let _ = all.add(h);
+        }
+        if all.is_empty() {
+            return;
+        }
+        let q = |x: f64| ms(all.value_at_quantile(x));
+        self.windows.push((
+            t,
+            [
+                ms(all.min()),
+                all.mean() / 1_000.0,
+                q(0.50),
+                q(0.90),
+                q(0.95),
+                q(0.99),
+                q(0.999),
+                ms(all.max()),
+            ],
+        ));
+    }
+}
+
+/// The window lengths (s) of the plan's criteria that judge latency over rolling windows.
+fn rolling_lengths(plan: &Plan) -> Vec<u64> {
+    let mut lengths: Vec<u64> = plan
+        .criteria
+        .iter()
+        .filter(|c| matches!(c.check.metric, crate::scenario::check::Metric::Latency(_)))
+        .filter_map(|c| c.window_s)
+        .collect();
+    lengths.sort_unstable();
+    lengths.dedup();
+    lengths
 }
 
 /// Latency in µs from a histogram quantile, as ms.
@@ -240,6 +308,10 @@ impl Recorder {
             first_open: 0,
             pool: Vec::new(),
             horizon_ns,
+            rolling: rolling_lengths(&plan)
+                .into_iter()
+                .map(Rolling::new)
+                .collect(),
             schedule: vec![(plan, 0)],
         }
     }
@@ -348,6 +420,11 @@ impl Recorder {
                 })
                 .collect()
         }
+        for w in rolling_lengths(plan) {
+            if !self.rolling.iter().any(|r| r.seconds == w) {
+                self.rolling.push(Rolling::new(w));
+            }
+        }
         self.phases = carry(&mut self.phases, phase_from, 3);
         self.phase_windows = plan.phases.iter().map(|p| (p.start_ns, p.end_ns)).collect();
         self.failures = carry(&mut self.failures, failure_from, 2);
@@ -406,6 +483,9 @@ impl Recorder {
             s.counts.p50_ms = Some(ms(s.latency.value_at_quantile(0.50)));
             s.counts.p95_ms = Some(ms(s.latency.value_at_quantile(0.95)));
             s.counts.p99_ms = Some(ms(s.latency.value_at_quantile(0.99)));
+        }
+        for r in &mut self.rolling {
+            r.push(s.counts.t, &s.latency);
         }
         s.latency.reset();
         self.pool.push(s.latency);

@@ -10,7 +10,10 @@ use super::{
     MAX_FAILURE_OCCURRENCES, MAX_PLANNED, Plan, PlannedCriterion, PlannedFailure, PlannedPhase,
     Scope, arrivals, digest, occurrences,
 };
-use crate::scenario::check;
+use crate::scenario::check::{self, Metric};
+
+/// The longest `window`: the recorder keeps that many seconds of latency histograms.
+const MAX_WINDOW_NS: u64 = 600_000_000_000;
 use crate::scenario::model::{ArrivalKind, COMPONENTS, Effect, Scenario, Target};
 use crate::scenario::{Diagnostic, Loaded, all_of, diagnostic, did_you_mean};
 use crate::units::{self, Duration, MAX_DURATION_NS};
@@ -445,10 +448,17 @@ fn window(
     }
     if let Some(p) = check
         && !p.metric.per_second()
+        && !matches!(p.metric, Metric::Latency(_))
     {
         c.err(&ptr, format!(
-            "window judges per-second figures, which \"{}\" is not one of; use it with counts, rates (error_rate, timeout_rate, drop_rate), throughput, throughput_ratio, availability, degradation.max or lost",
+            "window judges per-second figures and latency, which \"{}\" is not one of; use it with latency.*, counts, rates (error_rate, timeout_rate, drop_rate), throughput, throughput_ratio, availability, degradation.max or lost",
             p.metric
+        ));
+        return None;
+    }
+    if w.as_nanos() > MAX_WINDOW_NS {
+        c.err(&ptr, format!(
+            "window {w} is longer than 10m, the longest rolling window (its seconds' histograms are kept while the run goes)"
         ));
         return None;
     }

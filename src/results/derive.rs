@@ -138,6 +138,7 @@ pub fn build(r: &Snapshot<'_>) -> Results {
         phases: &rec.phases,
         failures: &rec.failures,
         timeline: &rec.timeline,
+        rolling: &rec.rolling,
         recoveries: &recoveries,
         now_ns: r.end_ns,
         stopped,

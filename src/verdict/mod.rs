@@ -77,6 +77,8 @@ pub struct Measured<'a> {
     pub phases: &'a [Aggregate],
     pub failures: &'a [Aggregate],
     pub timeline: &'a [Second],
+    /// Latency over the rolling windows criteria ask for.
+    pub rolling: &'a [crate::metrics::Rolling],
     pub recoveries: &'a [Recovery],
     /// Where the run stands: its end, where it stopped, or now for live checks.
     pub now_ns: u64,
@@ -120,7 +122,12 @@ pub fn money(agg: &Aggregate, b: &Business) -> Money {
 }
 
 /// A latency statistic of a histogram recorded in µs, as ms.
-fn stat(h: &Histogram<u64>, (sum_ns, min_ns, max_ns): (u128, u64, u64), n: u64, s: Stat) -> Value {
+fn stat_of(
+    h: &Histogram<u64>,
+    (sum_ns, min_ns, max_ns): (u128, u64, u64),
+    n: u64,
+    s: Stat,
+) -> Value {
     if n == 0 || h.is_empty() {
         return Value::Missing("no answered transactions in scope".to_string());
     }
@@ -211,8 +218,8 @@ impl Measured<'_> {
         let count = |x: u64| Value::Observed(x as f64);
         let money = || money(&agg, &self.plan.business);
         match c.check.metric {
-            Metric::Latency(s) => stat(&agg.latency, latency, n, s),
-            Metric::ServiceTime(s) => stat(&agg.service, service, n, s),
+            Metric::Latency(s) => stat_of(&agg.latency, latency, n, s),
+            Metric::ServiceTime(s) => stat_of(&agg.service, service, n, s),
             Metric::Throughput => self.throughput(c, agg.counts.ok),
             Metric::ThroughputRatio => share(
                 counts.ok,
@@ -308,6 +315,9 @@ impl Measured<'_> {
         let Some(w) = c.window_s.map(|w| w as usize) else {
             return over_seconds(c.check.metric, &seconds);
         };
+        if let Metric::Latency(stat) = c.check.metric {
+            return self.rolling_latency(c, stat, w as u64, &seconds);
+        }
         let mut worst: Option<f64> = None;
         let mut runs: Vec<&[&Second]> = Vec::new();
         let mut start = 0;
@@ -343,6 +353,38 @@ impl Measured<'_> {
             || Value::Missing("no window in scope had anything to judge".to_string()),
             Value::Observed,
         )
+    }
+
+    /// A latency statistic over every window of `w` seconds wholly inside the scope, from the
+    /// recorder's rolling series; the worst is reported. A scope shorter than the window is
+    /// judged over all of it (at the end of the run).
+    fn rolling_latency(
+        &self,
+        c: &PlannedCriterion,
+        stat: Stat,
+        w: u64,
+        seconds: &[&Second],
+    ) -> Value {
+        let in_scope: std::collections::HashSet<u64> = seconds.iter().map(|s| s.t).collect();
+        let series = self.rolling.iter().find(|r| r.seconds == w);
+        let values = series
+            .into_iter()
+            .flat_map(|r| r.windows.iter())
+            .filter(|(end, _)| (end + 1 - w..=*end).all(|t| in_scope.contains(&t)))
+            .map(|(_, stats)| stats[stat as usize]);
+        let worst = match c.check.op {
+            Op::Gt | Op::Ge => values.reduce(f64::min),
+            _ => values.reduce(f64::max),
+        };
+        match worst {
+            Some(v) => Value::Observed(v),
+            None if self.live => Value::Missing("no whole window in scope yet".to_string()),
+            None => {
+                let agg = self.aggregate(&c.scope);
+                let latency = (agg.latency_sum_ns, agg.latency_min_ns, agg.latency_max_ns);
+                stat_of(&agg.latency, latency, agg.answered(), stat)
+            }
+        }
     }
 
     fn throughput(&self, c: &PlannedCriterion, ok: u64) -> Value {
@@ -557,6 +599,7 @@ pub fn failing_abort(plan: &Plan, now: u64, rec: &Recorder) -> Option<usize> {
         phases: &rec.phases,
         failures: &rec.failures,
         timeline: &rec.timeline,
+        rolling: &rec.rolling,
         recoveries: &recoveries,
         now_ns: now,
         stopped: false,

@@ -85,7 +85,12 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
     ("recovery-below-zero", 11, 26, "never below 0"),
     ("repeat-too-many", 16, 34, "at most 10000 in all"),
     ("share-above-100", 11, 25, "never above 100%"),
-    ("window-latency", 12, 10, "window judges per-second figures"),
+    (
+        "window-service-time",
+        12,
+        10,
+        "window judges per-second figures and latency",
+    ),
     ("name-underscore", 12, 13, "did you mean \"ml-scorer\"?"),
     (
         "repeat-not-table",
