@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
@@ -65,6 +65,16 @@ struct Ready {
 }
 
 pub fn run(o: &Options) -> Result<ExitCode, Error> {
+    // Ctrl-C and SIGTERM (a CI runner's or Kubernetes' stop) end the run cleanly. They are
+    // caught from the start, so one that comes during preflight is not lost, and whatever
+    // their disposition was, so a run a shell started in the background (SIGINT ignored)
+    // still stops cleanly on SIGTERM.
+    let interrupt = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, interrupt.clone()) {
+            tracing::warn!("cannot catch signal {signal}: {e}");
+        }
+    }
     // Watching starts before the file is read, so no save is missed.
     let watcher = o
         .watch
@@ -81,12 +91,6 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
         Some(w) => Box::new(follow(w, o.file.clone(), o.seed, &plan, file_seed)),
         None => Box::new(NoEdits),
     };
-    let interrupt = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupt.clone();
-        // Only one handler per process; a second run in the same process keeps the first.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    }
     let progress = progress_bar(o, &plan);
     let mut observer = RunObserver {
         progress: progress.as_ref(),

@@ -360,3 +360,47 @@ fn the_investor_demo_passes_its_own_criteria() {
     );
     assert_eq!(failure["recovery_held_back_by"], "degradation");
 }
+
+/// Regression: a run started in the background by a shell (SIGINT ignored) ignored SIGTERM too,
+/// and died without its results; now it ends cleanly with exit 130.
+#[test]
+fn sigterm_ends_a_background_run_cleanly_with_its_results() {
+    let w = write(
+        "long.toml",
+        "[scenario]\nname = \"long\"\nseed = 1\n\n[[phase]]\nname = \"main\"\nduration = \"10m\"\nload = { pattern = \"constant\", rate = 50 }\n\n[[criterion]]\ncheck = \"lost == 0\"\n",
+    );
+    let out = w.dir.path().join("out");
+    // As a shell starts a background job: SIGINT ignored (an ignored signal stays ignored
+    // across exec).
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg("trap '' INT; exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("gauntlet"))
+        .args(["run", "--pace", "realtime", "--quiet"])
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&out);
+    let child = super::support::Lines::stderr(cmd);
+    // A realtime run prints nothing until it ends: its results folder says it has started.
+    let started = std::time::Instant::now();
+    while !out.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the run never started"
+        );
+        std::thread::yield_now();
+    }
+    let pid = child.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let (code, _) = child.finish();
+    assert_eq!(code, 130);
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r["interrupted"], true);
+    assert_eq!(r["verdict"]["status"], "interrupted");
+    assert_eq!(r["summary"]["totals"]["lost"], 0);
+}
