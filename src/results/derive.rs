@@ -132,18 +132,7 @@ pub fn build(r: &Snapshot<'_>) -> Results {
     let rec = r.recorder;
     let recoveries: Vec<Recovery> = verdict::recoveries(plan, &rec.timeline);
     let stopped = r.stop.is_some() || !r.complete;
-    let measured = Measured {
-        plan,
-        run: &rec.run,
-        phases: &rec.phases,
-        failures: &rec.failures,
-        timeline: &rec.timeline,
-        rolling: &rec.rolling,
-        recoveries: &recoveries,
-        now_ns: r.end_ns,
-        stopped,
-        live: !r.complete,
-    };
+    let measured = Measured::of(plan, rec, &recoveries, r.end_ns, stopped, !r.complete);
     let criteria = criteria(plan, &measured, r.stop);
     let components = components(r.target);
     let interrupted = matches!(r.stop, Some(Stop::Interrupted { .. }));

@@ -147,6 +147,32 @@ fn share(num: u64, den: u64, what: &str) -> Value {
     }
 }
 
+impl<'a> Measured<'a> {
+    /// What the recorder holds at `now_ns`, judged at the end (`live` false) or while the run
+    /// goes on.
+    pub fn of(
+        plan: &'a Plan,
+        rec: &'a Recorder,
+        recoveries: &'a [Recovery],
+        now_ns: u64,
+        stopped: bool,
+        live: bool,
+    ) -> Measured<'a> {
+        Measured {
+            plan,
+            run: &rec.run,
+            phases: &rec.phases,
+            failures: &rec.failures,
+            timeline: &rec.timeline,
+            rolling: &rec.rolling,
+            recoveries,
+            now_ns,
+            stopped,
+            live,
+        }
+    }
+}
+
 impl Measured<'_> {
     /// The aggregate of a scope (several failure occurrences add up).
     pub fn aggregate(&self, scope: &Scope) -> Aggregate {
@@ -593,18 +619,7 @@ pub fn failing_abort(plan: &Plan, now: u64, rec: &Recorder) -> Option<usize> {
     } else {
         Vec::new()
     };
-    let measured = Measured {
-        plan,
-        run: &rec.run,
-        phases: &rec.phases,
-        failures: &rec.failures,
-        timeline: &rec.timeline,
-        rolling: &rec.rolling,
-        recoveries: &recoveries,
-        now_ns: now,
-        stopped: false,
-        live: true,
-    };
+    let measured = Measured::of(plan, rec, &recoveries, now, false, true);
     live.into_iter().find(|&i| {
         let c = &plan.criteria[i];
         matches!(measured.value(c), Value::Observed(v) if !c.check.op.holds(v, c.check.threshold))
