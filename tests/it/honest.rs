@@ -10,7 +10,7 @@ use gauntlet::results::{self, Results};
 use serde_json::Value;
 
 use super::simulation::{simulate, simulate_with};
-use super::support::{compile, gauntlet, write};
+use super::support::{compile, gauntlet, results_json, run_into};
 
 /// Aborts at 20 s (the gateway fails half its calls from 19 s), with criteria on a later
 /// phase and a later failure.
@@ -66,14 +66,8 @@ check = "lost == 0"
 
 #[test]
 fn an_aborted_run_marks_unreached_criteria_and_judges_rates_on_what_was_due() {
-    let w = write("abort.toml", ABORTS_AT_20S);
-    let out = w.dir.path().join("out");
-    gauntlet()
-        .args(["run"])
-        .arg(&w.path)
-        .arg("--out")
-        .arg(&out)
-        .assert()
+    let (_w, out, assert) = run_into(ABORTS_AT_20S);
+    assert
         .code(1)
         .stdout(predicates::str::contains(
             "FAILED (1 of 5 criteria passed, 1 failed, 3 not reached)",
@@ -81,8 +75,7 @@ fn an_aborted_run_marks_unreached_criteria_and_judges_rates_on_what_was_due() {
         .stdout(predicates::str::contains(
             "SKIP  latency.p95 < 2s [phase:later]",
         ));
-    let r: Results =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r: Results = serde_json::from_value(results_json(&out)).unwrap();
     assert_eq!(r.aborted.as_ref().map(|a| a.at_ms), Some(20_000));
     let status: Vec<&str> = r.criteria.iter().map(|c| c.status.as_str()).collect();
     assert_eq!(
@@ -299,20 +292,11 @@ fn planned_comes_from_the_plan_in_every_scope_and_second() {
 /// the degraded share first passes 5%.
 #[test]
 fn a_capacity_search_names_the_rate_where_decisions_degrade() {
-    let w = write(
-        "cap.toml",
+    let (_w, out, assert) = run_into(
         "[scenario]\nname = \"cap\"\nseed = 11\n\n[[phase]]\nname = \"ramp\"\nduration = \"2m\"\nload = { pattern = \"ramp\", from = 0, to = 40000 }\n\n[[criterion]]\ncheck = \"latency.p99 < 500ms\"\n",
     );
-    let out = w.dir.path().join("out");
-    gauntlet()
-        .arg("run")
-        .arg(&w.path)
-        .arg("--out")
-        .arg(&out)
-        .assert()
-        .code(0);
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert.code(0);
+    let r: Value = results_json(&out);
     let first_degraded = r["timeline"]
         .as_array()
         .unwrap()

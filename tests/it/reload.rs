@@ -245,7 +245,7 @@ fn start_watched(path: &std::path::Path, out: &std::path::Path, extra: &[&str]) 
 }
 
 fn results_json(out: &std::path::Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+    super::support::results_json(out)
 }
 
 #[test]

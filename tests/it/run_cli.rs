@@ -3,7 +3,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::support::{gauntlet, read, write};
+use super::support::{gauntlet, read, results_json, run_into, write};
 
 const PASSING: &str = r#"[scenario]
 name = "small"
@@ -32,24 +32,6 @@ check = "lost == 0"
 formats = ["md", "html", "junit", "summary"]
 "#;
 
-fn run_into(
-    text: &str,
-) -> (
-    super::support::Written,
-    std::path::PathBuf,
-    assert_cmd::assert::Assert,
-) {
-    let w = write("s.toml", text);
-    let out = w.dir.path().join("out");
-    let assert = gauntlet()
-        .arg("run")
-        .arg(&w.path)
-        .arg("--out")
-        .arg(&out)
-        .assert();
-    (w, out, assert)
-}
-
 #[test]
 fn a_passing_run_exits_0_and_writes_every_file() {
     let (_w, out, assert) = run_into(PASSING);
@@ -69,8 +51,7 @@ fn a_passing_run_exits_0_and_writes_every_file() {
     ] {
         assert!(out.join(f).is_file(), "{f} missing");
     }
-    let results: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let results: Value = results_json(&out);
     assert_eq!(results["verdict"]["passed"], true);
     assert_eq!(results["summary"]["totals"]["lost"], 0);
     let summary: Value =
@@ -93,8 +74,7 @@ fn a_failing_criterion_exits_1_and_every_report_names_it() {
     assert
         .code(1)
         .stdout(predicate::str::contains("FAIL  latency.p95 < 1ms [run]"));
-    let results: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let results: Value = results_json(&out);
     assert_eq!(results["verdict"]["passed"], false);
     assert_eq!(results["criteria"][0]["passed"], false);
     assert_eq!(results["criteria"][1]["passed"], true);
@@ -327,8 +307,7 @@ fn the_investor_demo_passes_its_own_criteria() {
         .arg(&out)
         .assert()
         .code(0);
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r: Value = results_json(&out);
     assert_eq!(r["summary"]["totals"]["planned"], 2_940_000);
     assert_eq!(r["summary"]["totals"]["lost"], 0);
     let crash = &r["failures"][0]["summary"];
@@ -398,8 +377,7 @@ fn sigterm_ends_a_background_run_cleanly_with_its_results() {
     assert!(killed.success());
     let (code, _) = child.finish();
     assert_eq!(code, 130);
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r: Value = results_json(&out);
     assert_eq!(r["interrupted"], true);
     assert_eq!(r["verdict"]["status"], "interrupted");
     assert_eq!(r["summary"]["totals"]["lost"], 0);

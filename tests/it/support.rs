@@ -35,6 +35,25 @@ pub fn write(name: &str, text: &str) -> Written {
     Written { dir, path }
 }
 
+/// Runs scenario `text` with the binary into a fresh folder: the scenario's guard, the run's
+/// folder, and the run's outcome to assert on.
+pub fn run_into(text: &str) -> (Written, PathBuf, assert_cmd::assert::Assert) {
+    let w = write("s.toml", text);
+    let out = w.dir.path().join("out");
+    let assert = gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&out)
+        .assert();
+    (w, out, assert)
+}
+
+/// A run folder's results.json, as JSON.
+pub fn results_json(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
 /// Compiles scenario text in-process, panicking with the diagnostics if it is invalid.
 pub fn compile(text: &str) -> Plan {
     try_compile(text).unwrap_or_else(|e| panic!("scenario should be valid:\n{e}"))
