@@ -379,11 +379,11 @@ impl Recorder {
         }
     }
 
-    /// Counts the arrivals planned in the closing second `s` from the plan, into the second
-    /// and every scope it overlaps.
-    fn count_planned(&mut self, s: &mut Second) {
+    /// Sets the arrivals the plan holds in the closing second `s` (`planned`), and adds them
+    /// to every scope the second overlaps.
+    fn count_planned(&mut self, s: &mut Second, planned: u64) {
         let (a, b) = (s.t * SECOND, (s.t + 1) * SECOND);
-        s.counts.planned = self.planned_between(a, b);
+        s.counts.planned = planned;
         self.run.counts.planned += s.counts.planned;
         if s.counts.planned == 0 {
             return;
@@ -449,17 +449,12 @@ impl Recorder {
                 return;
             }
             let planned = self.planned_between(end - SECOND, end);
-            let outcomes = self.open.front().map_or(0, |s| {
-                if s.counts.t == self.first_open {
-                    s.counts.counts.outcomes()
-                } else {
-                    0
-                }
-            });
+            // The open seconds run on from `first_open`: the front one is this second.
+            let outcomes = self.open.front().map_or(0, |s| s.counts.counts.outcomes());
             if outcomes < planned && end + self.horizon_ns > now {
                 return;
             }
-            self.close_first();
+            self.close_first(planned);
         }
     }
 
@@ -467,11 +462,14 @@ impl Recorder {
     pub fn finish(&mut self, end_ns: u64) {
         let last = end_ns.div_ceil(SECOND);
         while self.first_open < last || !self.open.is_empty() {
-            self.close_first();
+            let start = self.first_open * SECOND;
+            let planned = self.planned_between(start, start + SECOND);
+            self.close_first(planned);
         }
     }
 
-    fn close_first(&mut self) {
+    /// Closes the first open second, which the plan holds `planned` arrivals in.
+    fn close_first(&mut self, planned: u64) {
         let mut s = self.open.pop_front().unwrap_or_else(|| OpenSecond {
             counts: Second {
                 t: self.first_open,
@@ -489,7 +487,7 @@ impl Recorder {
         }
         s.latency.reset();
         self.pool.push(s.latency);
-        self.count_planned(&mut s.counts);
+        self.count_planned(&mut s.counts, planned);
         self.timeline.push(s.counts);
         self.first_open += 1;
     }
