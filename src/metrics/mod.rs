@@ -322,7 +322,7 @@ impl Recorder {
     }
 
     /// Arrivals planned in [a, b) by the versions in force then.
-    pub fn planned_between(&self, a: u64, b: u64) -> u64 {
+    fn planned_between(&self, a: u64, b: u64) -> u64 {
         let mut n = 0;
         for (i, (plan, from)) in self.schedule.iter().enumerate() {
             let until = self.schedule.get(i + 1).map_or(u64::MAX, |(_, next)| *next);
@@ -332,11 +332,6 @@ impl Recorder {
             }
         }
         n
-    }
-
-    /// Every second before this instant is closed: final, planned counts included.
-    pub fn closed_ns(&self) -> u64 {
-        self.first_open * SECOND
     }
 
     pub fn record(&mut self, f: &Finished) {

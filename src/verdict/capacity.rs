@@ -26,7 +26,7 @@ pub struct Capacity {
 }
 
 /// The planned rate at the middle of second `t`.
-pub fn rate_of_second(plan: &Plan, t: u64) -> f64 {
+fn rate_of_second(plan: &Plan, t: u64) -> f64 {
     plan.rate_at(t * SECOND + SECOND / 2)
 }
 
