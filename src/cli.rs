@@ -86,10 +86,49 @@ pub enum Command {
         #[arg(long)]
         watch: bool,
         /// How virtual time runs for a simulated target: `fast` (as fast as the machine goes,
-        /// the default) or `realtime` (follows the wall clock, to watch and edit a run live).
-        /// An http target always runs in real time.
-        #[arg(long, value_enum)]
+        /// the default), `realtime` (follows the wall clock, to watch and edit a run live) or
+        /// a factor such as `10x` (ten virtual seconds per wall second). An http target always
+        /// runs in real time.
+        #[arg(long, value_name = "PACE")]
         pace: Option<PaceArg>,
+        /// Serve a live dashboard while the test runs (the page, /api/live, /api/events,
+        /// /api/control, /metrics and, once over, /report).
+        #[arg(long)]
+        dashboard: bool,
+        /// Where the dashboard listens; port 0 picks a free one. Loopback unless told
+        /// otherwise (a public address is warned about).
+        #[arg(
+            long,
+            value_name = "ADDR",
+            default_value = "127.0.0.1:9090",
+            requires = "dashboard"
+        )]
+        listen: std::net::SocketAddr,
+        /// Keep the dashboard serving the final state this long after the run (e.g. 5m).
+        #[arg(
+            long,
+            value_name = "DURATION",
+            default_value = "0s",
+            requires = "dashboard"
+        )]
+        linger: crate::units::Duration,
+    },
+    /// The demo in one command: runs the built-in investor-demo scenario in real time with
+    /// the live dashboard, opens a browser, and writes its results like any run.
+    Demo {
+        /// Do not open a browser.
+        #[arg(long)]
+        no_open: bool,
+        /// Where the dashboard listens; port 0 picks a free one.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:9090")]
+        listen: std::net::SocketAddr,
+        /// How fast virtual time runs: `realtime` (the default: the demo takes 10 minutes),
+        /// `fast`, or a factor such as `10x`.
+        #[arg(long, value_name = "PACE", default_value = "realtime")]
+        pace: PaceArg,
+        /// Write the results into DIR instead of `results/investor-demo/<run-id>/`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Render reports again from a run's folder, without running anything.
     Report {
@@ -122,13 +161,42 @@ pub enum Command {
     },
 }
 
-/// `--pace`: how virtual time runs for a simulated target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// `--pace`: how virtual time runs for a simulated target: `fast`, `realtime` (`1x`), or a
+/// factor such as `10x` (ten virtual seconds per wall second) or `0.5x`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PaceArg {
     /// As fast as the machine goes.
     Fast,
-    /// Virtual time follows the wall clock.
-    Realtime,
+    /// Virtual time follows the wall clock, this many times faster.
+    Scaled(f64),
+}
+
+/// The largest `--pace` factor: beyond it a paced run is a fast one.
+const MAX_PACE: f64 = 1_000_000.0;
+
+impl std::str::FromStr for PaceArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<PaceArg, String> {
+        let s = s.trim();
+        match s {
+            "fast" => return Ok(PaceArg::Fast),
+            "realtime" => return Ok(PaceArg::Scaled(1.0)),
+            _ => {}
+        }
+        let factor = s
+            .strip_suffix(['x', 'X'])
+            .and_then(|f| f.parse::<f64>().ok())
+            .ok_or_else(|| {
+                format!("\"{s}\" is not a pace: use fast, realtime, or a factor such as 10x")
+            })?;
+        if !(factor.is_finite() && factor > 0.0 && factor <= MAX_PACE) {
+            return Err(format!(
+                "the pace factor must be above 0 and at most {MAX_PACE}x, not {s}"
+            ));
+        }
+        Ok(PaceArg::Scaled(factor))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

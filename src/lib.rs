@@ -7,6 +7,7 @@
 pub mod cli;
 mod clock;
 pub mod commands;
+pub mod dashboard;
 pub mod engine;
 pub mod metrics;
 pub mod plan;

@@ -1,13 +1,15 @@
-//! `gauntlet run FILE [--seed S] [--out DIR] [--templates DIR] [--watch] [--pace P]`: load,
-//! preflight, run, write, print. The run itself is `engine::run`; this command adds what is
-//! about files and the terminal: the watcher, progress, checkpoints, results and reports.
+//! `gauntlet run FILE [--seed S] [--out DIR] [--templates DIR] [--watch] [--pace P]
+//! [--dashboard [--listen ADDR] [--linger D]]`: load, preflight, run, write, print. The run
+//! itself is `engine::run`; this command adds what is about files, signals and the terminal:
+//! the watcher, progress, checkpoints, the dashboard, results and reports. `gauntlet demo` is
+//! the same with the built-in investor-demo scenario.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
@@ -15,6 +17,8 @@ use super::error::{self, Error};
 use super::follow::follow;
 use crate::cli::{PaceArg, exit};
 use crate::clock;
+use crate::dashboard::{self, Board, Publisher};
+use crate::engine::control::{Action, Control, ControlRecord};
 use crate::engine::live::{Edits, NoEdits, Reload};
 use crate::engine::{self, Observer, Pace, Prepared, Snapshot};
 use crate::plan::Plan;
@@ -24,14 +28,70 @@ use crate::scenario::model::Target;
 use crate::units::thousands;
 use crate::watch::FileWatch;
 
+/// Where the scenario comes from.
+pub enum Source {
+    File(PathBuf),
+    /// A scenario built into the binary: its name (as a file name) and text.
+    BuiltIn(&'static str, &'static str),
+}
+
+impl Source {
+    fn path(&self) -> PathBuf {
+        match self {
+            Source::File(p) => p.clone(),
+            Source::BuiltIn(name, _) => PathBuf::from(name),
+        }
+    }
+}
+
+pub struct DashboardOptions {
+    pub listen: SocketAddr,
+    /// How long the dashboard serves the final state after the run.
+    pub linger: Duration,
+    /// Serve after the run until Ctrl-C instead.
+    pub linger_until_interrupt: bool,
+    /// Open a browser on the page once it serves.
+    pub open_browser: bool,
+}
+
 pub struct Options {
-    pub file: PathBuf,
+    pub source: Source,
     pub seed: Option<u64>,
     pub out: Option<PathBuf>,
     pub templates: Option<PathBuf>,
     pub quiet: bool,
     pub watch: bool,
     pub pace: Option<PaceArg>,
+    pub dashboard: Option<DashboardOptions>,
+}
+
+/// The investor demo, built in so `gauntlet demo` works from any folder.
+const DEMO: &str = include_str!("../../scenarios/investor-demo.toml");
+
+/// `gauntlet demo`: the investor demo at `pace` with the dashboard, lingering until Ctrl-C
+/// when stdout is a terminal.
+pub fn demo(
+    no_open: bool,
+    listen: SocketAddr,
+    pace: PaceArg,
+    out: Option<PathBuf>,
+) -> Result<ExitCode, Error> {
+    let interactive = std::io::stdout().is_terminal();
+    run(&Options {
+        source: Source::BuiltIn("investor-demo.toml", DEMO),
+        seed: None,
+        out,
+        templates: None,
+        quiet: false,
+        watch: false,
+        pace: Some(pace),
+        dashboard: Some(DashboardOptions {
+            listen,
+            linger: Duration::ZERO,
+            linger_until_interrupt: interactive,
+            open_browser: !no_open,
+        }),
+    })
 }
 
 /// Wall-clock facts of a run: run.json.
@@ -64,31 +124,78 @@ struct Ready {
     out: PathBuf,
 }
 
-pub fn run(o: &Options) -> Result<ExitCode, Error> {
-    // Ctrl-C and SIGTERM (a CI runner's or Kubernetes' stop) end the run cleanly. They are
-    // caught from the start, so one that comes during preflight is not lost, and whatever
-    // their disposition was, so a run a shell started in the background (SIGINT ignored)
-    // still stops cleanly on SIGTERM.
-    let interrupt = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        if let Err(e) = signal_hook::flag::register(signal, interrupt.clone()) {
+/// Catches the signals that steer a run: Ctrl-C and SIGTERM (a CI runner's or Kubernetes'
+/// stop) end it cleanly; SIGUSR1 pauses it and SIGUSR2 resumes it. They are caught from the
+/// start, so one that comes during preflight is not lost, and whatever their disposition was,
+/// so a run a shell started in the background (SIGINT ignored) still stops on SIGTERM.
+fn catch_signals(control: &Arc<Control>) {
+    use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1, SIGUSR2};
+    for signal in [SIGINT, SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(signal, control.interrupt_flag()) {
             tracing::warn!("cannot catch signal {signal}: {e}");
         }
     }
+    match signal_hook::iterator::Signals::new([SIGUSR1, SIGUSR2]) {
+        Ok(mut signals) => {
+            let control = control.clone();
+            let spawned = std::thread::Builder::new()
+                .name("signals".into())
+                .spawn(move || {
+                    for signal in signals.forever() {
+                        control.ask(if signal == SIGUSR1 {
+                            Action::Pause
+                        } else {
+                            Action::Resume
+                        });
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::warn!("cannot listen for SIGUSR1 and SIGUSR2: {e}");
+            }
+        }
+        Err(e) => tracing::warn!("cannot catch SIGUSR1 and SIGUSR2: {e}"),
+    }
+}
+
+pub fn run(o: &Options) -> Result<ExitCode, Error> {
+    let control = Arc::new(Control::new());
+    catch_signals(&control);
+    let path = o.source.path();
     // Watching starts before the file is read, so no save is missed.
-    let watcher = o
-        .watch
-        .then(|| FileWatch::new(&o.file))
-        .transpose()
-        .map_err(|e| Error::CannotRun(format!("{}: cannot watch it: {e}", o.file.display())))?;
-    let loaded = crate::scenario::load_file(&o.file)?;
+    let watcher =
+        match (&o.source, o.watch) {
+            (Source::File(file), true) => Some(FileWatch::new(file).map_err(|e| {
+                Error::CannotRun(format!("{}: cannot watch it: {e}", file.display()))
+            })?),
+            (Source::BuiltIn(name, _), true) => {
+                return Err(Error::Invalid(format!(
+                    "--watch: {name} is built in; copy it to a file to edit it while it runs"
+                )));
+            }
+            _ => None,
+        };
+    let loaded = match &o.source {
+        Source::File(file) => crate::scenario::load_file(file)?,
+        Source::BuiltIn(name, text) => {
+            crate::scenario::load_bytes(name, text.as_bytes(), PathBuf::from("."))
+                .map_err(|d| Error::diagnostics(&d))?
+        }
+    };
     let file_seed = loaded.scenario.scenario.seed;
     let plan = crate::plan::compile(&loaded, o.seed).map_err(|d| Error::diagnostics(&d))?;
     let ready = preflight(o, &plan)?;
+    let board = o
+        .dashboard
+        .as_ref()
+        .map(|_| Board::new(control.clone(), &plan));
+    let server = match (&o.dashboard, &board) {
+        (Some(d), Some(board)) => Some(start_dashboard(d, board.clone())?),
+        _ => None,
+    };
     let started = SystemTime::now();
     let wall = Instant::now();
     let mut edits: Box<dyn Edits> = match watcher {
-        Some(w) => Box::new(follow(w, o.file.clone(), o.seed, &plan, file_seed)),
+        Some(w) => Box::new(follow(w, path.clone(), o.seed, &plan, file_seed)),
         None => Box::new(NoEdits),
     };
     let progress = progress_bar(o, &plan);
@@ -96,35 +203,133 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
         progress: progress.as_ref(),
         last_checkpoint: Instant::now(),
         results_path: ready.out.join("results.json"),
-        file: o.file.display().to_string(),
+        file: path.display().to_string(),
+        dashboard: board.clone().map(Publisher::new),
     };
     if o.watch {
         observer.say(format!(
             "watching {}: each save takes effect while the test runs",
-            o.file.display()
+            path.display()
         ));
     }
     let options = engine::Options {
         pace: ready.pace,
-        interrupt: &interrupt,
+        control: &control,
     };
     let outcome = engine::run(&plan, ready.target, edits.as_mut(), &options, &mut observer)
-        .map_err(|e| error::target(&o.file, e))?;
+        .map_err(|e| error::target(&path, e))?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
-    let results = results::build(&outcome.snapshot());
+    let snapshot = outcome.snapshot();
+    let results = results::build(&snapshot);
     write(o, &plan, &results, &ready.out, started, wall)?;
     ready
         .templates
         .write(&results, &ready.formats, &ready.out)?;
     tracing::info!(dir = %ready.out.display(), formats = ?ready.formats, "reports written");
+    if let Some(board) = &board {
+        let html = ready
+            .templates
+            .render(&results, &["html".to_string()])
+            .ok()
+            .and_then(|mut r| r.pop())
+            .map(|(_, text)| text);
+        board.finish(&snapshot, &results.verdict.status, html);
+    }
     super::print(&verdict_text(&results, &ready.out))?;
+    if let (Some(server), Some(d)) = (&server, &o.dashboard) {
+        linger(server.addr, d, &control);
+    }
+    drop(server);
     Ok(ExitCode::from(match results.verdict.status.as_str() {
         "passed" => exit::OK,
         "interrupted" => exit::INTERRUPTED,
         _ => exit::FAILED,
     }))
+}
+
+/// Starts the dashboard's server and says where it is.
+fn start_dashboard(d: &DashboardOptions, board: Arc<Board>) -> Result<dashboard::Server, Error> {
+    if !dashboard::is_loopback(&d.listen) {
+        eprintln!(
+            "warning: the dashboard listens on {}, reachable from other machines: anyone who can reach it can see the run and pause or stop it",
+            d.listen
+        );
+    }
+    let server = dashboard::serve(d.listen, board).map_err(|e| {
+        Error::CannotRun(format!(
+            "--listen {}: the dashboard cannot listen there: {e}",
+            d.listen
+        ))
+    })?;
+    let host = if server.addr.ip().is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        server.addr.ip()
+    };
+    let url = format!("http://{}/", SocketAddr::new(host, server.addr.port()));
+    eprintln!("dashboard: {url}");
+    if d.open_browser {
+        open_browser(&url);
+    }
+    Ok(server)
+}
+
+/// Opens `url` in the user's browser when there is one ($BROWSER, then xdg-open or open);
+/// says so when there is none.
+fn open_browser(url: &str) {
+    let mut tried: Vec<String> = std::env::var("BROWSER")
+        .ok()
+        .into_iter()
+        .flat_map(|b| b.split(':').map(str::to_string).collect::<Vec<_>>())
+        .filter(|b| !b.is_empty())
+        .collect();
+    tried.push(
+        if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        }
+        .to_string(),
+    );
+    let graphical = cfg!(target_os = "macos")
+        || std::env::var_os("DISPLAY").is_some()
+        || std::env::var_os("WAYLAND_DISPLAY").is_some();
+    for program in &tried {
+        if program == "xdg-open" && !graphical {
+            continue;
+        }
+        let spawned = std::process::Command::new(program)
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        if spawned.is_ok() {
+            return;
+        }
+    }
+    eprintln!("no browser found here: open {url} in one");
+}
+
+/// Keeps the dashboard serving the final state: for `--linger`, or until Ctrl-C.
+fn linger(addr: SocketAddr, d: &DashboardOptions, control: &Control) {
+    if control.interrupted() || (d.linger.is_zero() && !d.linger_until_interrupt) {
+        return;
+    }
+    if d.linger_until_interrupt {
+        eprintln!("dashboard: serving the final state on {addr}; Ctrl-C ends");
+    } else {
+        eprintln!(
+            "dashboard: serving the final state on {addr} for {}; Ctrl-C ends sooner",
+            crate::units::ns(d.linger.as_nanos() as u64)
+        );
+    }
+    let until = Instant::now() + d.linger;
+    while !control.interrupted() && (d.linger_until_interrupt || Instant::now() < until) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Checks the pace, the target, the templates and the formats, and makes the output folder.
@@ -136,15 +341,21 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
                 "--pace fast: an http target runs in real time; leave --pace out for it".into(),
             ));
         }
-        (_, Some(PaceArg::Realtime)) => Pace::Realtime,
-        _ => Pace::Fast,
+        (true, Some(PaceArg::Scaled(f))) if f != 1.0 => {
+            return Err(Error::Invalid(format!(
+                "--pace {f}x: an http target runs in real time; leave --pace out for it"
+            )));
+        }
+        (true, _) => Pace::REALTIME,
+        (false, Some(PaceArg::Scaled(f))) => Pace::Scaled(f),
+        (false, _) => Pace::Fast,
     };
     if o.watch && pace == Pace::Fast && !http {
         eprintln!(
             "note: a simulated run goes as fast as it can; add --pace realtime to edit it while it runs"
         );
     }
-    let target = engine::prepare(plan).map_err(|e| error::target(&o.file, e))?;
+    let target = engine::prepare(plan).map_err(|e| error::target(&o.source.path(), e))?;
     let template_dir = o.templates.clone().or_else(|| {
         plan.report
             .templates
@@ -199,7 +410,10 @@ fn write(
     let info = RunInfo {
         gauntlet: env!("CARGO_PKG_VERSION"),
         scenario: plan.name.clone(),
-        scenario_file: o.file.display().to_string(),
+        scenario_file: match &o.source {
+            Source::File(f) => f.display().to_string(),
+            Source::BuiltIn(name, _) => format!("{name} (built in)"),
+        },
         seed: plan.seed,
         digest: plan.digest.clone(),
         started_at: clock::rfc3339(started),
@@ -217,12 +431,14 @@ fn write(
         .map_err(error::io(format!("cannot write {}", out.display())))
 }
 
-/// What `run` does as the engine goes: progress, checkpoints, and a word on every reload.
+/// What `run` does as the engine goes: progress, checkpoints, the dashboard, and a word on
+/// every reload and control action.
 struct RunObserver<'a> {
     progress: Option<&'a indicatif::ProgressBar>,
     last_checkpoint: Instant,
     results_path: PathBuf,
     file: String,
+    dashboard: Option<Publisher>,
 }
 
 impl RunObserver<'_> {
@@ -235,9 +451,18 @@ impl RunObserver<'_> {
 }
 
 impl Observer for RunObserver<'_> {
+    fn started(&mut self, run: &Snapshot<'_>) {
+        if let Some(d) = &mut self.dashboard {
+            d.started(run);
+        }
+    }
+
     fn second(&mut self, t: u64, run: &Snapshot<'_>) {
         if let Some(bar) = self.progress {
             bar.set_position(t / 1_000_000_000);
+        }
+        if let Some(d) = &mut self.dashboard {
+            d.second(t, run);
         }
         if self.last_checkpoint.elapsed().as_secs() >= CHECKPOINT_EVERY_S {
             self.last_checkpoint = Instant::now();
@@ -269,6 +494,21 @@ impl Observer for RunObserver<'_> {
             bar.set_length(run.plan.duration_ns / 1_000_000_000);
         }
         self.say(text);
+        if let Some(d) = &mut self.dashboard {
+            d.reloaded(r, run);
+        }
+    }
+
+    fn controlled(&mut self, c: &ControlRecord, run: &Snapshot<'_>) {
+        let at = crate::units::ns(c.at_ms * 1_000_000);
+        self.say(match c.action {
+            Action::Pause => format!("paused at {at}: nothing is sent until resumed"),
+            Action::Resume => format!("resumed at {at}"),
+            Action::Stop => format!("stopped at {at}"),
+        });
+        if let Some(d) = &mut self.dashboard {
+            d.controlled(c, run);
+        }
     }
 }
 

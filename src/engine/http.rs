@@ -8,7 +8,6 @@
 //! is in flight and what was not sent are `cancelled`. Nothing is lost.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,15 +16,16 @@ use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request};
 use tokio::sync::{mpsc, watch};
 
+use super::control::Control;
 use super::live::{Edits, Live};
-use super::{Observer, Outcome as RunOutcome, Stop, close_second};
+use super::{Observer, Outcome as RunOutcome, close_second, steer};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
 use crate::scenario::model::{Body, DecisionMap, Target};
 use crate::targets::http::client::{Pool, status_failure};
 use crate::targets::http::proxy::{self, TX_HEADER};
 use crate::targets::http::{Endpoint, TargetError, expand_env, read_decision};
-use crate::targets::{ErrorCounts, ErrorKind, Finished, Outcome, TargetReport};
+use crate::targets::{ErrorCounts, ErrorKind, Finished, Outcome, PlanClock, TargetReport};
 
 const SECOND: u64 = 1_000_000_000;
 /// The shortest sleep of the scheduler: arrivals due within it go out together.
@@ -131,7 +131,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
 struct Shared {
     prepared: Prepared,
     pool: Pool,
-    start: Instant,
+    clock: Arc<PlanClock>,
 }
 
 struct Done {
@@ -171,7 +171,9 @@ impl Shared {
         mut cancel: watch::Receiver<bool>,
     ) -> Done {
         let tx = plan.transaction(a.index);
-        let now = || self.start.elapsed().as_nanos() as u64;
+        // Sent at plan time; done that plus the wall time the answer took, so a pause while
+        // the request is in flight neither hides nor adds latency.
+        let now = || self.clock.now();
         let finished = |sent: u64, done: u64, outcome: Outcome, decision, degraded| Finished {
             index: a.index,
             phase: a.phase,
@@ -195,14 +197,15 @@ impl Shared {
             }
         };
         let sent = now();
+        let sent_wall = Instant::now();
+        let done_at = || sent + sent_wall.elapsed().as_nanos() as u64;
         let result = tokio::select! {
             r = tokio::time::timeout(self.prepared.timeout, self.pool.send(req)) => r,
             _ = cancel.changed() => {
-                let t = now();
-                return Done { finished: finished(sent, t, Outcome::Cancelled, None, false), failure: None };
+                return Done { finished: finished(sent, done_at(), Outcome::Cancelled, None, false), failure: None };
             }
         };
-        let done = now();
+        let done = done_at();
         match result {
             Err(_) => Done {
                 finished: finished(
@@ -247,7 +250,7 @@ pub(super) fn drive(
     plan: Arc<Plan>,
     prepared: Prepared,
     edits: &mut dyn Edits,
-    interrupt: &AtomicBool,
+    control: &Control,
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome, TargetError> {
     let watched = edits.may_come();
@@ -270,10 +273,20 @@ pub(super) fn drive(
         rec.record(&d.finished);
     };
 
-    let start = shared.start;
+    let clock = shared.clock.clone();
+    observer.started(&live.snapshot(0));
     loop {
-        let now = start.elapsed().as_nanos() as u64;
-        if stop.is_none() {
+        let now = clock.now();
+        // While paused, plan time stands still: nothing is due and no second closes; answers
+        // to what is in flight are still collected.
+        if stop.is_none() && control.pending() {
+            stop = steer(control, &clock, &mut live, now, observer);
+            if let Some(s) = stop {
+                let _ = cancel_tx.send(true);
+                live.cancel_unsent(|_| s.at_ns());
+            }
+        }
+        if stop.is_none() && !clock.paused() {
             if let Some(e) = edits.poll() {
                 live.offer(now, e);
             }
@@ -305,9 +318,6 @@ pub(super) fn drive(
                 }
                 next_tick += SECOND;
             }
-            if stop.is_none() && interrupt.load(Ordering::Relaxed) {
-                stop = Some(Stop::Interrupted { at_ns: now });
-            }
             if let Some(s) = stop {
                 let at = s.at_ns();
                 let _ = cancel_tx.send(true);
@@ -321,20 +331,24 @@ pub(super) fn drive(
         if live.peek().is_none() && in_flight == 0 && !pending {
             break;
         }
-        let wake = wake_at(
-            now,
-            &live,
-            stop.is_none().then_some(next_tick),
-            in_flight > 0 || watched,
-        );
+        let wake = if clock.paused() {
+            now + COLLECT_NS
+        } else {
+            wake_at(
+                now,
+                &live,
+                stop.is_none().then_some(next_tick),
+                in_flight > 0 || watched,
+            )
+        };
         // Never sleep less than a quantum: waking for every arrival at tens of thousands a
         // second costs more in context switches than the quantum costs in lag.
-        let now = start.elapsed().as_nanos() as u64;
+        let now = if clock.paused() { now } else { clock.now() };
         if wake > now {
             std::thread::sleep(Duration::from_nanos((wake - now).max(MIN_SLEEP_NS)));
         }
     }
-    let end_ns = start.elapsed().as_nanos() as u64;
+    let end_ns = clock.now();
     live.recorder.finish(live.record.duration_ns);
     Ok(RunOutcome {
         live,
@@ -356,7 +370,7 @@ fn connect(
     watched: bool,
 ) -> Result<(Arc<Shared>, Option<proxy::Proxy>), TargetError> {
     let upstream = runtime.block_on(prepared.endpoint.resolve())?;
-    let start = Instant::now();
+    let clock = Arc::new(PlanClock::starting_now());
     let proxy = if plan.failures.is_empty() && !watched {
         None
     } else {
@@ -367,7 +381,7 @@ fn connect(
                 prepared.connections,
                 plan.failures.clone(),
                 plan.seed,
-                start,
+                clock.clone(),
                 hold,
             ))
             .map_err(|e| TargetError::Proxy(e.to_string()))?;
@@ -378,7 +392,7 @@ fn connect(
     let shared = Arc::new(Shared {
         pool: Pool::new(addr, prepared.connections),
         prepared,
-        start,
+        clock,
     });
     Ok((shared, proxy))
 }

@@ -110,6 +110,12 @@ pub struct Live {
     pub record: Plan,
     pub recorder: Recorder,
     pub reloads: Vec<Reload>,
+    /// Pauses, resumes and stops carried out so far.
+    pub controls: Vec<super::control::ControlRecord>,
+    /// The run is paused now.
+    pub paused: bool,
+    /// The simulated model's components as they stood at the last second.
+    pub components: Option<Vec<crate::targets::ComponentState>>,
     pending: VecDeque<(u64, Edit)>,
 }
 
@@ -124,6 +130,9 @@ impl Live {
             arrivals,
             next,
             reloads: Vec::new(),
+            controls: Vec::new(),
+            paused: false,
+            components: None,
             pending: VecDeque::new(),
         }
     }
@@ -134,6 +143,9 @@ impl Live {
             plan: &self.record,
             recorder: &self.recorder,
             reloads: &self.reloads,
+            controls: &self.controls,
+            paused: self.paused,
+            components: self.components.as_deref(),
             stop: None,
             end_ns: now_ns,
             complete: false,

@@ -5,30 +5,32 @@
 //! tells the observer (progress, checkpoints, a dashboard); the loop hands plain data up and
 //! knows nothing of files, templates or the command line.
 
+pub mod control;
 pub mod http;
 pub mod live;
 mod simulated;
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
+use control::{Action, Control, ControlRecord};
 use live::{Edits, Live, Reload};
 
 use crate::metrics::Recorder;
 use crate::plan::Plan;
 use crate::scenario::model::Target;
-use crate::targets::TargetReport;
 use crate::targets::http::TargetError;
+use crate::targets::{PlanClock, TargetReport};
 use crate::verdict;
 
 const SECOND: u64 = 1_000_000_000;
+const MS: u64 = 1_000_000;
 
 /// Why a run ended before its plan did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
     /// The criterion with this index failed live.
     Aborted { criterion: usize, at_ns: u64 },
-    /// Ctrl-C, SIGTERM, or a stop asked for by an observer's owner.
+    /// Ctrl-C, SIGTERM, or a stop asked for through the run's [`Control`].
     Interrupted { at_ns: u64 },
 }
 
@@ -41,13 +43,18 @@ impl Stop {
 }
 
 /// How virtual time runs in a simulated run.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub enum Pace {
     /// As fast as the machine goes.
     #[default]
     Fast,
-    /// Virtual time follows the wall clock, so a run can be watched and edited as it goes.
-    Realtime,
+    /// Virtual time follows the wall clock, this many times faster (1: real time), so a run
+    /// can be watched and edited as it goes.
+    Scaled(f64),
+}
+
+impl Pace {
+    pub const REALTIME: Pace = Pace::Scaled(1.0);
 }
 
 /// The run as it stands, as plain data: what results are derived from, whole or in part.
@@ -56,6 +63,12 @@ pub struct Snapshot<'a> {
     pub plan: &'a Plan,
     pub recorder: &'a Recorder,
     pub reloads: &'a [Reload],
+    /// Pauses, resumes and stops carried out so far.
+    pub controls: &'a [ControlRecord],
+    /// The run is paused now.
+    pub paused: bool,
+    /// The simulated model's components as they stand (live views only).
+    pub components: Option<&'a [crate::targets::ComponentState]>,
     pub stop: Option<Stop>,
     /// Where the run stands: its end, where it stopped, or now.
     pub end_ns: u64,
@@ -87,12 +100,16 @@ impl Outcome {
     }
 }
 
-/// What hears of a run as it goes. Both default to doing nothing.
+/// What hears of a run as it goes. Each defaults to doing nothing.
 pub trait Observer {
+    /// Once, as the run starts.
+    fn started(&mut self, _run: &Snapshot<'_>) {}
     /// At every whole second `t_ns` of the run, once its live criteria are judged.
     fn second(&mut self, _t_ns: u64, _run: &Snapshot<'_>) {}
     /// After every reload, accepted or refused.
     fn reloaded(&mut self, _reload: &Reload, _run: &Snapshot<'_>) {}
+    /// After every pause, resume or stop the run carried out.
+    fn controlled(&mut self, _control: &ControlRecord, _run: &Snapshot<'_>) {}
 }
 
 /// A closure hears of every second.
@@ -116,8 +133,9 @@ pub enum Prepared {
 /// How a run goes.
 pub struct Options<'a> {
     pub pace: Pace,
-    /// Polled: when set, the run ends cleanly (everything left is `cancelled`).
-    pub interrupt: &'a AtomicBool,
+    /// Looked at as the run goes: pause, resume and stop; an interrupt ends the run cleanly
+    /// (everything left is `cancelled`).
+    pub control: &'a Control,
 }
 
 /// Checks everything about the plan's target that can fail before the run starts: for an
@@ -162,7 +180,7 @@ pub fn run(
             plan,
             options.pace,
             edits,
-            options.interrupt,
+            options.control,
             observer,
         )),
         Prepared::Http(prepared, runtime) => http::drive(
@@ -170,7 +188,7 @@ pub fn run(
             Arc::new(plan.clone()),
             *prepared,
             edits,
-            options.interrupt,
+            options.control,
             observer,
         ),
     }?;
@@ -207,4 +225,45 @@ fn close_second(live: &mut Live, t: u64, observer: &mut dyn Observer) -> Option<
         criterion,
         at_ns: t,
     })
+}
+
+/// Carries out what was asked of the run, at plan time `at_ns`: a pause stops `clock`, a
+/// resume starts it again, a stop (or an interrupt) ends the run. Each action carried out is
+/// recorded and told to the observer; asking for a pause while paused, or a resume while
+/// running, changes nothing and is not recorded.
+fn steer(
+    control: &Control,
+    clock: &PlanClock,
+    live: &mut Live,
+    at_ns: u64,
+    observer: &mut dyn Observer,
+) -> Option<Stop> {
+    for action in control.take() {
+        let done = match action {
+            Action::Pause => clock.pause(),
+            Action::Resume => clock.resume(),
+            Action::Stop => true,
+        };
+        if !done {
+            continue;
+        }
+        live.paused = clock.paused();
+        let record = ControlRecord {
+            action,
+            at_ms: at_ns / MS,
+            wall_ms: clock.wall_ns() / MS,
+        };
+        tracing::info!(
+            action = action.name(),
+            at_ms = record.at_ms,
+            wall_ms = record.wall_ms,
+            "control"
+        );
+        live.controls.push(record.clone());
+        observer.controlled(&record, &live.snapshot(at_ns));
+        if action == Action::Stop {
+            return Some(Stop::Interrupted { at_ns });
+        }
+    }
+    control.interrupted().then_some(Stop::Interrupted { at_ns })
 }

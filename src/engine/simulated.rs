@@ -5,14 +5,14 @@
 //! flight and every arrival not yet sent end as `cancelled`, so nothing is lost.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::control::Control;
 use super::live::{Edits, Live};
-use super::{Observer, Outcome, Pace, SECOND, Stop, close_second};
+use super::{Observer, Outcome, Pace, SECOND, Stop, close_second, steer};
 use crate::plan::Plan;
-use crate::targets::TargetReport;
 use crate::targets::simulated::{Simulation, defaults};
+use crate::targets::{PlanClock, TargetReport};
 
 /// The longest a realtime run sleeps before it looks for edits and interrupts again.
 const LOOK_NS: u64 = 20_000_000;
@@ -26,37 +26,73 @@ fn earliest(a: Option<u64>, b: Option<u64>) -> Option<u64> {
     }
 }
 
-/// What a realtime wait ended with.
+/// What a paced wait ended with.
 enum Waited {
     Reached,
     /// An edit came in: its instant may come before what was awaited.
     Edit,
-    Interrupted(u64),
+    /// The run was stopped (at this virtual instant).
+    Stopped(Stop),
 }
 
-/// Sleeps until `target_ns` of virtual time is due on the wall clock, looking for edits and
-/// interrupts every few milliseconds.
+/// Virtual time for a paced run: the plan clock (wall time less pauses) times the factor.
+fn virtual_now(clock: &PlanClock, factor: f64) -> u64 {
+    (clock.now() as f64 * factor) as u64
+}
+
+/// Sleeps until `target_ns` of virtual time is due on the (scaled) wall clock, looking for
+/// edits and control every few milliseconds. A pause stops the clock, so the wait goes on.
 fn wait_until(
-    wall: Instant,
+    clock: &PlanClock,
+    factor: f64,
     target_ns: u64,
-    interrupt: &AtomicBool,
+    control: &Control,
     edits: &mut dyn Edits,
     live: &mut Live,
+    observer: &mut dyn Observer,
 ) -> Waited {
     loop {
-        let elapsed = wall.elapsed().as_nanos() as u64;
-        if interrupt.load(Ordering::Relaxed) {
-            return Waited::Interrupted(elapsed.min(target_ns));
+        let elapsed = virtual_now(clock, factor).min(target_ns);
+        if control.pending()
+            && let Some(stop) = steer(control, clock, live, elapsed, observer)
+        {
+            return Waited::Stopped(stop);
         }
-        if let Some(e) = edits.poll() {
-            live.offer(elapsed.min(target_ns), e);
-            return Waited::Edit;
+        if !clock.paused() {
+            if let Some(e) = edits.poll() {
+                live.offer(elapsed, e);
+                return Waited::Edit;
+            }
+            if elapsed >= target_ns {
+                return Waited::Reached;
+            }
         }
-        if elapsed >= target_ns {
-            return Waited::Reached;
-        }
-        std::thread::sleep(Duration::from_nanos((target_ns - elapsed).min(LOOK_NS)));
+        let wall_left = ((target_ns - elapsed) as f64 / factor) as u64;
+        std::thread::sleep(Duration::from_nanos(wall_left.clamp(1, LOOK_NS)));
     }
+}
+
+/// A run at `--pace fast` holds while paused: virtual time does not move until a resume or a
+/// stop.
+fn hold(
+    clock: &PlanClock,
+    now: u64,
+    control: &Control,
+    live: &mut Live,
+    observer: &mut dyn Observer,
+) -> Option<Stop> {
+    if let Some(stop) = steer(control, clock, live, now, observer) {
+        return Some(stop);
+    }
+    while clock.paused() {
+        std::thread::sleep(Duration::from_nanos(LOOK_NS));
+        if control.pending()
+            && let Some(stop) = steer(control, clock, live, now, observer)
+        {
+            return Some(stop);
+        }
+    }
+    None
 }
 
 /// Runs `plan` against the built-in model (see `super::run`).
@@ -64,13 +100,21 @@ pub(super) fn simulate(
     plan: &Plan,
     pace: Pace,
     edits: &mut dyn Edits,
-    interrupt: &AtomicBool,
+    control: &Control,
     observer: &mut dyn Observer,
 ) -> Outcome {
     let mut sim = Simulation::new(plan);
     let horizon = defaults::max_residence_ns(&defaults::specs(plan)) + SECOND;
     let mut live = Live::new(Arc::new(plan.clone()), horizon);
-    let wall = Instant::now();
+    let mut states = Vec::new();
+    sim.states(0, &mut states);
+    live.components = Some(states);
+    observer.started(&live.snapshot(0));
+    let clock = PlanClock::starting_now();
+    let factor = match pace {
+        Pace::Fast => None,
+        Pace::Scaled(f) => Some(f),
+    };
     let mut next_tick = SECOND;
     let mut stop = None;
     let mut now = 0;
@@ -79,12 +123,11 @@ pub(super) fn simulate(
     // The next instant something other than the model or an arrival is due: a reload, a
     // scripted edit, or (realtime) the next second of the plan. Recomputed only when one of
     // them changes, to keep the hot loop lean.
-    let control = |live: &Live, edits: &dyn Edits, next_tick: u64| {
-        let tail =
-            (pace == Pace::Realtime && next_tick <= live.record.duration_ns).then_some(next_tick);
+    let due = |live: &Live, edits: &dyn Edits, next_tick: u64| {
+        let tail = (factor.is_some() && next_tick <= live.record.duration_ns).then_some(next_tick);
         earliest(earliest(live.due_at(), edits.due()), tail)
     };
-    let mut ctl = control(&live, edits, next_tick);
+    let mut ctl = due(&live, edits, next_tick);
 
     loop {
         let next_arrival = live.peek().map(|a| a.at_ns);
@@ -92,34 +135,46 @@ pub(super) fn simulate(
         let Some(t) = earliest(earliest(next_arrival, next_event), ctl) else {
             break;
         };
-        if pace == Pace::Realtime {
-            match wait_until(wall, t.min(next_tick), interrupt, edits, &mut live) {
+        if let Some(factor) = factor {
+            let waited = wait_until(
+                &clock,
+                factor,
+                t.min(next_tick),
+                control,
+                edits,
+                &mut live,
+                observer,
+            );
+            match waited {
                 Waited::Reached => {}
                 Waited::Edit => {
-                    ctl = control(&live, edits, next_tick);
+                    ctl = due(&live, edits, next_tick);
                     continue;
                 }
-                Waited::Interrupted(at) => {
-                    now = now.max(at);
+                Waited::Stopped(s) => {
+                    now = now.max(s.at_ns());
                     stop = Some(Stop::Interrupted { at_ns: now });
                     break;
                 }
             }
         }
         if t >= next_tick {
+            if let Some(states) = live.components.as_mut() {
+                sim.states(next_tick, states);
+            }
             if let Some(s) = close_second(&mut live, next_tick, observer) {
                 now = next_tick;
                 stop = Some(s);
                 break;
             }
             next_tick += SECOND;
-            ctl = control(&live, edits, next_tick);
+            ctl = due(&live, edits, next_tick);
             continue;
         }
         now = t;
         if ctl == Some(t) {
             let handled = edit_at(t, edits, &mut live, &mut sim, observer);
-            ctl = control(&live, edits, next_tick);
+            ctl = due(&live, edits, next_tick);
             if handled {
                 continue;
             }
@@ -132,15 +187,17 @@ pub(super) fn simulate(
         }
         steps += 1;
         if steps.is_multiple_of(4096) {
-            if interrupt.load(Ordering::Relaxed) {
-                stop = Some(Stop::Interrupted { at_ns: now });
+            if control.pending()
+                && let Some(s) = hold(&clock, now, control, &mut live, observer)
+            {
+                stop = Some(s);
                 break;
             }
-            if pace == Pace::Fast
+            if factor.is_none()
                 && let Some(e) = edits.poll()
             {
                 live.offer(now, e);
-                ctl = control(&live, edits, next_tick);
+                ctl = due(&live, edits, next_tick);
             }
         }
     }

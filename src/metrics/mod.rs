@@ -334,6 +334,12 @@ impl Recorder {
         n
     }
 
+    /// Arrivals planned before `now` (seconds closed, and the open part up to `now`).
+    pub fn planned_until(&self, now: u64) -> u64 {
+        let closed = self.first_open * SECOND;
+        self.run.counts.planned + self.planned_between(closed, now.max(closed))
+    }
+
     pub fn record(&mut self, f: &Finished) {
         self.run.record(f);
         // Phases are contiguous and in time order.

@@ -24,17 +24,18 @@ pub struct Band {
     pub label: String,
 }
 
-/// A reload of the scenario during the run: a vertical line.
-/// A moment of the run marked on every time chart: where the system broke (`capacity`) or
-/// where an `abort` criterion stopped the run.
+/// A moment of the run marked on every time chart: where the system broke (`capacity`),
+/// where an `abort` criterion stopped the run, or a `pause`, `resume` or `stop` from the
+/// dashboard or a signal.
 #[derive(Clone, Serialize)]
 pub struct Event {
     pub x: f64,
-    /// "capacity" or "abort": the CSS class and the legend's word.
+    /// "capacity", "abort", "pause", "resume" or "stop": the CSS class and the legend's word.
     pub kind: &'static str,
     pub label: String,
 }
 
+/// A reload of the scenario during the run: a vertical line.
 #[derive(Clone, Serialize)]
 pub struct Marker {
     pub x: f64,
@@ -142,6 +143,22 @@ impl Frame {
                     "capacity: broke at {} ({by}); the last rate held was {} TPS",
                     crate::units::ns(at * 1_000_000),
                     crate::units::number(r.capacity.rate.unwrap_or(0.0))
+                ),
+            });
+        }
+        for c in &r.controls {
+            let (kind, verb) = match c.action {
+                crate::engine::control::Action::Pause => ("pause", "paused"),
+                crate::engine::control::Action::Resume => ("resume", "resumed"),
+                crate::engine::control::Action::Stop => ("stop", "stopped"),
+            };
+            frame.events.push(Event {
+                x: frame.x(c.at_ms as f64 / 1000.0),
+                kind,
+                label: format!(
+                    "{verb} at {} (wall clock {})",
+                    crate::units::ns(c.at_ms * 1_000_000),
+                    crate::units::ns(c.wall_ms * 1_000_000)
                 ),
             });
         }

@@ -187,6 +187,7 @@ pub fn build(r: &Snapshot<'_>) -> Results {
         },
         report_formats: plan.report.formats.iter().map(|f| f.0.clone()).collect(),
         reloads: r.reloads.to_vec(),
+        controls: r.controls.to_vec(),
     }
 }
 
@@ -516,6 +517,9 @@ mod tests {
             plan: &plan,
             recorder: &rec,
             reloads: &[],
+            controls: &[],
+            paused: false,
+            components: None,
             stop: None,
             end_ns: plan.duration_ns,
             complete: true,

@@ -10,6 +10,7 @@ mod write;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use crate::engine::control::ControlRecord;
 pub use crate::engine::live::Reload;
 use crate::metrics::Counts;
 pub use derive::{build, display, summary};
@@ -73,6 +74,10 @@ pub struct Results {
     /// (Absent from results written before reloads existed: read as none.)
     #[serde(default)]
     pub reloads: Vec<Reload>,
+    /// Every pause, resume and stop carried out during the run (dashboard, signals), in
+    /// order: `at_ms` in plan time (which stands still while paused), `wall_ms` in wall time.
+    #[serde(default)]
+    pub controls: Vec<ControlRecord>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

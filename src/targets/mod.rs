@@ -3,7 +3,10 @@
 //! the engine hands those to metrics and never looks inside a target.
 
 pub mod http;
+mod plan_clock;
 pub mod simulated;
+
+pub use plan_clock::PlanClock;
 
 /// How one planned transaction ended. Every arrival ends in exactly one of these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -149,6 +152,22 @@ pub struct ComponentFigures {
     pub breaker_trips: u32,
     /// Share of the seconds it was called in where under 1% of its calls failed.
     pub health: f64,
+}
+
+/// One component of the simulated model as it stands during a run: what a live view shows.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct ComponentState {
+    pub name: &'static str,
+    /// Share of its calls that succeeded in the last whole second it was called in (1 when
+    /// never called).
+    pub health: f64,
+    /// Calls waiting for a free server now.
+    pub queue: u64,
+    /// Calls being served now, out of `concurrency`.
+    pub busy: u64,
+    pub concurrency: u32,
+    /// The circuit breaker in front of it: `closed`, `open` or `half-open`.
+    pub breaker: &'static str,
 }
 
 /// What a target reports about itself once the run is over, beside the transactions.

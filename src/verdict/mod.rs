@@ -595,6 +595,60 @@ fn over_seconds(metric: Metric, seconds: &[&Second]) -> Value {
     }
 }
 
+/// A criterion as it stands while the run goes on.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LiveStatus {
+    /// Its scope has not started yet.
+    Pending,
+    /// It holds on what ran so far.
+    Pass,
+    /// It does not hold on what ran so far.
+    Fail,
+    /// Its scope started but there is nothing to judge yet.
+    NoData,
+}
+
+impl LiveStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            LiveStatus::Pending => "pending",
+            LiveStatus::Pass => "pass",
+            LiveStatus::Fail => "fail",
+            LiveStatus::NoData => "no-data",
+        }
+    }
+}
+
+/// Every criterion of `plan` judged on what the recorder holds at `now`, with its value: what
+/// a live view shows. The same judging as the end of the run, on the seconds closed so far.
+pub fn live_statuses(plan: &Plan, now: u64, rec: &Recorder) -> Vec<(LiveStatus, Option<f64>)> {
+    let needs_recovery = plan
+        .criteria
+        .iter()
+        .any(|c| c.check.metric == Metric::RecoveryTime);
+    let recoveries = if needs_recovery {
+        recoveries(plan, &rec.timeline)
+    } else {
+        Vec::new()
+    };
+    let measured = Measured::of(plan, rec, &recoveries, now, false, true);
+    plan.criteria
+        .iter()
+        .map(|c| {
+            if c.windows.first().is_none_or(|&(start, _)| now < start) {
+                return (LiveStatus::Pending, None);
+            }
+            match measured.value(c) {
+                Value::Observed(v) if c.check.op.holds(v, c.check.threshold) => {
+                    (LiveStatus::Pass, Some(v))
+                }
+                Value::Observed(v) => (LiveStatus::Fail, Some(v)),
+                Value::Missing(_) | Value::NotReached(_) => (LiveStatus::NoData, None),
+            }
+        })
+        .collect()
+}
+
 /// The first `abort = true` criterion that fails live at `now`, among those whose scope is
 /// under way and past its grace. A metric without data yet never aborts a run.
 pub fn failing_abort(plan: &Plan, now: u64, rec: &Recorder) -> Option<usize> {

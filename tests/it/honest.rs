@@ -2,7 +2,7 @@
 //! `not-reached`, rates are shares of what was due, a run that did not finish never reads as
 //! passed anywhere, and `planned` comes from the plan.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use gauntlet::engine::control::Control;
 
 use gauntlet::engine::Snapshot;
 use gauntlet::report::Templates;
@@ -161,10 +161,10 @@ fn a_failure_that_never_recovers_fails_recovery_time_instead_of_passing_on_zero(
 
 #[test]
 fn an_interrupted_run_says_so_in_every_report_in_the_terminals_words() {
-    let flag = AtomicBool::new(false);
+    let flag = Control::new();
     let mut stop_at_52s = |t: u64, _: &Snapshot<'_>| {
         if t >= 52_000_000_000 {
-            flag.store(true, Ordering::SeqCst);
+            flag.interrupt();
         }
     };
     let r = simulate_with(NEVER_RECOVERS, &mut stop_at_52s, &flag);
@@ -201,7 +201,7 @@ fn a_checkpoint_and_its_report_say_incomplete_and_never_passed() {
             checkpoint = Some(results::build(run));
         }
     };
-    let finished = simulate_with(text, &mut take, &AtomicBool::new(false));
+    let finished = simulate_with(text, &mut take, &Control::new());
     assert!(finished.verdict.passed, "the whole run passes");
     let cp = checkpoint.expect("a checkpoint at 10 s");
     assert!(!cp.complete && !cp.verdict.passed);

@@ -37,6 +37,8 @@ pub enum Behaviour {
 #[derive(Default)]
 pub struct Seen {
     pub requests: u64,
+    /// When each request arrived.
+    pub arrived: Vec<Instant>,
     /// The `x-gauntlet-tx` number of every request that carried one.
     pub tx_numbers: Vec<u64>,
     pub headers: Vec<String>,
@@ -151,6 +153,7 @@ async fn connection(
         {
             let mut s = seen.lock().unwrap();
             s.requests += 1;
+            s.arrived.push(Instant::now());
             if let Some(n) = head.lines().find_map(|l| {
                 let (name, value) = l.split_once(':')?;
                 name.eq_ignore_ascii_case("x-gauntlet-tx")

@@ -1,6 +1,7 @@
 //! One integration test binary (fast to link on two cores), one module per concern.
 
 mod cli;
+mod dashboard;
 mod determinism;
 mod diagnostics;
 mod docs;

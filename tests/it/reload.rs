@@ -3,9 +3,9 @@
 //! in-process server. The process tests wait for the run's own lines or the server's request
 //! count, never for a fixed time.
 
+use gauntlet::engine::control::Control;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
 use gauntlet::engine::live::{Edit, Scripted};
@@ -35,7 +35,7 @@ fn scripted(text: &str, pace: Pace, edits: Vec<(u64, Edit)>) -> Results {
         pace,
         &mut Scripted(VecDeque::from(edits)),
         &mut Quiet,
-        &AtomicBool::new(false),
+        &Control::new(),
     )
 }
 
@@ -114,10 +114,10 @@ fn a_realtime_run_follows_the_wall_clock_and_matches_a_fast_run_with_the_same_re
     let mut edits = rx;
     let live = run_edited(
         &text,
-        Pace::Realtime,
+        Pace::REALTIME,
         &mut edits,
         &mut observer,
-        &AtomicBool::new(false),
+        &Control::new(),
     );
     assert!(
         started.elapsed() >= std::time::Duration::from_secs(3),

@@ -1,8 +1,7 @@
 //! The simulated fraud pipeline, judged by what it does: queueing, every failure kind's effect,
 //! accounting, determinism, criteria and abort.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
+use gauntlet::engine::control::Control;
 use gauntlet::engine::live::{Edits, NoEdits};
 use gauntlet::engine::{self, Observer, Pace, Quiet, Snapshot};
 use gauntlet::results::{self, Results};
@@ -12,11 +11,11 @@ use super::support::compile;
 /// Runs scenario text in-process and returns its results (live `abort` criteria are judged
 /// inside the run).
 pub fn simulate(text: &str) -> Results {
-    simulate_with(text, &mut Quiet, &AtomicBool::new(false))
+    simulate_with(text, &mut Quiet, &Control::new())
 }
 
-pub fn simulate_with(text: &str, observer: &mut dyn Observer, interrupt: &AtomicBool) -> Results {
-    run_edited(text, Pace::Fast, &mut NoEdits, observer, interrupt)
+pub fn simulate_with(text: &str, observer: &mut dyn Observer, control: &Control) -> Results {
+    run_edited(text, Pace::Fast, &mut NoEdits, observer, control)
 }
 
 /// Runs scenario text in-process with edits, through the library's one entry point, and
@@ -26,11 +25,11 @@ pub fn run_edited(
     pace: Pace,
     edits: &mut dyn Edits,
     observer: &mut dyn Observer,
-    interrupt: &AtomicBool,
+    control: &Control,
 ) -> Results {
     let plan = compile(text);
     let target = engine::prepare(&plan).expect("a simulated target is always ready");
-    let options = engine::Options { pace, interrupt };
+    let options = engine::Options { pace, control };
     let outcome = engine::run(&plan, target, edits, &options, observer).expect("a simulated run");
     results::build(&outcome.snapshot())
 }
@@ -271,10 +270,10 @@ fn an_abort_criterion_stops_the_run_and_the_rest_is_cancelled() {
 
 #[test]
 fn an_interrupted_run_ends_cleanly_with_everything_accounted() {
-    let flag = AtomicBool::new(false);
+    let flag = Control::new();
     let mut on_second = |t: u64, _: &Snapshot<'_>| {
         if t >= 10_000_000_000 {
-            flag.store(true, Ordering::SeqCst);
+            flag.interrupt();
         }
     };
     let plan_text = steady(2000, "1m");

@@ -22,6 +22,7 @@ use super::client::{MAX_BODY, Pool};
 use crate::plan::PlannedFailure;
 use crate::rng::{self, Purpose};
 use crate::scenario::model::Effect;
+use crate::targets::PlanClock;
 
 /// The header carrying the transaction number.
 pub const TX_HEADER: &str = "x-gauntlet-tx";
@@ -32,7 +33,9 @@ struct State {
     upstream: Pool,
     faults: RwLock<Arc<Faults>>,
     seed: u64,
-    start: Instant,
+    /// The run's plan clock: failure windows are in plan time, which stands still while the
+    /// run is paused.
+    clock: Arc<PlanClock>,
     /// How long a hung or lost request is held: past the client's timeout.
     hold: Duration,
 }
@@ -86,14 +89,14 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-/// Starts the proxy on 127.0.0.1 (an ephemeral port) in front of `upstream`. `start` is the
-/// run's start: failure windows count from it.
+/// Starts the proxy on 127.0.0.1 (an ephemeral port) in front of `upstream`. Failure windows
+/// are read on `clock`, the run's plan clock.
 pub async fn start(
     upstream: SocketAddr,
     connections: u32,
     faults: Vec<PlannedFailure>,
     seed: u64,
-    start: Instant,
+    clock: Arc<PlanClock>,
     hold: Duration,
 ) -> std::io::Result<Proxy> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -102,7 +105,7 @@ pub async fn start(
         upstream: Pool::new(upstream, connections),
         faults: RwLock::new(Faults::new(faults)),
         seed,
-        start,
+        clock,
         hold,
     });
     let shared = state.clone();
@@ -136,7 +139,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let now = state.start.elapsed().as_nanos() as u64;
+    let now = state.clock.now();
     let mut delay_ns: f64 = 0.0;
     let mut slowdown = 1.0;
     let mut bandwidth: Option<u64> = None;

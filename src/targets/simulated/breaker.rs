@@ -38,6 +38,15 @@ impl Default for Breaker {
 }
 
 impl Breaker {
+    /// `closed`, `open` or `half-open`.
+    pub fn state_name(&self) -> &'static str {
+        match self.state {
+            State::Closed { .. } => "closed",
+            State::Open { .. } => "open",
+            State::HalfOpen { .. } => "half-open",
+        }
+    }
+
     pub fn permit(&mut self, now: u64) -> Permit {
         match self.state {
             State::Closed { .. } => Permit::Call,

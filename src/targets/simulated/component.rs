@@ -175,6 +175,14 @@ impl Component {
             .collect();
     }
 
+    /// (calls waiting, calls being served) at `now`. Servers and the queue are freed lazily,
+    /// so entries already over are left out.
+    pub fn load(&self, now: u64) -> (u64, u64) {
+        let queue = self.waiting.iter().filter(|&&s| s > now).count();
+        let busy = self.busy.iter().filter(|Reverse(free)| *free > now).count();
+        (queue as u64, busy as u64)
+    }
+
     /// A call at `now` for transaction `index`. `now` never decreases between calls.
     pub fn call(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Call {
         let call = self.decide(now, index, seed, noise);

@@ -164,6 +164,35 @@ impl Simulation {
             .collect()
     }
 
+    /// Each component as it stands at virtual time `now`.
+    pub fn states(&self, now: u64, out: &mut Vec<crate::targets::ComponentState>) {
+        out.clear();
+        let last = (now / 1_000_000_000).saturating_sub(1) as usize;
+        for (c, b) in self.components.iter().zip(&self.breakers) {
+            // The last whole second it was called in, looking back a minute at most; a
+            // component nobody called since is as healthy as its breaker says.
+            let recent = c.stats.per_second[..=last.min(c.stats.per_second.len() - 1)]
+                .iter()
+                .rev()
+                .take(60)
+                .find(|(calls, _)| *calls > 0);
+            let health = match (recent, b.state_name()) {
+                (_, "open") => 0.0,
+                (Some(&(calls, failed)), _) => 1.0 - failed as f64 / calls as f64,
+                (None, _) => 1.0,
+            };
+            let (queue, busy) = c.load(now);
+            out.push(crate::targets::ComponentState {
+                name: c.name,
+                health,
+                queue,
+                busy,
+                concurrency: c.spec.concurrency,
+                breaker: b.state_name(),
+            });
+        }
+    }
+
     /// Transactions admitted and not finished yet.
     pub fn in_flight(&self) -> u64 {
         self.in_flight
