@@ -1,5 +1,6 @@
 //! One integration test binary (fast to link on two cores), one module per concern.
 
+mod browser;
 mod cli;
 mod dashboard;
 mod determinism;
