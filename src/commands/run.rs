@@ -229,12 +229,19 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
         .write(&results, &ready.formats, &ready.out)?;
     tracing::info!(dir = %ready.out.display(), formats = ?ready.formats, "reports written");
     if let Some(board) = &board {
-        let html = ready
-            .templates
-            .render(&results, &["html".to_string()])
+        // The report just written, or rendered for the dashboard when the scenario did not
+        // ask for html.
+        let html = std::fs::read_to_string(ready.out.join("report.html"))
             .ok()
-            .and_then(|mut r| r.pop())
-            .map(|(_, text)| text);
+            .filter(|_| ready.formats.iter().any(|f| f == "html"))
+            .or_else(|| {
+                ready
+                    .templates
+                    .render(&results, &["html".to_string()])
+                    .ok()
+                    .and_then(|mut r| r.pop())
+                    .map(|(_, text)| text)
+            });
         board.finish(&snapshot, &results.verdict.status, html);
     }
     super::print(&verdict_text(&results, &ready.out))?;

@@ -638,3 +638,79 @@ pub fn openmetrics(m: &Metrics) -> String {
     o.push_str("# EOF\n");
     o
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_buckets_are_cumulative_and_bounded_by_the_count() {
+        let mut h = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).unwrap();
+        // µs: 0.5 ms, 3 ms (twice), 40 ms, 7 s.
+        for v in [500, 3_000, 3_000, 40_000, 7_000_000] {
+            h.record(v).unwrap();
+        }
+        let b = buckets(&h);
+        let at = |bound: f64| b[BUCKETS_S.iter().position(|&x| x == bound).unwrap()];
+        assert_eq!(at(0.001), 1);
+        assert_eq!(at(0.0025), 1);
+        assert_eq!(at(0.005), 3);
+        assert_eq!(at(0.05), 4);
+        assert_eq!(at(5.0), 4);
+        assert_eq!(at(10.0), 5);
+        assert!(b.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(*b.last().unwrap(), h.len());
+    }
+
+    #[test]
+    fn openmetrics_text_is_well_formed() {
+        let m = Metrics {
+            counts: Counts {
+                planned: 10,
+                ok: 7,
+                errors: 2,
+                timeouts: 1,
+                ..Counts::default()
+            },
+            planned_so_far: 10,
+            latency_buckets: vec![1; BUCKETS_S.len()],
+            latency_count: 10,
+            latency_sum_s: 0.5,
+            lag_buckets: vec![0; BUCKETS_S.len()],
+            failures: vec![("a\"b".into(), "ml-scorer".into(), "crash".into(), true)],
+            criteria: vec![("error_rate < 1%".into(), "phase:\\x".into(), "fail")],
+            state: Some(State::Paused),
+            ..Metrics::default()
+        };
+        let text = openmetrics(&m);
+        assert!(text.ends_with("\n# EOF\n"));
+        assert_eq!(text.matches("# EOF").count(), 1);
+        assert!(text.contains("gauntlet_transactions_total{outcome=\"ok\"} 7\n"));
+        assert!(text.contains("gauntlet_transactions_total{outcome=\"timeout\"} 1\n"));
+        assert!(text.contains("gauntlet_latency_seconds_bucket{le=\"+Inf\"} 10\n"));
+        assert!(text.contains("gauntlet_latency_seconds_bucket{le=\"1.0\"} 1\n"));
+        assert!(text.contains("gauntlet_active_failures 1\n"));
+        // Label values escaped: a quote and a backslash.
+        assert!(text.contains("failure=\"a\\\"b\""));
+        assert!(text.contains("scope=\"phase:\\\\x\""));
+        assert!(text.contains(
+            "gauntlet_criterion{check=\"error_rate < 1%\",scope=\"phase:\\\\x\",gauntlet_criterion=\"fail\"} 1\n"
+        ));
+        assert!(text.contains("gauntlet_run_state{gauntlet_run_state=\"paused\"} 1\n"));
+        // Every sample's family is declared before it, once.
+        let mut declared: Vec<&str> = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let name = rest.split(' ').next().unwrap();
+                assert!(!declared.contains(&name), "{name} declared twice");
+                declared.push(name);
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                assert!(
+                    declared.iter().any(|d| name.starts_with(d)),
+                    "{name} has no family"
+                );
+            }
+        }
+    }
+}

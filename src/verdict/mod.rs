@@ -638,6 +638,12 @@ pub fn live_statuses(plan: &Plan, now: u64, rec: &Recorder) -> Vec<(LiveStatus, 
             if c.windows.first().is_none_or(|&(start, _)| now < start) {
                 return (LiveStatus::Pending, None);
             }
+            // Recovery is known only once a failure is over.
+            if c.check.metric == Metric::RecoveryTime
+                && !plan.failures.iter().any(|f| f.end_ns <= now)
+            {
+                return (LiveStatus::Pending, None);
+            }
             match measured.value(c) {
                 Value::Observed(v) if c.check.op.holds(v, c.check.threshold) => {
                     (LiveStatus::Pass, Some(v))
