@@ -19,6 +19,7 @@ pub mod view;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -62,8 +63,25 @@ struct Inner {
 pub struct Board {
     control: Arc<Control>,
     inner: Mutex<Inner>,
-    /// Server-sent events, already framed.
+    /// Server-sent events, already framed. An empty frame ends every stream (shutdown).
     events: broadcast::Sender<Bytes>,
+    /// Event streams open now, and a wake-up when one ends: shutdown waits for them to send
+    /// what they hold, so a client sees the `finished` event.
+    streams: AtomicUsize,
+    stream_ended: tokio::sync::Notify,
+}
+
+/// How long shutdown waits for event streams to send what they hold.
+const DRAIN: Duration = Duration::from_secs(2);
+
+/// Counts an open event stream while it lives.
+struct Open(Arc<Board>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.streams.fetch_sub(1, Ordering::AcqRel);
+        self.0.stream_ended.notify_waiters();
+    }
 }
 
 fn sse(event: &str, data: &impl Serialize) -> Bytes {
@@ -86,7 +104,24 @@ impl Board {
                 finished: false,
             }),
             events,
+            streams: AtomicUsize::new(0),
+            stream_ended: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Ends every event stream once it has sent what it holds, waiting for them a little.
+    async fn drain(&self) {
+        self.send(Bytes::new());
+        let deadline = tokio::time::Instant::now() + DRAIN;
+        while self.streams.load(Ordering::Acquire) > 0 {
+            let ended = self.stream_ended.notified();
+            if self.streams.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            if tokio::time::timeout_at(deadline, ended).await.is_err() {
+                break;
+            }
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Inner) -> T) -> T {
@@ -310,13 +345,15 @@ pub fn serve(addr: SocketAddr, board: Arc<Board>) -> std::io::Result<Server> {
                         return;
                     }
                 };
+                let served = board.clone();
                 let serving = crate::targets::http::serve_connections(listener, move |req| {
-                    handle(board.clone(), req)
+                    handle(served.clone(), req)
                 });
                 tokio::select! {
                     _ = serving => {}
                     _ = stopped => {}
                 }
+                board.drain().await;
             });
         })?;
     Ok(Server {
@@ -476,7 +513,10 @@ fn events(board: &Arc<Board>) -> Response<Body> {
     let (mut tx, body) = http_body_util::channel::Channel::<Bytes, Infallible>::new(16);
     let mut rx = board.events.subscribe();
     let first = board.live_json();
+    board.streams.fetch_add(1, Ordering::AcqRel);
+    let open = Open(board.clone());
     tokio::spawn(async move {
+        let _open = open;
         let mut frame = Bytes::from_static(b"retry: 2000\n\n");
         if let Some(live) = first {
             let mut f = b"retry: 2000\n\nevent: live\ndata: ".to_vec();
@@ -492,6 +532,8 @@ fn events(board: &Arc<Board>) -> Response<Body> {
         loop {
             let frame = tokio::select! {
                 got = rx.recv() => match got {
+                    // The server is shutting down: the stream ends here.
+                    Ok(frame) if frame.is_empty() => return,
                     Ok(frame) => frame,
                     // A slow reader missed some events; the next `live` one catches it up.
                     Err(broadcast::error::RecvError::Lagged(_)) => continue,

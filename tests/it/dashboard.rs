@@ -492,3 +492,125 @@ fn demo_runs_from_an_empty_folder_and_writes_its_results() {
         serde_json::from_str(&std::fs::read_to_string(run.join("run.json")).unwrap()).unwrap();
     assert_eq!(info["scenario_file"], "investor-demo.toml (built in)");
 }
+
+/// Reads a server-sent event stream until a frame of `event` whose data contains `needle`.
+fn expect_event(stream: &mut std::io::BufReader<TcpStream>, event: &str, needle: &str) -> String {
+    use std::io::BufRead;
+    let mut current = String::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let n = stream
+            .read_line(&mut line)
+            .expect("the event stream stays open");
+        assert!(
+            n > 0,
+            "the event stream ended before a {event} event with {needle}"
+        );
+        let l = line.trim_end();
+        if let Some(name) = l.strip_prefix("event: ") {
+            current = name.to_string();
+        } else if let Some(data) = l.strip_prefix("data: ")
+            && current == event
+            && data.contains(needle)
+        {
+            return data.to_string();
+        }
+    }
+}
+
+#[test]
+fn the_event_stream_tells_of_every_second_failures_and_controls() {
+    let w = write(
+        "s.toml",
+        &sim(
+            "2m",
+            100,
+            "\n[[failure]]\nname = \"rules-slow\"\nkind = \"latency\"\ncomponent = \"rules-engine\"\nat = \"3s\"\nduration = \"2s\"\ndelay = \"50ms\"\n",
+        ),
+    );
+    let out = w.dir.path().join("out");
+    let (child, addr) = start(&w.path, &out, &["--pace", "2x"]);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    s.write_all(format!("GET /api/events HTTP/1.1\r\nhost: {addr}\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut events = std::io::BufReader::new(s);
+    let first = expect_event(&mut events, "live", "\"state\":\"running\"");
+    let first: Value = serde_json::from_str(&first).unwrap();
+    assert!(first["totals"].is_object() && first["criteria"].is_array());
+    let start = expect_event(&mut events, "failure", "\"edge\":\"start\"");
+    assert!(
+        start.contains("\"name\":\"rules-slow\"") && start.contains("\"at_ms\":3000"),
+        "{start}"
+    );
+    let end = expect_event(&mut events, "failure", "\"edge\":\"end\"");
+    assert!(end.contains("\"at_ms\":5000"), "{end}");
+    let later = expect_event(&mut events, "live", "\"points\":[{");
+    let later: Value = serde_json::from_str(&later).unwrap();
+    assert!(later["elapsed_ms"].as_u64() > first["elapsed_ms"].as_u64());
+    assert_eq!(control(addr, "pause").0, 202);
+    let paused = expect_event(&mut events, "control", "\"action\":\"pause\"");
+    let paused: Value = serde_json::from_str(&paused).unwrap();
+    assert!(paused["at_ms"].as_u64().unwrap() >= 5_000);
+    expect_event(&mut events, "live", "\"state\":\"paused\"");
+    assert_eq!(control(addr, "stop").0, 202);
+    expect_event(&mut events, "control", "\"action\":\"stop\"");
+    expect_event(&mut events, "finished", "\"verdict\":\"interrupted\"");
+    let (code, _) = child.finish();
+    assert_eq!(code, 130);
+}
+
+#[test]
+fn linger_keeps_serving_the_final_state_and_the_report() {
+    let w = write("s.toml", &sim("3s", 50, ""));
+    let out = w.dir.path().join("out");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("gauntlet"));
+    cmd.arg("run")
+        .arg(&w.path)
+        .args([
+            "--dashboard",
+            "--listen",
+            "127.0.0.1:0",
+            "--linger",
+            "5m",
+            "--quiet",
+            "--out",
+        ])
+        .arg(&out);
+    let mut child = Lines::stderr(cmd);
+    let line = child.expect("dashboard: http://");
+    let addr: SocketAddr = line
+        .trim()
+        .trim_start_matches("dashboard: http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    child.expect("serving the final state");
+    let l = live(addr);
+    assert_eq!(l["state"], "finished");
+    assert_eq!(l["verdict"], "passed");
+    assert_eq!(l["totals"]["planned"], 150);
+    assert_eq!(l["totals"]["ok"], 150);
+    let (status, ctype, html) = http(addr, "GET", "/report", None);
+    assert_eq!((status, ctype.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(html.contains("PASSED"));
+    assert_eq!(
+        control(addr, "pause").0,
+        409,
+        "a finished run takes no control"
+    );
+    let pid = child.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let (code, _) = child.finish();
+    assert_eq!(
+        code, 0,
+        "Ctrl-C while lingering ends the dashboard, not the verdict"
+    );
+}
