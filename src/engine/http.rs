@@ -22,7 +22,7 @@ use super::{Observer, Outcome as RunOutcome, close_second, steer};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
 use crate::scenario::model::{Body, DecisionMap, Target};
-use crate::targets::http::client::{Pool, status_failure};
+use crate::targets::http::client::{Pool, passed_through, status_failure};
 use crate::targets::http::proxy::{self, TX_HEADER};
 use crate::targets::http::{Endpoint, TargetError, expand_env, read_decision};
 use crate::targets::{ErrorCounts, ErrorKind, Finished, Outcome, PlanClock, TargetReport};
@@ -132,6 +132,8 @@ struct Shared {
     prepared: Prepared,
     pool: Pool,
     clock: Arc<PlanClock>,
+    /// Requests go through the run's own fault proxy, whose pass-through header is honoured.
+    via_proxy: bool,
 }
 
 struct Done {
@@ -221,7 +223,12 @@ impl Shared {
                 finished: finished(sent, done, Outcome::Error, None, false),
                 failure: Some(f),
             },
-            Ok(Ok(answer)) => match status_failure(answer.status) {
+            Ok(Ok(answer)) => match self
+                .via_proxy
+                .then(|| passed_through(&answer))
+                .flatten()
+                .or_else(|| status_failure(answer.status))
+            {
                 Some(f) => Done {
                     finished: finished(sent, done, Outcome::Error, None, false),
                     failure: Some(f),
@@ -393,6 +400,7 @@ fn connect(
         pool: Pool::new(addr, prepared.connections),
         prepared,
         clock,
+        via_proxy: proxy.is_some(),
     });
     Ok((shared, proxy))
 }

@@ -81,22 +81,28 @@ pub enum ErrorKind {
     BadResponse,
     /// The answer was bigger than the largest body read.
     TooLarge,
+    /// The service answered 3xx (redirects are not followed).
+    Status3xx,
     /// The service answered 4xx.
     Status4xx,
-    /// The service answered 5xx (or anything else outside 2xx).
+    /// The service answered 5xx.
     Status5xx,
+    /// The service answered a status outside 200-599.
+    StatusOther,
     /// The request body template failed for this transaction.
     Template,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 7] = [
+    pub const ALL: [ErrorKind; 9] = [
         ErrorKind::Refused,
         ErrorKind::Reset,
         ErrorKind::BadResponse,
         ErrorKind::TooLarge,
+        ErrorKind::Status3xx,
         ErrorKind::Status4xx,
         ErrorKind::Status5xx,
+        ErrorKind::StatusOther,
         ErrorKind::Template,
     ];
 
@@ -107,10 +113,17 @@ impl ErrorKind {
             ErrorKind::Reset => "reset",
             ErrorKind::BadResponse => "bad-response",
             ErrorKind::TooLarge => "too-large",
+            ErrorKind::Status3xx => "status-3xx",
             ErrorKind::Status4xx => "status-4xx",
             ErrorKind::Status5xx => "status-5xx",
+            ErrorKind::StatusOther => "status-other",
             ErrorKind::Template => "template",
         }
+    }
+
+    /// The kind of that name.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.name() == name)
     }
 }
 

@@ -188,6 +188,45 @@ fn misbehaving_services_are_counted_by_kind_and_the_run_completes() {
     }
 }
 
+/// The kind a user reads is the kind the service caused, whether or not requests go through
+/// the fault proxy (a 1 ms latency failure puts the proxy in the path without failing any
+/// request itself).
+#[test]
+fn error_kinds_are_the_services_with_or_without_the_fault_proxy() {
+    let idle_fault = "\n[[failure]]\nname = \"slight\"\ncomponent = \"upstream\"\nkind = \"latency\"\ndelay = \"1ms\"\nat = \"0s\"\nduration = \"1s\"\n";
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let closed = format!("http://127.0.0.1:{port}/");
+    let servers = [
+        (Server::start(Behaviour::Garbage), "bad-response"),
+        (Server::start(Behaviour::Huge), "too-large"),
+        (Server::start(Behaviour::Status(302)), "status-3xx"),
+        (Server::start(Behaviour::Status(404)), "status-4xx"),
+        (Server::start(Behaviour::Status(999)), "status-other"),
+    ];
+    let mut cases: Vec<(String, &str)> = vec![(closed, "refused")];
+    cases.extend(servers.iter().map(|(s, kind)| (s.url("/"), *kind)));
+    for (url, kind) in cases {
+        for extra in ["", idle_fault] {
+            let (_, r, _w) = run(&scenario(&url, 30, "1s", extra));
+            assert_accounted(&r);
+            let proxied = if extra.is_empty() {
+                "direct"
+            } else {
+                "through the proxy"
+            };
+            assert_eq!(
+                r["errors_by_kind"],
+                serde_json::json!({ kind: 30 }),
+                "{url} {proxied}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_slow_body_is_a_timeout() {
     let server = Server::start(Behaviour::SlowBody);

@@ -27,6 +27,8 @@ pub enum Behaviour {
     SlowBody,
     /// Answers 503.
     Unavailable,
+    /// Answers with this status (and an empty JSON body).
+    Status(u16),
     /// Answers normally after a fixed delay.
     Delay(Duration),
     /// Answers normally until `after` since the first request, then stops: closes everything
@@ -205,6 +207,7 @@ async fn connection(
                 continue;
             }
             Behaviour::Unavailable => response("503 Service Unavailable", "{}"),
+            Behaviour::Status(code) => response(&format!("{code} Whatever"), "{}"),
             Behaviour::Delay(d) => {
                 tokio::time::sleep(d).await;
                 normal

@@ -23,6 +23,8 @@ pub const MAX_BODY: usize = 4 * 1024 * 1024;
 pub struct Answer {
     pub status: StatusCode,
     pub content_type: Option<hyper::header::HeaderValue>,
+    /// `x-gauntlet-upstream-error`, when present.
+    pub upstream_error: Option<hyper::header::HeaderValue>,
     pub body: Bytes,
 }
 
@@ -73,6 +75,7 @@ impl Pool {
         let response = sender.send_request(req).await.map_err(classify)?;
         let status = response.status();
         let content_type = response.headers().get(hyper::header::CONTENT_TYPE).cloned();
+        let upstream_error = response.headers().get(UPSTREAM_ERROR).cloned();
         let body = Limited::new(response.into_body(), MAX_BODY)
             .collect()
             .await
@@ -94,6 +97,7 @@ impl Pool {
         Ok(Answer {
             status,
             content_type,
+            upstream_error,
             body,
         })
     }
@@ -109,11 +113,25 @@ fn classify(e: hyper::Error) -> ErrorKind {
 
 /// The failure an answer's status means, if any.
 pub fn status_failure(status: StatusCode) -> Option<ErrorKind> {
-    if status.is_success() {
-        None
-    } else if status.is_client_error() {
-        Some(ErrorKind::Status4xx)
-    } else {
-        Some(ErrorKind::Status5xx)
+    match status.as_u16() {
+        200..=299 => None,
+        300..=399 => Some(ErrorKind::Status3xx),
+        400..=499 => Some(ErrorKind::Status4xx),
+        500..=599 => Some(ErrorKind::Status5xx),
+        _ => Some(ErrorKind::StatusOther),
     }
+}
+
+/// The header with which gauntlet's fault proxy says that the upstream, not the proxy, failed
+/// (`refused`, `reset`, `bad-response`, `too-large`), so the client counts the kind the service
+/// caused. Only honoured on answers from the run's own proxy.
+pub const UPSTREAM_ERROR: &str = "x-gauntlet-upstream-error";
+
+/// The failure the fault proxy passed through in `answer`, if any.
+pub fn passed_through(answer: &Answer) -> Option<ErrorKind> {
+    answer
+        .upstream_error
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(ErrorKind::from_name)
 }

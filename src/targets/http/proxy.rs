@@ -18,7 +18,7 @@ use hyper::{Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::client::{MAX_BODY, Pool};
+use super::client::{MAX_BODY, Pool, UPSTREAM_ERROR};
 use crate::plan::PlannedFailure;
 use crate::rng::{self, Purpose};
 use crate::scenario::model::Effect;
@@ -206,8 +206,19 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         Err(answer) => return Ok(answer),
     };
     let sent = Instant::now();
-    // An upstream that refuses, resets or garbles is passed on as a dropped connection.
-    let answer = state.upstream.send(forward).await.map_err(|_| Dropped)?;
+    // An upstream that refuses, resets, garbles or answers too much is passed on by name, so
+    // the client counts the kind the service caused, not what the proxy made of it.
+    let answer = match state.upstream.send(forward).await {
+        Ok(a) => a,
+        Err(kind) => {
+            let mut r = full(StatusCode::BAD_GATEWAY, "{\"error\":\"upstream failed\"}");
+            r.headers_mut().insert(
+                UPSTREAM_ERROR,
+                hyper::header::HeaderValue::from_static(kind.name()),
+            );
+            return Ok(r);
+        }
+    };
     if slowdown > 1.0 {
         let took = sent.elapsed();
         tokio::time::sleep(took.mul_f64(slowdown - 1.0)).await;
