@@ -77,9 +77,14 @@ pub enum Command {
         /// A folder of report templates replacing or adding to the built-in ones.
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
-        /// No progress bar.
+        /// No progress output (the same as `--progress none`).
         #[arg(short, long)]
         quiet: bool,
+        /// Progress on stderr: `bar` (a progress bar), `lines` (a plain line every 10 s of the
+        /// run, for CI logs), `none`, or `auto` (the default: a bar on a terminal, lines
+        /// otherwise).
+        #[arg(long, value_enum, default_value_t = Progress::Auto)]
+        progress: Progress,
         /// Follow the file while the test runs: each valid save takes effect from that
         /// instant; an invalid one (or a change of seed or target) is refused and the test goes
         /// on. Every reload is recorded in results.json.
@@ -197,6 +202,16 @@ impl std::str::FromStr for PaceArg {
         }
         Ok(PaceArg::Scaled(factor))
     }
+}
+
+/// `--progress`: how a run shows its progress on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Progress {
+    /// A bar on a terminal, lines otherwise.
+    Auto,
+    Bar,
+    Lines,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -36,6 +36,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             out,
             templates,
             quiet,
+            progress,
             watch,
             pace,
             dashboard,
@@ -46,7 +47,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             seed,
             out,
             templates,
-            quiet,
+            progress: if quiet {
+                crate::cli::Progress::None
+            } else {
+                progress
+            },
             watch,
             pace,
             dashboard: dashboard.then_some(run::DashboardOptions {

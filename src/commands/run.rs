@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use super::error::{self, Error};
 use super::follow::follow;
-use crate::cli::{PaceArg, exit};
+use crate::cli::{PaceArg, Progress, exit};
 use crate::clock;
 use crate::dashboard::{self, Board, Publisher};
 use crate::engine::control::{Action, Control, ControlRecord};
@@ -59,7 +59,7 @@ pub struct Options {
     pub seed: Option<u64>,
     pub out: Option<PathBuf>,
     pub templates: Option<PathBuf>,
-    pub quiet: bool,
+    pub progress: Progress,
     pub watch: bool,
     pub pace: Option<PaceArg>,
     pub dashboard: Option<DashboardOptions>,
@@ -82,7 +82,7 @@ pub fn demo(
         seed: None,
         out,
         templates: None,
-        quiet: false,
+        progress: Progress::Auto,
         watch: false,
         pace: Some(pace),
         dashboard: Some(DashboardOptions {
@@ -201,6 +201,7 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
     let progress = progress_bar(o, &plan);
     let mut observer = RunObserver {
         progress: progress.as_ref(),
+        lines: (progress_mode(o) == Progress::Lines).then(|| Lines::new(ready.pace)),
         last_checkpoint: Instant::now(),
         results_path: ready.out.join("results.json"),
         file: path.display().to_string(),
@@ -222,6 +223,9 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
         bar.finish_and_clear();
     }
     let snapshot = outcome.snapshot();
+    if let Some(lines) = &mut observer.lines {
+        lines.last(&snapshot);
+    }
     let results = results::build(&snapshot);
     write(o, &plan, &results, &ready.out, started, wall)?;
     ready
@@ -388,8 +392,17 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
     })
 }
 
+/// Whether progress shows as a bar, as lines, or not at all.
+fn progress_mode(o: &Options) -> Progress {
+    match o.progress {
+        Progress::Auto if std::io::stderr().is_terminal() => Progress::Bar,
+        Progress::Auto => Progress::Lines,
+        other => other,
+    }
+}
+
 fn progress_bar(o: &Options, plan: &Plan) -> Option<indicatif::ProgressBar> {
-    (!o.quiet && std::io::stderr().is_terminal()).then(|| {
+    (progress_mode(o) == Progress::Bar).then(|| {
         let bar = indicatif::ProgressBar::new(plan.duration_ns / 1_000_000_000);
         if let Ok(style) = indicatif::ProgressStyle::with_template(
             "{spinner} {msg} [{bar:40}] {pos}/{len} s ({elapsed})",
@@ -442,6 +455,8 @@ fn write(
 /// every reload and control action.
 struct RunObserver<'a> {
     progress: Option<&'a indicatif::ProgressBar>,
+    /// Plain progress lines (CI logs).
+    lines: Option<Lines>,
     last_checkpoint: Instant,
     results_path: PathBuf,
     file: String,
@@ -467,6 +482,9 @@ impl Observer for RunObserver<'_> {
     fn second(&mut self, t: u64, run: &Snapshot<'_>) {
         if let Some(bar) = self.progress {
             bar.set_position(t / 1_000_000_000);
+        }
+        if let Some(lines) = &mut self.lines {
+            lines.second(t, run);
         }
         if let Some(d) = &mut self.dashboard {
             d.second(t, run);
@@ -516,6 +534,113 @@ impl Observer for RunObserver<'_> {
         if let Some(d) = &mut self.dashboard {
             d.controlled(c, run);
         }
+    }
+}
+
+/// Plain progress lines for logs: one every 10 s of the run (every 10 s of wall time for a
+/// run faster than the clock), and one at the end.
+struct Lines {
+    paced: bool,
+    /// The last line: plan time, wall time, and the counts and latencies then.
+    last_t: u64,
+    last_wall: Instant,
+    last_planned: u64,
+    last_counts: crate::metrics::Counts,
+    last_latency: Option<hdrhistogram::Histogram<u64>>,
+}
+
+const LINE_EVERY: u64 = 10_000_000_000;
+
+impl Lines {
+    fn new(pace: Pace) -> Lines {
+        Lines {
+            paced: pace != Pace::Fast,
+            last_t: 0,
+            last_wall: Instant::now(),
+            last_planned: 0,
+            last_counts: crate::metrics::Counts::default(),
+            last_latency: None,
+        }
+    }
+
+    fn second(&mut self, t: u64, run: &Snapshot<'_>) {
+        let due = if self.paced {
+            t.is_multiple_of(LINE_EVERY) && t > self.last_t
+        } else {
+            self.last_wall.elapsed().as_nanos() as u64 >= LINE_EVERY
+        };
+        if due {
+            self.line(t, run);
+        }
+    }
+
+    /// The line at the end of the run, unless the last one was already there.
+    fn last(&mut self, run: &Snapshot<'_>) {
+        // Where the plan ended, or where the run stopped: not the instant the last answer
+        // came back.
+        let end = run.stop.map_or(run.plan.duration_ns, |s| s.at_ns());
+        if end > self.last_t {
+            self.line(end, run);
+        }
+    }
+
+    fn line(&mut self, t: u64, run: &Snapshot<'_>) {
+        let rec = run.recorder;
+        let seconds = (t.saturating_sub(self.last_t) as f64 / 1e9).max(1e-9);
+        let planned = rec.planned_until(t);
+        let counts = rec.run.counts;
+        let delta = |now: u64, then: u64| now.saturating_sub(then);
+        let ok = delta(counts.ok, self.last_counts.ok);
+        let failed = delta(counts.errors, self.last_counts.errors)
+            + delta(counts.timeouts, self.last_counts.timeouts);
+        let due = delta(counts.due(), self.last_counts.due());
+        // p95 of the answers that came in since the last line.
+        let mut interval = rec.run.latency.clone();
+        if let Some(prev) = &self.last_latency {
+            let _ = interval.subtract(prev);
+        }
+        let p95 = if interval.is_empty() {
+            "-".to_string()
+        } else {
+            format!("{:.1}ms", interval.value_at_quantile(0.95) as f64 / 1_000.0)
+        };
+        let phase = run
+            .plan
+            .phases
+            .iter()
+            .find(|p| p.start_ns <= t.saturating_sub(1) && t.saturating_sub(1) < p.end_ns)
+            .map_or("-", |p| p.name.as_str());
+        let failures: Vec<&str> = run
+            .plan
+            .failures
+            .iter()
+            .filter(|f| f.start_ns < t && t.saturating_sub(LINE_EVERY.min(t)) < f.end_ns)
+            .map(|f| f.name.as_str())
+            .collect();
+        eprintln!(
+            "[{} / {}] {}: phase {phase}, planned {}/s, ok {}/s, p95 {p95}, errors {}, failures {}{}",
+            crate::units::ns(t / 1_000_000_000 * 1_000_000_000),
+            crate::units::ns(run.plan.duration_ns),
+            run.plan.name,
+            crate::units::number(delta(planned, self.last_planned) as f64 / seconds),
+            crate::units::number(ok as f64 / seconds),
+            if due == 0 {
+                "-".to_string()
+            } else {
+                format!("{:.2}%", failed as f64 / due as f64 * 100.0)
+            },
+            if failures.is_empty() {
+                "none".to_string()
+            } else {
+                failures.join(", ")
+            },
+            if run.paused { " (paused)" } else { "" },
+        );
+        self.last_t = t;
+        self.last_wall = Instant::now();
+        self.last_planned = planned;
+        self.last_counts = counts;
+        self.last_latency = Some(rec.run.latency.clone());
     }
 }
 

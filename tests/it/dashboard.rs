@@ -355,6 +355,7 @@ fn the_control_route_refuses_what_it_cannot_take() {
     let w = write("s.toml", &sim("1m", 50, ""));
     let out = w.dir.path().join("out");
     let (child, addr) = start(&w.path, &out, &["--pace", "realtime"]);
+    wait_live(addr, "the run starting", |l| l["state"] == "running");
     let (status, body) = control(addr, "explode");
     assert_eq!(status, 400);
     assert!(body.contains("unknown action \\\"explode\\\""), "{body}");

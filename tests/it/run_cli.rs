@@ -382,3 +382,52 @@ fn sigterm_ends_a_background_run_cleanly_with_its_results() {
     assert_eq!(r["verdict"]["status"], "interrupted");
     assert_eq!(r["summary"]["totals"]["lost"], 0);
 }
+
+/// In CI (stderr not a terminal) a run writes a plain progress line every 10 s of the run,
+/// the last at its end; `--progress none` and `--quiet` write none.
+#[test]
+fn piped_progress_is_a_line_every_ten_seconds() {
+    let w = write(
+        "s.toml",
+        "[scenario]\nname = \"sixty\"\nseed = 1\n\n[[phase]]\nname = \"hold\"\nduration = \"60s\"\nload = { pattern = \"constant\", rate = 100 }\n\n[[failure]]\nname = \"slow-rules\"\nkind = \"latency\"\ncomponent = \"rules-engine\"\nat = \"15s\"\nduration = \"10s\"\ndelay = \"100ms\"\n",
+    );
+    let lines_of = |extra: &[&str]| -> Vec<String> {
+        let out = w.dir.path().join("out");
+        let assert = gauntlet()
+            .arg("run")
+            .arg(&w.path)
+            .args(["--pace", "30x", "--out"])
+            .arg(&out)
+            .args(extra)
+            .assert()
+            .success();
+        String::from_utf8_lossy(&assert.get_output().stderr)
+            .lines()
+            .filter(|l| l.starts_with('['))
+            .map(str::to_string)
+            .collect()
+    };
+    let lines = lines_of(&[]);
+    assert_eq!(lines.len(), 6, "{lines:#?}");
+    for (i, line) in lines.iter().enumerate() {
+        let at = if i == 5 {
+            "1m".to_string()
+        } else {
+            format!("{}s", (i + 1) * 10)
+        };
+        assert!(
+            line.starts_with(&format!("[{at} / 1m] sixty: phase hold, planned 100/s")),
+            "{line}"
+        );
+    }
+    assert!(lines[1].ends_with("failures slow-rules"), "{}", lines[1]);
+    assert!(lines[2].ends_with("failures slow-rules"), "{}", lines[2]);
+    assert!(lines[0].ends_with("failures none"), "{}", lines[0]);
+    assert_eq!(
+        lines_of(&["--progress", "lines"]),
+        lines,
+        "the same run, the same lines"
+    );
+    assert!(lines_of(&["--progress", "none"]).is_empty());
+    assert!(lines_of(&["--quiet"]).is_empty());
+}
