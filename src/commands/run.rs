@@ -366,6 +366,13 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
             "note: a simulated run goes as fast as it can; add --pace realtime to edit it while it runs"
         );
     }
+    if let Target::Http { tls: Some(tls), .. } = &plan.target
+        && tls.insecure
+    {
+        eprintln!(
+            "warning: [target.tls] insecure = true: the service's certificate is not verified (recorded in results.json)"
+        );
+    }
     let target = engine::prepare(plan).map_err(|e| error::target(&o.source.path(), e))?;
     let template_dir = o.templates.clone().or_else(|| {
         plan.report

@@ -21,9 +21,10 @@ use super::live::{Edits, Live};
 use super::{Observer, Outcome as RunOutcome, close_second, steer};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
-use crate::scenario::model::{Body, DecisionMap, Target};
-use crate::targets::http::client::{Pool, passed_through, status_failure};
+use crate::scenario::model::{Body, DecisionMap, HttpVersion, Target};
+use crate::targets::http::client::{Pool, Transport, passed_through, status_failure};
 use crate::targets::http::proxy::{self, TX_HEADER};
+use crate::targets::http::tls;
 use crate::targets::http::{Endpoint, TargetError, expand_env, read_decision};
 use crate::targets::{ErrorCounts, ErrorKind, Finished, Outcome, PlanClock, TargetReport};
 
@@ -36,6 +37,8 @@ const COLLECT_NS: u64 = 5_000_000;
 /// How requests are built, resolved once before the run.
 pub struct Prepared {
     pub endpoint: Endpoint,
+    /// TLS and the HTTP version to the service.
+    pub transport: Transport,
     method: Method,
     headers: Vec<(HeaderName, HeaderValue)>,
     template: Option<minijinja::Environment<'static>>,
@@ -57,11 +60,33 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
         connections,
         max_in_flight,
         decision,
+        http,
+        tls,
     } = &plan.target
     else {
         return Err(TargetError::Template("not an http target".into()));
     };
     let endpoint = Endpoint::parse(url)?;
+    let http2 = *http == HttpVersion::Http2;
+    let tls = match (endpoint.tls, tls) {
+        (true, tls) => Some(tls::setup(
+            &tls.clone().unwrap_or_default(),
+            &endpoint.host,
+            &plan.base_dir,
+            http2,
+        )?),
+        (false, Some(_)) => {
+            return Err(TargetError::Tls(
+                "[target.tls] is for https:// URLs; this one is http://".into(),
+            ));
+        }
+        (false, None) => None,
+    };
+    let transport = Transport {
+        tls,
+        http2,
+        authority: endpoint.authority.clone(),
+    };
     let method = Method::from_bytes(method.as_bytes())
         .map_err(|_| TargetError::Url(url.clone(), "invalid method"))?;
     let mut list = Vec::new();
@@ -114,6 +139,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
     };
     Ok(Prepared {
         endpoint,
+        transport,
         method,
         headers: list,
         template,
@@ -386,6 +412,7 @@ fn connect(
             .block_on(proxy::start(
                 upstream,
                 prepared.connections,
+                prepared.transport.clone(),
                 plan.failures.clone(),
                 plan.seed,
                 clock.clone(),
@@ -395,9 +422,14 @@ fn connect(
         tracing::info!(proxy = %p.addr, upstream = %upstream, "fault proxy listening");
         Some(p)
     };
-    let addr = proxy.as_ref().map_or(upstream, |p| p.addr);
+    // Through the proxy, the generator speaks plain HTTP/1.1 on loopback and the proxy opens
+    // TLS (and HTTP/2) to the service; without it, the generator does.
+    let pool = match &proxy {
+        Some(p) => Pool::new(p.addr, prepared.connections),
+        None => Pool::with(upstream, prepared.connections, prepared.transport.clone()),
+    };
     let shared = Arc::new(Shared {
-        pool: Pool::new(addr, prepared.connections),
+        pool,
         prepared,
         clock,
         via_proxy: proxy.is_some(),

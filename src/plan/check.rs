@@ -145,12 +145,46 @@ impl Compiler<'_> {
                 }
             }
             Target::Http {
+                url,
                 headers,
                 body,
                 timeout,
                 decision,
+                tls,
                 ..
             } => {
+                if let Some(tls) = tls {
+                    if !url.starts_with("https://") {
+                        self.err(
+                            "/target/tls",
+                            "[target.tls] is for https:// URLs; this one is http://".to_string(),
+                        );
+                    }
+                    if tls.cert.is_some() != tls.key.is_some() {
+                        let at = if tls.cert.is_some() { "cert" } else { "key" };
+                        self.err(
+                            &format!("/target/tls/{at}"),
+                            "cert and key go together: mutual TLS needs both".to_string(),
+                        );
+                    }
+                    for (name, path) in [("ca", &tls.ca), ("cert", &tls.cert), ("key", &tls.key)] {
+                        let Some(path) = path else { continue };
+                        // A path from the environment is checked when the run starts.
+                        if path.contains("${") {
+                            continue;
+                        }
+                        let full = base_dir.join(path);
+                        if !full.is_file() {
+                            self.err(
+                                &format!("/target/tls/{name}"),
+                                format!(
+                                    "{name} \"{path}\" not found (looked for {})",
+                                    full.display()
+                                ),
+                            );
+                        }
+                    }
+                }
                 if timeout.is_some_and(Duration::is_zero) {
                     self.err(
                         "/target/timeout",

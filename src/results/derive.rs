@@ -185,6 +185,14 @@ pub fn build(r: &Snapshot<'_>) -> Results {
                 .collect(),
             _ => Default::default(),
         },
+        transport: match &plan.target {
+            Target::Http { url, http, tls, .. } => Some(super::TransportResult {
+                http: http.name().to_string(),
+                tls: url.starts_with("https://"),
+                insecure: tls.as_ref().is_some_and(|t| t.insecure),
+            }),
+            Target::Simulated { .. } => None,
+        },
         report_formats: plan.report.formats.iter().map(|f| f.0.clone()).collect(),
         reloads: r.reloads.to_vec(),
         controls: r.controls.to_vec(),

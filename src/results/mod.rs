@@ -68,6 +68,10 @@ pub struct Results {
     /// Errors by kind (http targets): refused, reset, bad-response, too-large, status-4xx,
     /// status-5xx, template.
     pub errors_by_kind: std::collections::BTreeMap<String, u64>,
+    /// How an http target was reached: the HTTP version, TLS, and whether verification was
+    /// skipped (`insecure`). Absent for the simulated target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<TransportResult>,
     /// The report formats the scenario asked for.
     pub report_formats: Vec<String>,
     /// Every reload of the scenario during `run --watch`, accepted or refused, in order.
@@ -78,6 +82,15 @@ pub struct Results {
     /// order: `at_ms` in plan time (which stands still while paused), `wall_ms` in wall time.
     #[serde(default)]
     pub controls: Vec<ControlRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TransportResult {
+    /// "1.1" or "2".
+    pub http: String,
+    pub tls: bool,
+    /// The service's certificate was not verified (`[target.tls] insecure = true`).
+    pub insecure: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

@@ -190,7 +190,63 @@ pub enum Target {
         /// Where the service's fraud decision is in its JSON response.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         decision: Option<DecisionMap>,
+        /// The HTTP version: "1.1" (the default) or "2" (ALPN over TLS, prior knowledge over
+        /// cleartext); with "2", `connections` is the number of HTTP/2 connections and requests
+        /// are multiplexed on them.
+        #[serde(default, skip_serializing_if = "HttpVersion::is_default")]
+        http: HttpVersion,
+        /// TLS for an `https://` URL: a CA to trust, a client certificate, the name to verify.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tls: Option<Tls>,
     },
+}
+
+/// `[target] http`: the HTTP version spoken to the service.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum HttpVersion {
+    #[default]
+    #[serde(rename = "1.1")]
+    Http1,
+    #[serde(rename = "2")]
+    Http2,
+}
+
+impl HttpVersion {
+    pub fn is_default(&self) -> bool {
+        *self == HttpVersion::Http1
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            HttpVersion::Http1 => "1.1",
+            HttpVersion::Http2 => "2",
+        }
+    }
+}
+
+/// `[target.tls]`: how an `https://` service is trusted and how gauntlet proves itself to it.
+/// Paths are relative to the scenario file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tls {
+    /// A PEM file of CA certificates to trust, besides the system's (a private CA, or the
+    /// service's self-signed certificate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<String>,
+    /// A PEM client certificate (chain) for mutual TLS; needs `key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<String>,
+    /// The PEM private key of `cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The name to verify the certificate against and to send as SNI, when it is not the
+    /// URL's host (e.g. the URL holds an IP address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+    /// Skip verifying the service's certificate. Warned about on stderr and recorded in
+    /// results.json; never for production.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
 }
 
 fn default_method() -> String {

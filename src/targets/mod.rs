@@ -91,10 +91,14 @@ pub enum ErrorKind {
     StatusOther,
     /// The request body template failed for this transaction.
     Template,
+    /// The TLS handshake failed (protocol, version, ALPN, a refused client certificate).
+    TlsHandshake,
+    /// The service's certificate was not trusted (unknown issuer, wrong name, expired).
+    TlsCertificate,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::Refused,
         ErrorKind::Reset,
         ErrorKind::BadResponse,
@@ -104,6 +108,8 @@ impl ErrorKind {
         ErrorKind::Status5xx,
         ErrorKind::StatusOther,
         ErrorKind::Template,
+        ErrorKind::TlsHandshake,
+        ErrorKind::TlsCertificate,
     ];
 
     /// The name results.json uses.
@@ -118,6 +124,8 @@ impl ErrorKind {
             ErrorKind::Status5xx => "status-5xx",
             ErrorKind::StatusOther => "status-other",
             ErrorKind::Template => "template",
+            ErrorKind::TlsHandshake => "tls-handshake",
+            ErrorKind::TlsCertificate => "tls-certificate",
         }
     }
 

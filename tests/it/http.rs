@@ -285,7 +285,7 @@ fn an_in_flight_limit_drops_instead_of_losing() {
 fn bad_targets_stop_the_run_before_it_starts() {
     for (url, phrase) in [
         ("http://127.0.0.1:99999/", "port"),
-        ("https://127.0.0.1:8443/", "https"),
+        ("http://u:p@127.0.0.1/", "no user:password@"),
     ] {
         let w = write("s.toml", &scenario(url, 10, "1s", ""));
         let out = w.dir.path().join("out");

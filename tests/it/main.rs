@@ -16,4 +16,6 @@ mod run_cli;
 mod schema;
 mod simulation;
 mod support;
+mod tls;
+mod tls_server;
 mod watch;

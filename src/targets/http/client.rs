@@ -1,19 +1,30 @@
-//! Sending transactions: a pool of at most `connections` keep-alive HTTP/1.1 connections.
-//! A request waits for a free connection (that wait is part of its latency, as it would be for
-//! any client), opens one if fewer than the limit exist, and returns it to the pool once its
-//! answer is read in full. Answers are read up to `MAX_BODY` bytes; a bigger one is an error.
+//! Sending transactions: a pool of at most `connections` keep-alive connections, HTTP/1.1 or
+//! HTTP/2, over plain TCP or TLS.
+//!
+//! HTTP/1.1: a request waits for a free connection (that wait is part of its latency, as it
+//! would be for any client), opens one if fewer than the limit exist, and returns it to the
+//! pool once its answer is read in full. HTTP/2: `connections` connections are opened as
+//! needed and requests are spread over them in turn, multiplexed up to the server's stream
+//! limit (hyper holds a request until a stream is free). Answers are read up to `MAX_BODY`
+//! bytes; a bigger one is an error.
 
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::{http1, http2};
 use hyper::{Request, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
+use super::tls;
 use crate::targets::ErrorKind;
 
 /// The largest answer read; more is counted as an error (`too-large`).
@@ -28,30 +39,158 @@ pub struct Answer {
     pub body: Bytes,
 }
 
-pub struct Pool {
-    addr: SocketAddr,
-    idle: Mutex<Vec<SendRequest<Full<Bytes>>>>,
-    permits: Semaphore,
+/// How connections are made: TLS or not, HTTP/1.1 or HTTP/2.
+#[derive(Clone, Default)]
+pub struct Transport {
+    pub tls: Option<tls::Setup>,
+    pub http2: bool,
+    /// `host:port` of the service, for HTTP/2's `:authority`.
+    pub authority: String,
 }
 
-impl Pool {
-    pub fn new(addr: SocketAddr, connections: u32) -> Pool {
-        Pool {
-            addr,
-            idle: Mutex::new(Vec::new()),
-            permits: Semaphore::new(connections as usize),
+/// A connection's byte stream.
+enum Io {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Io {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Io {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
 
-    async fn connect(&self) -> Result<SendRequest<Full<Bytes>>, ErrorKind> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Io::Plain(s) => s.is_write_vectored(),
+            Io::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+pub struct Pool {
+    addr: SocketAddr,
+    transport: Transport,
+    /// HTTP/1.1: idle connections, and a permit per connection that may exist.
+    idle: Mutex<Vec<http1::SendRequest<Full<Bytes>>>>,
+    permits: Semaphore,
+    /// HTTP/2: one slot per connection, opened when first needed or after it closed.
+    slots: Vec<tokio::sync::Mutex<Option<http2::SendRequest<Full<Bytes>>>>>,
+    next: AtomicUsize,
+    /// The first TLS failure was said on stderr.
+    told: AtomicBool,
+}
+
+impl Pool {
+    /// A plain HTTP/1.1 pool (the generator to the fault proxy, `serve`'s tests).
+    pub fn new(addr: SocketAddr, connections: u32) -> Pool {
+        Pool::with(addr, connections, Transport::default())
+    }
+
+    pub fn with(addr: SocketAddr, connections: u32, transport: Transport) -> Pool {
+        let slots = if transport.http2 {
+            (0..connections.max(1))
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Pool {
+            addr,
+            transport,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(connections as usize),
+            slots,
+            next: AtomicUsize::new(0),
+            told: AtomicBool::new(false),
+        }
+    }
+
+    /// Opens a connection: TCP, then TLS when asked. The first TLS failure is said on stderr
+    /// with what to do about it; every one is counted by kind.
+    async fn open(&self) -> Result<Io, ErrorKind> {
         let stream = TcpStream::connect(self.addr)
             .await
             .map_err(|e| match e.kind() {
-                std::io::ErrorKind::ConnectionRefused => ErrorKind::Refused,
+                io::ErrorKind::ConnectionRefused => ErrorKind::Refused,
                 _ => ErrorKind::Reset,
             })?;
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        let Some(setup) = &self.transport.tls else {
+            return Ok(Io::Plain(stream));
+        };
+        let tls = setup
+            .connector
+            .connect(setup.server_name.clone(), stream)
+            .await
+            .map_err(|e| {
+                let (kind, why) = tls::classify(&e);
+                self.tell(&why);
+                kind
+            })?;
+        if self.transport.http2 && tls.get_ref().1.alpn_protocol() != Some(b"h2") {
+            self.tell("the service did not agree to HTTP/2 (ALPN h2); leave http = \"2\" out");
+            return Err(ErrorKind::TlsHandshake);
+        }
+        Ok(Io::Tls(Box::new(tls)))
+    }
+
+    fn tell(&self, why: &str) {
+        if !self.told.swap(true, Ordering::Relaxed) {
+            eprintln!(
+                "error: TLS to {} ({}): {why}",
+                self.transport.authority, self.addr
+            );
+        }
+    }
+
+    async fn connect1(&self) -> Result<http1::SendRequest<Full<Bytes>>, ErrorKind> {
+        let io = self.open().await?;
+        let (sender, conn) = http1::handshake(TokioIo::new(io))
             .await
             .map_err(|_| ErrorKind::Reset)?;
         tokio::spawn(async move {
@@ -61,46 +200,111 @@ impl Pool {
         Ok(sender)
     }
 
+    async fn connect2(&self) -> Result<http2::SendRequest<Full<Bytes>>, ErrorKind> {
+        let io = self.open().await?;
+        let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+            .await
+            .map_err(|e| {
+                if e.is_parse() {
+                    ErrorKind::BadResponse
+                } else {
+                    ErrorKind::Reset
+                }
+            })?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+
     /// Sends `req` and reads the whole answer.
     pub async fn send(&self, req: Request<Full<Bytes>>) -> Result<Answer, ErrorKind> {
+        if self.transport.http2 {
+            return self.send2(req).await;
+        }
         let _permit = self.permits.acquire().await.map_err(|_| ErrorKind::Reset)?;
         let reused = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
         let mut sender = match reused {
             Some(s) if !s.is_closed() => s,
-            _ => self.connect().await?,
+            _ => self.connect1().await?,
         };
         if sender.ready().await.is_err() {
-            sender = self.connect().await?;
+            sender = self.connect1().await?;
         }
         let response = sender.send_request(req).await.map_err(classify)?;
-        let status = response.status();
-        let content_type = response.headers().get(hyper::header::CONTENT_TYPE).cloned();
-        let upstream_error = response.headers().get(UPSTREAM_ERROR).cloned();
-        let body = Limited::new(response.into_body(), MAX_BODY)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.downcast_ref::<http_body_util::LengthLimitError>()
-                    .is_some()
-                {
-                    ErrorKind::TooLarge
-                } else {
-                    ErrorKind::Reset
-                }
-            })?
-            .to_bytes();
+        let answer = read(response).await?;
         if !sender.is_closed()
             && let Ok(mut idle) = self.idle.lock()
         {
             idle.push(sender);
         }
-        Ok(Answer {
-            status,
-            content_type,
-            upstream_error,
-            body,
-        })
+        Ok(answer)
     }
+
+    async fn send2(&self, req: Request<Full<Bytes>>) -> Result<Answer, ErrorKind> {
+        let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
+        let mut sender = {
+            let mut held = slot.lock().await;
+            match held.as_ref() {
+                Some(s) if !s.is_closed() => s.clone(),
+                _ => {
+                    let s = self.connect2().await?;
+                    *held = Some(s.clone());
+                    s
+                }
+            }
+        };
+        // HTTP/2 carries the authority in the request, not in a Host header.
+        let (mut parts, body) = req.into_parts();
+        let scheme = if self.transport.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        parts.uri = format!("{scheme}://{}{path}", self.transport.authority)
+            .parse()
+            .map_err(|_| ErrorKind::Template)?;
+        parts.headers.remove(hyper::header::HOST);
+        parts.headers.remove(hyper::header::CONNECTION);
+        parts.version = hyper::Version::HTTP_2;
+        sender.ready().await.map_err(classify)?;
+        let response = sender
+            .send_request(Request::from_parts(parts, body))
+            .await
+            .map_err(classify)?;
+        read(response).await
+    }
+}
+
+/// Reads a whole answer, up to `MAX_BODY`.
+async fn read(response: hyper::Response<hyper::body::Incoming>) -> Result<Answer, ErrorKind> {
+    let status = response.status();
+    let content_type = response.headers().get(hyper::header::CONTENT_TYPE).cloned();
+    let upstream_error = response.headers().get(UPSTREAM_ERROR).cloned();
+    let body = Limited::new(response.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                ErrorKind::TooLarge
+            } else {
+                ErrorKind::Reset
+            }
+        })?
+        .to_bytes();
+    Ok(Answer {
+        status,
+        content_type,
+        upstream_error,
+        body,
+    })
 }
 
 fn classify(e: hyper::Error) -> ErrorKind {
@@ -123,8 +327,9 @@ pub fn status_failure(status: StatusCode) -> Option<ErrorKind> {
 }
 
 /// The header with which gauntlet's fault proxy says that the upstream, not the proxy, failed
-/// (`refused`, `reset`, `bad-response`, `too-large`), so the client counts the kind the service
-/// caused. Only honoured on answers from the run's own proxy.
+/// (`refused`, `reset`, `bad-response`, `too-large`, `tls-handshake`, `tls-certificate`), so
+/// the client counts the kind the service caused. Only honoured on answers from the run's own
+/// proxy.
 pub const UPSTREAM_ERROR: &str = "x-gauntlet-upstream-error";
 
 /// The failure the fault proxy passed through in `answer`, if any.

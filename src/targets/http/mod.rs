@@ -1,10 +1,12 @@
-//! Real HTTP services. `client` sends transactions over a bounded pool of keep-alive HTTP/1.1
-//! connections; `proxy` is gauntlet's own fault proxy, put between the generator and the
-//! upstream when failures are scheduled; `serve` runs the fraud-pipeline as a real service.
+//! Real HTTP services. `client` sends transactions over a bounded pool of keep-alive
+//! connections (HTTP/1.1 or HTTP/2, plain or TLS, see `tls`); `proxy` is gauntlet's own fault
+//! proxy, put between the generator and the upstream when failures are scheduled; `serve` runs
+//! the fraud-pipeline as a real service.
 
 pub mod client;
 pub mod proxy;
 pub mod serve;
+pub mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -40,9 +42,11 @@ where
     }
 }
 
-/// Where requests go: an `http://` URL, split and resolved.
+/// Where requests go: an `http://` or `https://` URL, split and resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Endpoint {
+    /// `https://`.
+    pub tls: bool,
     /// `host:port` as written (the Host header).
     pub authority: String,
     pub host: String,
@@ -56,10 +60,8 @@ pub struct Endpoint {
 pub enum TargetError {
     #[error("invalid url \"{0}\": {1}")]
     Url(String, &'static str),
-    #[error(
-        "https targets are not supported by this version of gauntlet yet; use http:// (on loopback, through a TLS-terminating proxy if needed)"
-    )]
-    Https,
+    #[error("{0}")]
+    Tls(String),
     #[error("cannot resolve \"{host}\": {reason}")]
     Resolve { host: String, reason: String },
     #[error("environment variable {0} is not set (it is used in a [target] header)")]
@@ -75,12 +77,12 @@ pub enum TargetError {
 impl Endpoint {
     pub fn parse(url: &str) -> Result<Endpoint, TargetError> {
         let bad = |why| TargetError::Url(url.to_string(), why);
-        if url.starts_with("https://") {
-            return Err(TargetError::Https);
-        }
-        let rest = url
-            .strip_prefix("http://")
-            .ok_or_else(|| bad("it must start with http://"))?;
+        let (tls, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+            (Some(rest), _) => (true, rest),
+            (_, Some(rest)) => (false, rest),
+            _ => return Err(bad("it must start with http:// or https://")),
+        };
+        let default_port = if tls { 443 } else { 80 };
         let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
         let (authority, path) = rest.split_at(split);
         let path = path.split('#').next().unwrap_or_default();
@@ -102,7 +104,7 @@ impl Endpoint {
                 Some(p) => p
                     .parse()
                     .map_err(|_| bad("the port is not a number from 1 to 65535"))?,
-                None if after.is_empty() => 80,
+                None if after.is_empty() => default_port,
                 None => return Err(bad("unexpected text after the host")),
             };
             (h.to_string(), port)
@@ -113,13 +115,14 @@ impl Endpoint {
                     p.parse()
                         .map_err(|_| bad("the port is not a number from 1 to 65535"))?,
                 ),
-                None => (authority.to_string(), 80),
+                None => (authority.to_string(), default_port),
             }
         };
         if host.is_empty() || port == 0 {
             return Err(bad("it needs a host and a port from 1 to 65535"));
         }
         Ok(Endpoint {
+            tls,
             authority: authority.to_string(),
             host,
             port,
@@ -203,10 +206,9 @@ mod tests {
         assert_eq!((e.port, e.path.as_str()), (80, "/"));
         let e = Endpoint::parse("http://[::1]:9000/a").unwrap();
         assert_eq!((e.host.as_str(), e.port), ("::1", 9000));
-        assert!(matches!(
-            Endpoint::parse("https://x/"),
-            Err(TargetError::Https)
-        ));
+        let e = Endpoint::parse("https://pay.example/score").unwrap();
+        assert_eq!((e.tls, e.port, e.path.as_str()), (true, 443, "/score"));
+        assert!(!Endpoint::parse("http://x/").unwrap().tls);
         for bad in [
             "ftp://x",
             "http://",

@@ -18,7 +18,7 @@ use hyper::{Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::client::{MAX_BODY, Pool, UPSTREAM_ERROR};
+use super::client::{MAX_BODY, Pool, Transport, UPSTREAM_ERROR};
 use crate::plan::PlannedFailure;
 use crate::rng::{self, Purpose};
 use crate::scenario::model::Effect;
@@ -89,11 +89,13 @@ impl std::fmt::Display for Dropped {
 
 impl std::error::Error for Dropped {}
 
-/// Starts the proxy on 127.0.0.1 (an ephemeral port) in front of `upstream`. Failure windows
+/// Starts the proxy on 127.0.0.1 (an ephemeral port) in front of `upstream`, which it reaches
+/// over `transport` (TLS and HTTP/2 as the scenario asks). Failure windows
 /// are read on `clock`, the run's plan clock.
 pub async fn start(
     upstream: SocketAddr,
     connections: u32,
+    transport: Transport,
     faults: Vec<PlannedFailure>,
     seed: u64,
     clock: Arc<PlanClock>,
@@ -102,7 +104,7 @@ pub async fn start(
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let state = Arc::new(State {
-        upstream: Pool::new(upstream, connections),
+        upstream: Pool::with(upstream, connections, transport),
         faults: RwLock::new(Faults::new(faults)),
         seed,
         clock,

@@ -1,0 +1,206 @@
+//! HTTPS and HTTP/2 against an in-process TLS server with a fresh self-signed certificate:
+//! trusted through `ca`, refused without it (counted as `tls-certificate`, named on stderr),
+//! `insecure`, HTTP/2 by ALPN, and the fault proxy in front of a TLS service.
+
+use serde_json::Value;
+
+use super::support::{gauntlet, write};
+use super::tls_server::TlsServer;
+
+fn scenario(url: &str, rate: u32, target_extra: &str, extra: &str) -> String {
+    format!(
+        r#"[scenario]
+name = "tls-test"
+seed = 13
+
+[target]
+kind = "http"
+url = "{url}"
+timeout = "2s"
+decision = {{ pointer = "/verdict/action", block = ["deny"] }}
+{target_extra}
+
+[[phase]]
+name = "load"
+duration = "1s"
+load = {{ pattern = "constant", rate = {rate} }}
+{extra}"#
+    )
+}
+
+/// Runs with the certificate written beside the scenario as `ca.pem`; (exit code, results,
+/// stderr).
+fn run(server: &TlsServer, text: &str) -> (i32, Value, String) {
+    let w = write("s.toml", text);
+    std::fs::write(w.dir.path().join("ca.pem"), &server.cert_pem).unwrap();
+    let out = w.dir.path().join("out");
+    let assert = gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .assert();
+    let o = assert.get_output();
+    let results = std::fs::read_to_string(out.join("results.json"))
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .unwrap_or(Value::Null);
+    (
+        o.status.code().unwrap_or(-1),
+        results,
+        String::from_utf8_lossy(&o.stderr).to_string(),
+    )
+}
+
+fn totals(r: &Value) -> (u64, u64, u64) {
+    let t = &r["summary"]["totals"];
+    (
+        t["planned"].as_u64().unwrap(),
+        t["ok"].as_u64().unwrap(),
+        t["lost"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn https_with_the_services_certificate_as_ca_answers_everything() {
+    let server = TlsServer::start();
+    let (code, r, _) = run(
+        &server,
+        &scenario(
+            &server.url("/score"),
+            200,
+            "[target.tls]\nca = \"ca.pem\"",
+            "",
+        ),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(totals(&r), (200, 200, 0));
+    assert_eq!(
+        r["transport"],
+        serde_json::json!({ "http": "1.1", "tls": true, "insecure": false })
+    );
+    assert_eq!(
+        server
+            .counts
+            .http1
+            .load(std::sync::atomic::Ordering::Relaxed),
+        200
+    );
+    // Decisions are read through TLS like anywhere else.
+    let decisions = &r["summary"]["decisions"];
+    assert_eq!(
+        decisions["approve"].as_u64().unwrap() + decisions["block"].as_u64().unwrap(),
+        200,
+        "{decisions}"
+    );
+}
+
+#[test]
+fn an_untrusted_certificate_is_counted_and_named() {
+    let server = TlsServer::start();
+    let (_, r, stderr) = run(&server, &scenario(&server.url("/score"), 50, "", ""));
+    let (planned, ok, lost) = totals(&r);
+    assert_eq!((planned, ok, lost), (50, 0, 0));
+    assert_eq!(
+        r["errors_by_kind"],
+        serde_json::json!({ "tls-certificate": 50 })
+    );
+    assert!(
+        stderr.contains("error: TLS to 127.0.0.1:") && stderr.contains("[target.tls] ca"),
+        "the first failure says what to do: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("error: TLS to").count(),
+        1,
+        "said once: {stderr}"
+    );
+}
+
+#[test]
+fn insecure_skips_verification_with_a_warning_and_a_record() {
+    let server = TlsServer::start();
+    let (code, r, stderr) = run(
+        &server,
+        &scenario(
+            &server.url("/score"),
+            50,
+            "[target.tls]\ninsecure = true",
+            "",
+        ),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(totals(&r), (50, 50, 0));
+    assert!(
+        stderr.contains("warning: [target.tls] insecure = true"),
+        "{stderr}"
+    );
+    assert_eq!(r["transport"]["insecure"], true);
+}
+
+#[test]
+fn http2_over_tls_multiplexes_on_few_connections() {
+    let server = TlsServer::start();
+    let (code, r, _) = run(
+        &server,
+        &scenario(
+            &server.url("/score"),
+            300,
+            "http = \"2\"\nconnections = 2\n[target.tls]\nca = \"ca.pem\"\nserver_name = \"localhost\"",
+            "",
+        ),
+    );
+    assert_eq!(code, 0);
+    assert_eq!(totals(&r), (300, 300, 0));
+    assert_eq!(r["transport"]["http"], "2");
+    let c = &server.counts;
+    assert_eq!(c.http2.load(std::sync::atomic::Ordering::Relaxed), 300);
+    assert_eq!(c.http1.load(std::sync::atomic::Ordering::Relaxed), 0);
+}
+
+#[test]
+fn the_fault_proxy_opens_tls_to_the_service_and_still_injects() {
+    let server = TlsServer::start();
+    let failure = "[[failure]]\nname = \"bad-gateway\"\ncomponent = \"upstream\"\nkind = \"errors\"\nprobability = 1\nstatus = 502\nat = \"500ms\"\nduration = \"500ms\"\n";
+    for http in ["1.1", "2"] {
+        let (_, r, stderr) = run(
+            &server,
+            &scenario(
+                &server.url("/score"),
+                100,
+                &format!("http = \"{http}\"\n[target.tls]\nca = \"ca.pem\""),
+                failure,
+            ),
+        );
+        assert!(r.is_object(), "http {http}: {stderr}");
+        let (planned, ok, lost) = totals(&r);
+        assert_eq!((planned, lost), (100, 0));
+        let errors = r["errors_by_kind"]["status-5xx"].as_u64().unwrap();
+        assert_eq!(ok + errors, 100, "http {http}: {}", r["errors_by_kind"]);
+        assert!(
+            (45..=55).contains(&errors),
+            "http {http}: half the second fails: {errors}"
+        );
+    }
+}
+
+#[test]
+fn tls_settings_are_checked_before_the_run() {
+    let w = write(
+        "s.toml",
+        &scenario(
+            "http://127.0.0.1:9/",
+            1,
+            "[target.tls]\ncert = \"nope.pem\"",
+            "",
+        ),
+    );
+    gauntlet()
+        .arg("validate")
+        .arg(&w.path)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "[target.tls] is for https:// URLs",
+        ))
+        .stderr(predicates::str::contains("cert and key go together"))
+        .stderr(predicates::str::contains("cert \"nope.pem\" not found"));
+}

@@ -1,0 +1,133 @@
+//! An HTTPS server for the tests, on 127.0.0.1 and an ephemeral port, with a fresh self-signed
+//! certificate (rcgen) for `localhost` and `127.0.0.1`. It speaks HTTP/2 or HTTP/1.1, as ALPN
+//! settles, answers like `http_server`'s normal behaviour, and counts requests by version.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+#[derive(Default)]
+pub struct Counts {
+    pub http1: AtomicU64,
+    pub http2: AtomicU64,
+}
+
+pub struct TlsServer {
+    pub addr: SocketAddr,
+    /// The certificate, PEM: what a scenario gives as `ca`.
+    pub cert_pem: String,
+    pub counts: Arc<Counts>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl TlsServer {
+    pub fn start() -> TlsServer {
+        let key = rcgen::generate_simple_self_signed(vec![
+            "localhost".to_string(),
+            "127.0.0.1".to_string(),
+        ])
+        .unwrap();
+        let cert_pem = key.cert.pem();
+        let chain = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap()];
+        let private =
+            PrivateKeyDer::from_pem_slice(key.signing_key.serialize_pem().as_bytes()).unwrap();
+        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .unwrap();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let counts = Arc::new(Counts::default());
+        let c = counts.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                let counts = c.clone();
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends the handshake: nothing to do.
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
+                    let io = TokioIo::new(tls);
+                    let service = hyper::service::service_fn(move |req| {
+                        let counts = counts.clone();
+                        async move { answer(req, h2, &counts).await }
+                    });
+                    if h2 {
+                        let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                            .serve_connection(io, service)
+                            .await;
+                    } else {
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(io, service)
+                            .await;
+                    }
+                });
+            }
+        });
+        TlsServer {
+            addr,
+            cert_pem,
+            counts,
+            _runtime: runtime,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("https://{}{path}", self.addr)
+    }
+}
+
+async fn answer(
+    req: Request<hyper::body::Incoming>,
+    h2: bool,
+    counts: &Counts,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    if h2 {
+        counts.http2.fetch_add(1, Ordering::Relaxed);
+    } else {
+        counts.http1.fetch_add(1, Ordering::Relaxed);
+    }
+    let body = req
+        .into_body()
+        .collect()
+        .await
+        .map(|c| c.to_bytes())
+        .unwrap_or_default();
+    let fraud = String::from_utf8_lossy(&body).contains("\"is_fraud\":true");
+    let text = format!(
+        "{{\"verdict\":{{\"action\":\"{}\"}}}}",
+        if fraud { "deny" } else { "allow" }
+    );
+    let mut r = Response::new(Full::new(Bytes::from(text)));
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}
