@@ -183,6 +183,55 @@ fn the_fault_proxy_opens_tls_to_the_service_and_still_injects() {
 }
 
 #[test]
+fn mutual_tls_needs_the_client_certificate() {
+    let server = TlsServer::start_mutual();
+    let client = server.client.as_ref().unwrap();
+    let w = write(
+        "s.toml",
+        &scenario(
+            &server.url("/score"),
+            40,
+            "[target.tls]\nca = \"ca.pem\"\ncert = \"client.pem\"\nkey = \"client.key\"",
+            "",
+        ),
+    );
+    std::fs::write(w.dir.path().join("ca.pem"), &server.cert_pem).unwrap();
+    std::fs::write(w.dir.path().join("client.pem"), &client.cert_pem).unwrap();
+    std::fs::write(w.dir.path().join("client.key"), &client.key_pem).unwrap();
+    let out = w.dir.path().join("out");
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(totals(&r), (40, 40, 0));
+
+    // Without the client certificate the server ends the handshake.
+    let (_, r, stderr) = run(
+        &server,
+        &scenario(
+            &server.url("/score"),
+            40,
+            "[target.tls]\nca = \"ca.pem\"",
+            "",
+        ),
+    );
+    assert_eq!(totals(&r).1, 0);
+    let kinds = r["errors_by_kind"].as_object().unwrap();
+    let failed: u64 = kinds.values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(failed, 40, "{kinds:?}");
+    assert!(
+        kinds.keys().all(|k| k == "tls-handshake" || k == "reset"),
+        "a refused client shows as a handshake failure (or a reset when the alert arrives after the handshake): {kinds:?}"
+    );
+    let _ = stderr;
+}
+
+#[test]
 fn tls_settings_are_checked_before_the_run() {
     let w = write(
         "s.toml",

@@ -20,16 +20,33 @@ pub struct Counts {
     pub http2: AtomicU64,
 }
 
+/// A client certificate and key (PEM) signed by a CA the server trusts: mutual TLS.
+pub struct ClientCert {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
 pub struct TlsServer {
     pub addr: SocketAddr,
     /// The certificate, PEM: what a scenario gives as `ca`.
     pub cert_pem: String,
+    /// With `start_mutual`: a client certificate the server accepts.
+    pub client: Option<ClientCert>,
     pub counts: Arc<Counts>,
     _runtime: tokio::runtime::Runtime,
 }
 
 impl TlsServer {
     pub fn start() -> TlsServer {
+        TlsServer::start_with(false)
+    }
+
+    /// A server that asks for a client certificate signed by its own CA.
+    pub fn start_mutual() -> TlsServer {
+        TlsServer::start_with(true)
+    }
+
+    fn start_with(mutual: bool) -> TlsServer {
         let key = rcgen::generate_simple_self_signed(vec![
             "localhost".to_string(),
             "127.0.0.1".to_string(),
@@ -39,14 +56,40 @@ impl TlsServer {
         let chain = vec![CertificateDer::from_pem_slice(cert_pem.as_bytes()).unwrap()];
         let private =
             PrivateKeyDer::from_pem_slice(key.signing_key.serialize_pem().as_bytes()).unwrap();
-        let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, private)
-        .unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap();
+        let (builder, client) = if mutual {
+            let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+            ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+            let ca =
+                rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+                    .unwrap();
+            let mut params =
+                rcgen::CertificateParams::new(vec!["client.test".to_string()]).unwrap();
+            params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+            let client_key = rcgen::KeyPair::generate().unwrap();
+            let client_cert = params.signed_by(&client_key, &ca).unwrap();
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca.der().clone()).unwrap();
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            (
+                builder.with_client_cert_verifier(verifier),
+                Some(ClientCert {
+                    cert_pem: client_cert.pem(),
+                    key_pem: client_key.serialize_pem(),
+                }),
+            )
+        } else {
+            (builder.with_no_client_auth(), None)
+        };
+        let mut config = builder.with_single_cert(chain, private).unwrap();
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -93,6 +136,7 @@ impl TlsServer {
         TlsServer {
             addr,
             cert_pem,
+            client,
             counts,
             _runtime: runtime,
         }
