@@ -221,12 +221,14 @@ fn mutual_tls_needs_the_client_certificate() {
         ),
     );
     assert_eq!(totals(&r).1, 0);
+    // With TLS 1.3 the refusal is an alert the server sends after the handshake: the
+    // connection then breaks under the first request, which hyper reports as closed.
     let kinds = r["errors_by_kind"].as_object().unwrap();
     let failed: u64 = kinds.values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(failed, 40, "{kinds:?}");
     assert!(
         kinds.keys().all(|k| k == "tls-handshake" || k == "reset"),
-        "a refused client shows as a handshake failure (or a reset when the alert arrives after the handshake): {kinds:?}"
+        "{kinds:?}"
     );
     let _ = stderr;
 }

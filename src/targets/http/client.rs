@@ -309,10 +309,21 @@ async fn read(response: hyper::Response<hyper::body::Incoming>) -> Result<Answer
 
 fn classify(e: hyper::Error) -> ErrorKind {
     if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
-        ErrorKind::BadResponse
-    } else {
-        ErrorKind::Reset
+        return ErrorKind::BadResponse;
     }
+    // With TLS 1.3 a service that refuses the client's certificate says so after the
+    // handshake, with an alert that reaches the first request.
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    while let Some(err) = source {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            return match tls {
+                rustls::Error::InvalidCertificate(_) => ErrorKind::TlsCertificate,
+                _ => ErrorKind::TlsHandshake,
+            };
+        }
+        source = err.source();
+    }
+    ErrorKind::Reset
 }
 
 /// The failure an answer's status means, if any.
