@@ -189,6 +189,88 @@ impl JsonSchema for Duration {
     }
 }
 
+/// The regular expression a size string must match (also used by the JSON Schema).
+pub const BYTES_PATTERN: &str = r"^[0-9]+(\.[0-9]+)? ?(B|kB|KB|KiB|MB|MiB|GB|GiB)?$";
+
+/// A number of bytes, written `"1MiB"`, `"512KiB"`, `"100kB"`, `"2048"` (bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ByteSize(pub u64);
+
+/// The largest size anything in a scenario may have: 1 GiB.
+pub const MAX_BYTES: u64 = 1 << 30;
+
+impl FromStr for ByteSize {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        let bad = || {
+            format!(
+                "invalid size \"{text}\"; write a number and a unit (B, kB, KiB, MB, MiB, GB, GiB), e.g. \"1MiB\""
+            )
+        };
+        let t = text.trim();
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
+        let (number, unit) = t.split_at(split);
+        let unit: u64 = match unit.trim() {
+            "" | "B" => 1,
+            "kB" | "KB" => 1_000,
+            "KiB" => 1 << 10,
+            "MB" => 1_000_000,
+            "MiB" => 1 << 20,
+            "GB" => 1_000_000_000,
+            "GiB" => 1 << 30,
+            _ => return Err(bad()),
+        };
+        let n: f64 = number.parse().map_err(|_| bad())?;
+        let bytes = n * unit as f64;
+        if !bytes.is_finite() || bytes > MAX_BYTES as f64 {
+            return Err(format!("size \"{text}\" is too large; at most 1GiB"));
+        }
+        Ok(ByteSize(bytes.round() as u64))
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        for (unit, name) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+            if n >= unit && n.is_multiple_of(unit) {
+                return write!(f, "{}{name}", n / unit);
+            }
+        }
+        write!(f, "{n}B")
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for ByteSize {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ByteSize".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": BYTES_PATTERN,
+            "description": "A size: a number and a unit (B, kB, KiB, MB, MiB, GB, GiB), e.g. \"1MiB\", \"512KiB\".",
+            "examples": ["1MiB", "64KiB"]
+        })
+    }
+}
+
 /// `18000000` as `18,000,000`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -220,6 +302,25 @@ pub fn ns(ns: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_parse_in_binary_and_decimal_units() {
+        for (text, bytes) in [
+            ("1MiB", 1 << 20),
+            ("512KiB", 512 << 10),
+            ("100kB", 100_000),
+            ("2048", 2048),
+            ("1.5 MB", 1_500_000),
+            ("1GiB", 1 << 30),
+        ] {
+            assert_eq!(text.parse::<ByteSize>().unwrap().0, bytes, "{text}");
+        }
+        for bad in ["", "MiB", "1 parsec", "2GiB", "-1B"] {
+            assert!(bad.parse::<ByteSize>().is_err(), "{bad}");
+        }
+        assert_eq!(ByteSize(1 << 20).to_string(), "1MiB");
+        assert_eq!(ByteSize(1000).to_string(), "1000B");
+    }
 
     #[test]
     fn parses_the_forms_the_language_documents() {

@@ -21,12 +21,14 @@ use super::live::{Edits, Live};
 use super::{Observer, Outcome as RunOutcome, close_second, steer};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
-use crate::scenario::model::{Body, DecisionMap, HttpVersion, Target};
+use crate::scenario::model::{Body, DecisionMap, Expect, HttpVersion, Target};
 use crate::targets::http::client::{Pool, Transport, passed_through, status_failure};
 use crate::targets::http::proxy::{self, TX_HEADER};
 use crate::targets::http::tls;
-use crate::targets::http::{Endpoint, TargetError, expand_env, read_decision};
-use crate::targets::{ErrorCounts, ErrorKind, Finished, Outcome, PlanClock, TargetReport};
+use crate::targets::http::{CheckFailure, Endpoint, TargetError, check, expand_env, read_decision};
+use crate::targets::{
+    CheckCounts, ErrorCounts, ErrorKind, Finished, Outcome, PlanClock, TargetReport,
+};
 
 const SECOND: u64 = 1_000_000_000;
 /// The shortest sleep of the scheduler: arrivals due within it go out together.
@@ -46,6 +48,7 @@ pub struct Prepared {
     connections: u32,
     max_in_flight: u64,
     decision: Option<DecisionMap>,
+    expect: Option<Expect>,
 }
 
 /// Checks everything that can fail before the first request: the URL, environment
@@ -62,6 +65,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
         decision,
         http,
         tls,
+        expect,
     } = &plan.target
     else {
         return Err(TargetError::Template("not an http target".into()));
@@ -151,6 +155,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
         connections: *connections,
         max_in_flight: *max_in_flight,
         decision: decision.clone(),
+        expect: expect.clone(),
     })
 }
 
@@ -165,6 +170,8 @@ struct Shared {
 struct Done {
     finished: Finished,
     failure: Option<ErrorKind>,
+    /// Why the answer failed its `expect` (the failure is then `check`).
+    check: Option<CheckFailure>,
 }
 
 impl Shared {
@@ -221,6 +228,7 @@ impl Shared {
                 return Done {
                     finished: finished(t, t, Outcome::Error, None, false),
                     failure: Some(kind),
+                    check: None,
                 };
             }
         };
@@ -230,10 +238,15 @@ impl Shared {
         let result = tokio::select! {
             r = tokio::time::timeout(self.prepared.timeout, self.pool.send(req)) => r,
             _ = cancel.changed() => {
-                return Done { finished: finished(sent, done_at(), Outcome::Cancelled, None, false), failure: None };
+                return Done { finished: finished(sent, done_at(), Outcome::Cancelled, None, false), failure: None, check: None };
             }
         };
         let done = done_at();
+        let failed = |kind, check| Done {
+            finished: finished(sent, done, Outcome::Error, None, false),
+            failure: Some(kind),
+            check,
+        };
         match result {
             Err(_) => Done {
                 finished: finished(
@@ -244,32 +257,38 @@ impl Shared {
                     false,
                 ),
                 failure: None,
+                check: None,
             },
-            Ok(Err(f)) => Done {
-                finished: finished(sent, done, Outcome::Error, None, false),
-                failure: Some(f),
-            },
-            Ok(Ok(answer)) => match self
-                .via_proxy
-                .then(|| passed_through(&answer))
-                .flatten()
-                .or_else(|| status_failure(answer.status))
-            {
-                Some(f) => Done {
-                    finished: finished(sent, done, Outcome::Error, None, false),
-                    failure: Some(f),
-                },
-                None => {
-                    let (decision, degraded) = match &self.prepared.decision {
-                        Some(m) => read_decision(&answer.body, m),
-                        None => (None, false),
-                    };
-                    Done {
-                        finished: finished(sent, done, Outcome::Ok, decision, degraded),
-                        failure: None,
+            Ok(Err(f)) => failed(f, None),
+            Ok(Ok(answer)) => {
+                // The proxy's word on what the service did comes first; then the
+                // scenario's `expect`; then the status.
+                let passed = self.via_proxy.then(|| passed_through(&answer)).flatten();
+                let checked = match &self.prepared.expect {
+                    Some(e) => check(e, answer.status.as_u16(), &answer.body),
+                    None => Ok(false),
+                };
+                match (passed, checked) {
+                    (Some(kind), _) => failed(kind, None),
+                    (None, Err(why)) => failed(ErrorKind::Check, Some(why)),
+                    (None, Ok(listed)) => {
+                        match (!listed).then(|| status_failure(answer.status)).flatten() {
+                            Some(kind) => failed(kind, None),
+                            None => {
+                                let (decision, degraded) = match &self.prepared.decision {
+                                    Some(m) => read_decision(&answer.body, m),
+                                    None => (None, false),
+                                };
+                                Done {
+                                    finished: finished(sent, done, Outcome::Ok, decision, degraded),
+                                    failure: None,
+                                    check: None,
+                                }
+                            }
+                        }
                     }
                 }
-            },
+            }
         }
     }
 }
@@ -299,9 +318,13 @@ pub(super) fn drive(
     let mut stop = None;
     let handle = runtime.handle();
 
-    let take = |d: Done, rec: &mut Recorder, errors: &mut ErrorCounts| {
+    let mut checks = CheckCounts::default();
+    let take = |d: Done, rec: &mut Recorder, errors: &mut ErrorCounts, checks: &mut CheckCounts| {
         if let Some(kind) = d.failure {
             errors.add(kind);
+        }
+        if let Some(why) = d.check {
+            checks.add(why);
         }
         rec.record(&d.finished);
     };
@@ -341,7 +364,7 @@ pub(super) fn drive(
         }
         while let Ok(d) = done_rx.try_recv() {
             in_flight -= 1;
-            take(d, &mut live.recorder, &mut errors_by_kind);
+            take(d, &mut live.recorder, &mut errors_by_kind, &mut checks);
         }
         if stop.is_none() {
             while now >= next_tick {
@@ -389,6 +412,7 @@ pub(super) fn drive(
         end_ns,
         target: TargetReport::Http {
             errors: errors_by_kind,
+            checks,
         },
     })
 }

@@ -151,8 +151,24 @@ impl Compiler<'_> {
                 timeout,
                 decision,
                 tls,
+                expect,
                 ..
             } => {
+                if let Some(expect) = expect {
+                    for pointer in expect.json.keys() {
+                        if !pointer.is_empty() && !pointer.starts_with('/') {
+                            self.err(
+                                &format!(
+                                    "/target/expect/json/{}",
+                                    crate::scenario::source::escape(pointer)
+                                ),
+                                format!(
+                                    "\"{pointer}\" is not a JSON pointer; write it from the root, e.g. \"/{pointer}\""
+                                ),
+                            );
+                        }
+                    }
+                }
                 if let Some(tls) = tls {
                     if !url.starts_with("https://") {
                         self.err(

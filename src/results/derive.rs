@@ -179,7 +179,14 @@ pub fn build(r: &Snapshot<'_>) -> Results {
         components,
         business: business(&rec.run, plan),
         errors_by_kind: match r.target {
-            Some(TargetReport::Http { errors }) => errors
+            Some(TargetReport::Http { errors, .. }) => errors
+                .seen()
+                .map(|(k, n)| (k.name().to_string(), n))
+                .collect(),
+            _ => Default::default(),
+        },
+        check_failures: match r.target {
+            Some(TargetReport::Http { checks, .. }) => checks
                 .seen()
                 .map(|(k, n)| (k.name().to_string(), n))
                 .collect(),

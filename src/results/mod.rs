@@ -68,6 +68,11 @@ pub struct Results {
     /// Errors by kind (http targets): refused, reset, bad-response, too-large, status-4xx,
     /// status-5xx, template.
     pub errors_by_kind: std::collections::BTreeMap<String, u64>,
+    /// Why answers failed the scenario's `expect` (errors of kind `check`), by reason:
+    /// wrong-status, not-json, missing-pointer, value-not-allowed, body-too-large. Absent
+    /// when none did.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub check_failures: std::collections::BTreeMap<String, u64>,
     /// How an http target was reached: the HTTP version, TLS, and whether verification was
     /// skipped (`insecure`). Absent for the simulated target.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -198,8 +198,35 @@ pub enum Target {
         /// TLS for an `https://` URL: a CA to trust, a client certificate, the name to verify.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tls: Option<Tls>,
+        /// What a good answer looks like: a response that fails it is an error of kind
+        /// `check`, whatever its status.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        expect: Option<Expect>,
     },
 }
+
+/// `expect`: what a good answer looks like.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// Statuses that are good answers (default: any 2xx). A 2xx outside the list fails the
+    /// check; another status outside it keeps its own kind (`status-5xx`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
+    pub status: Vec<StatusCode>,
+    /// JSON pointers the body must hold, each with the values allowed there (strings; other
+    /// JSON values compare by their JSON text). An empty list only asks that it be there.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub json: BTreeMap<String, Vec<String>>,
+    /// The largest good body, e.g. "1MiB".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_body: Option<crate::units::ByteSize>,
+}
+
+/// An HTTP status code, 100 to 999.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct StatusCode(#[schemars(range(min = 100, max = 999))] pub u16);
 
 /// `[target] http`: the HTTP version spoken to the service.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

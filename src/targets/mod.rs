@@ -95,10 +95,12 @@ pub enum ErrorKind {
     TlsHandshake,
     /// The service's certificate was not trusted (unknown issuer, wrong name, expired).
     TlsCertificate,
+    /// The answer failed the scenario's `expect` (the reason is in `check_failures`).
+    Check,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Refused,
         ErrorKind::Reset,
         ErrorKind::BadResponse,
@@ -110,6 +112,7 @@ impl ErrorKind {
         ErrorKind::Template,
         ErrorKind::TlsHandshake,
         ErrorKind::TlsCertificate,
+        ErrorKind::Check,
     ];
 
     /// The name results.json uses.
@@ -126,12 +129,31 @@ impl ErrorKind {
             ErrorKind::Template => "template",
             ErrorKind::TlsHandshake => "tls-handshake",
             ErrorKind::TlsCertificate => "tls-certificate",
+            ErrorKind::Check => "check",
         }
     }
 
     /// The kind of that name.
     pub fn from_name(name: &str) -> Option<ErrorKind> {
         ErrorKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+/// Answers that failed their `expect`, by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CheckCounts([u64; http::CheckFailure::ALL.len()]);
+
+impl CheckCounts {
+    pub fn add(&mut self, why: http::CheckFailure) {
+        self.0[why as usize] += 1;
+    }
+
+    /// The reasons seen at least once, with their counts.
+    pub fn seen(&self) -> impl Iterator<Item = (http::CheckFailure, u64)> + '_ {
+        http::CheckFailure::ALL
+            .iter()
+            .map(|&k| (k, self.0[k as usize]))
+            .filter(|&(_, n)| n > 0)
     }
 }
 
@@ -196,6 +218,9 @@ pub struct ComponentState {
 pub enum TargetReport {
     /// The built-in model: each component's figures.
     Simulated { components: Vec<ComponentFigures> },
-    /// A real service: its errors by kind.
-    Http { errors: ErrorCounts },
+    /// A real service: its errors by kind, and why answers failed their `expect`.
+    Http {
+        errors: ErrorCounts,
+        checks: CheckCounts,
+    },
 }

@@ -228,6 +228,59 @@ fn error_kinds_are_the_services_with_or_without_the_fault_proxy() {
 }
 
 #[test]
+fn answers_that_fail_expect_are_check_errors_with_their_reason() {
+    let expect = "expect = { status = [200], json = { \"/decision\" = [\"approve\", \"review\", \"block\"] }, max_body = \"1KiB\" }\n";
+    let cases = [
+        (
+            Behaviour::Body(r#"{"decision": "maybe"}"#),
+            "value-not-allowed",
+        ),
+        (
+            Behaviour::Body(r#"{"verdict": "block"}"#),
+            "missing-pointer",
+        ),
+        (Behaviour::Body("<html>ok</html>"), "not-json"),
+        (Behaviour::Status(201), "wrong-status"),
+    ];
+    for (behaviour, why) in cases {
+        let server = Server::start(behaviour);
+        let text = scenario(&server.url("/"), 30, "1s", "").replace(
+            "timeout = \"500ms\"\n",
+            &format!("timeout = \"500ms\"\n{expect}"),
+        );
+        let (_, r, _w) = run(&text);
+        assert_accounted(&r);
+        assert_eq!(
+            r["errors_by_kind"],
+            serde_json::json!({ "check": 30 }),
+            "{behaviour:?}"
+        );
+        assert_eq!(
+            r["check_failures"],
+            serde_json::json!({ why: 30 }),
+            "{behaviour:?}"
+        );
+        assert_eq!(r["summary"]["totals"]["ok"], 0);
+    }
+    // A good answer passes, and a 5xx keeps its own kind.
+    let server = Server::start(Behaviour::Body(r#"{"decision": "review"}"#));
+    let text = scenario(&server.url("/"), 30, "1s", "").replace(
+        "timeout = \"500ms\"\n",
+        &format!("timeout = \"500ms\"\n{expect}"),
+    );
+    let (_, r, _w) = run(&text);
+    assert_eq!(r["summary"]["totals"]["ok"], 30);
+    assert!(r.get("check_failures").is_none(), "absent when none failed");
+    let server = Server::start(Behaviour::Unavailable);
+    let text = scenario(&server.url("/"), 30, "1s", "").replace(
+        "timeout = \"500ms\"\n",
+        &format!("timeout = \"500ms\"\n{expect}"),
+    );
+    let (_, r, _w) = run(&text);
+    assert_eq!(r["errors_by_kind"], serde_json::json!({ "status-5xx": 30 }));
+}
+
+#[test]
 fn a_slow_body_is_a_timeout() {
     let server = Server::start(Behaviour::SlowBody);
     let (_, r, _w) = run(&scenario(&server.url("/"), 20, "1s", ""));

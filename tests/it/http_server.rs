@@ -29,6 +29,8 @@ pub enum Behaviour {
     Unavailable,
     /// Answers with this status (and an empty JSON body).
     Status(u16),
+    /// Answers 200 with this body.
+    Body(&'static str),
     /// Answers normally after a fixed delay.
     Delay(Duration),
     /// Answers normally until `after` since the first request, then stops: closes everything
@@ -208,6 +210,7 @@ async fn connection(
             }
             Behaviour::Unavailable => response("503 Service Unavailable", "{}"),
             Behaviour::Status(code) => response(&format!("{code} Whatever"), "{}"),
+            Behaviour::Body(body) => response("200 OK", body),
             Behaviour::Delay(d) => {
                 tokio::time::sleep(d).await;
                 normal

@@ -154,6 +154,82 @@ pub fn expand_env(value: &str) -> Result<String, TargetError> {
     Ok(out)
 }
 
+/// Why an answer failed its `expect`: results.json `check_failures`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CheckFailure {
+    /// A status outside `expect.status`.
+    WrongStatus,
+    /// The body is not JSON, and `expect.json` asks for pointers.
+    NotJson,
+    /// A pointer of `expect.json` is not in the body.
+    MissingPointer,
+    /// A value at a pointer is not among those allowed.
+    ValueNotAllowed,
+    /// The body is longer than `expect.max_body`.
+    BodyTooLarge,
+}
+
+impl CheckFailure {
+    pub const ALL: [CheckFailure; 5] = [
+        CheckFailure::WrongStatus,
+        CheckFailure::NotJson,
+        CheckFailure::MissingPointer,
+        CheckFailure::ValueNotAllowed,
+        CheckFailure::BodyTooLarge,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckFailure::WrongStatus => "wrong-status",
+            CheckFailure::NotJson => "not-json",
+            CheckFailure::MissingPointer => "missing-pointer",
+            CheckFailure::ValueNotAllowed => "value-not-allowed",
+            CheckFailure::BodyTooLarge => "body-too-large",
+        }
+    }
+}
+
+/// Checks an answer against `expect`: `Ok(true)` when its status is one `expect.status`
+/// lists (so it is good whatever its class), `Ok(false)` when the status decides nothing
+/// here (the usual rules apply), `Err` with the first reason it fails.
+pub fn check(
+    expect: &crate::scenario::model::Expect,
+    status: u16,
+    body: &[u8],
+) -> Result<bool, CheckFailure> {
+    let listed = expect.status.iter().any(|s| s.0 == status);
+    if !expect.status.is_empty() && !listed && (200..300).contains(&status) {
+        return Err(CheckFailure::WrongStatus);
+    }
+    if !expect.status.is_empty() && !listed {
+        // Not a good answer, and not a 2xx: its status kind tells what it was.
+        return Ok(false);
+    }
+    if let Some(max) = expect.max_body
+        && body.len() as u64 > max.0
+    {
+        return Err(CheckFailure::BodyTooLarge);
+    }
+    if !expect.json.is_empty() {
+        let json: serde_json::Value =
+            serde_json::from_slice(body).map_err(|_| CheckFailure::NotJson)?;
+        for (pointer, allowed) in &expect.json {
+            let v = json.pointer(pointer).ok_or(CheckFailure::MissingPointer)?;
+            if allowed.is_empty() {
+                continue;
+            }
+            let text = match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if !allowed.contains(&text) {
+                return Err(CheckFailure::ValueNotAllowed);
+            }
+        }
+    }
+    Ok(listed)
+}
+
 /// The fraud decision in a JSON answer, read at the map's pointer and matched against its
 /// lists, and whether the answer says it was degraded (`"degraded": true` at the top level).
 /// The answer is parsed once; `None` when it is not JSON or the pointer finds nothing.
@@ -228,6 +304,51 @@ mod tests {
             expand_env("${GAUNTLET_SURELY_UNSET_VAR}"),
             Err(TargetError::MissingEnv(_))
         ));
+    }
+
+    #[test]
+    fn checks_answers_against_expect() {
+        use crate::scenario::model::{Expect, StatusCode};
+        let expect = Expect {
+            status: vec![StatusCode(200), StatusCode(202)],
+            json: [
+                (
+                    "/decision".to_string(),
+                    vec!["approve".into(), "review".into(), "block".into()],
+                ),
+                ("/score".to_string(), vec![]),
+            ]
+            .into_iter()
+            .collect(),
+            max_body: Some(crate::units::ByteSize(64)),
+        };
+        let good = br#"{"decision":"block","score":0.9}"#;
+        assert_eq!(check(&expect, 200, good), Ok(true));
+        assert_eq!(check(&expect, 201, good), Err(CheckFailure::WrongStatus));
+        assert_eq!(
+            check(&expect, 503, good),
+            Ok(false),
+            "a 5xx keeps its own kind"
+        );
+        assert_eq!(
+            check(&expect, 200, br#"{"decision":"maybe","score":1}"#),
+            Err(CheckFailure::ValueNotAllowed)
+        );
+        assert_eq!(
+            check(&expect, 200, br#"{"decision":"block"}"#),
+            Err(CheckFailure::MissingPointer)
+        );
+        assert_eq!(check(&expect, 200, b"<html>"), Err(CheckFailure::NotJson));
+        let long = format!(
+            r#"{{"decision":"block","score":0.9,"pad":"{}"}}"#,
+            "x".repeat(64)
+        );
+        assert_eq!(
+            check(&expect, 200, long.as_bytes()),
+            Err(CheckFailure::BodyTooLarge)
+        );
+        let any_2xx = Expect::default();
+        assert_eq!(check(&any_2xx, 204, b""), Ok(false));
     }
 
     #[test]
