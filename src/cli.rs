@@ -62,6 +62,10 @@ pub enum Command {
         /// Also show the first N arrivals with their planned times and transactions.
         #[arg(long, value_name = "N")]
         arrivals: Option<u64>,
+        /// Set NAME for `${NAME}` in the target's url, headers and TLS paths (repeatable; over
+        /// the environment). The plan shows the URL expanded, never a header's value.
+        #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+        env: Vec<(String, String)>,
     },
     /// Run a scenario and judge its criteria. Writes results.json, run.json and the reports.
     Run {
@@ -70,6 +74,10 @@ pub enum Command {
         /// Override the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
+        /// Set NAME for `${NAME}` in the target's url, headers and TLS paths (repeatable; over
+        /// the environment).
+        #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+        env: Vec<(String, String)>,
         /// Write the results into DIR itself (created if missing) instead of
         /// `<report.dir>/<scenario>/<run-id>/`.
         #[arg(long, value_name = "DIR")]
@@ -202,6 +210,24 @@ impl std::str::FromStr for PaceArg {
         }
         Ok(PaceArg::Scaled(factor))
     }
+}
+
+/// `--env NAME=VALUE`.
+fn parse_env(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("\"{s}\" is not NAME=VALUE"))?;
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        return Err(format!(
+            "\"{name}\" is not a variable name; use letters, digits and _"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 /// `--progress`: how a run shows its progress on stderr.

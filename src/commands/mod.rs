@@ -29,10 +29,18 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             seed,
             format,
             arrivals,
-        } => plan::run(&file, seed, format, arrivals),
+            env,
+        } => plan::run(
+            &file,
+            seed,
+            format,
+            arrivals,
+            &crate::targets::http::Vars::new(env),
+        ),
         Command::Run {
             file,
             seed,
+            env,
             out,
             templates,
             quiet,
@@ -45,6 +53,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         } => run::run(&run::Options {
             source: run::Source::File(file),
             seed,
+            vars: crate::targets::http::Vars::new(env),
             out,
             templates,
             progress: if quiet {

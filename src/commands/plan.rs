@@ -17,14 +17,18 @@ pub fn run(
     seed: Option<u64>,
     format: Format,
     arrivals: Option<u64>,
+    vars: &crate::targets::http::Vars,
 ) -> Result<ExitCode, super::Error> {
     let plan = super::load_plan(file, seed)?;
+    let env = environment(&plan, vars);
     let shown = arrivals.unwrap_or(0);
     // Arrivals are written as they are generated, a block at a time: memory stays flat
     // whatever N is.
     match format {
         Format::Json => {
-            let head = serde_json::to_string_pretty(&PlanJson::new(&plan))
+            let mut json = PlanJson::new(&plan);
+            json.environment = env;
+            let head = serde_json::to_string_pretty(&json)
                 .map_err(|e| super::Error::CannotRun(e.to_string()))?;
             if shown == 0 {
                 return super::print(&(head + "\n")).map(|_| ExitCode::SUCCESS);
@@ -47,6 +51,13 @@ pub fn run(
         }
         Format::Text => {
             super::print(&text(&plan))?;
+            if !env.is_empty() {
+                let mut t = String::from("\nenvironment\n");
+                for e in &env {
+                    t.push_str(&format!("  {}: {}\n", e.place, e.shown));
+                }
+                super::print(&t)?;
+            }
             if shown > 0 {
                 super::print(&format!(
                     "\nfirst {} arrivals\n",
@@ -97,6 +108,100 @@ pub struct PlanJson<'a> {
     phases: Vec<PhaseJson<'a>>,
     failures: Vec<FailureJson<'a>>,
     criteria: Vec<CriterionJson>,
+    /// Where the target uses `${NAME}`, and what it expands to (never a header's value).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    environment: Vec<EnvUse>,
+}
+
+/// One place of the target that uses the environment.
+#[derive(Serialize)]
+pub struct EnvUse {
+    /// `url`, `header NAME`, `tls ca`...
+    place: String,
+    /// As written.
+    written: String,
+    /// The URL or path expanded with each expansion marked `[NAME=value]`; for a header,
+    /// only which variables are set. A variable with no value and no default is said.
+    shown: String,
+    /// Variables with no value and no default: the run would stop (exit 3).
+    missing: Vec<String>,
+}
+
+/// Every use of `${NAME}` in the plan's target, expanded with `vars` where it is not a secret.
+fn environment(plan: &Plan, vars: &crate::targets::http::Vars) -> Vec<EnvUse> {
+    let Target::Http {
+        url, headers, tls, ..
+    } = &plan.target
+    else {
+        return Vec::new();
+    };
+    let mut places: Vec<(String, &str, bool)> = vec![("url".into(), url.as_str(), true)];
+    for (name, value) in headers {
+        places.push((format!("header {name}"), value.as_str(), false));
+    }
+    if let Some(t) = tls {
+        for (what, path) in [("ca", &t.ca), ("cert", &t.cert), ("key", &t.key)] {
+            if let Some(p) = path {
+                places.push((format!("tls {what}"), p.as_str(), true));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (place, written, reveal) in places {
+        let Ok(refs) = crate::plan::env_references(written) else {
+            continue;
+        };
+        if refs.is_empty() {
+            continue;
+        }
+        let mut shown = String::new();
+        let mut missing = Vec::new();
+        let mut notes = Vec::new();
+        let mut at = 0;
+        for r in &refs {
+            shown.push_str(&written[at..r.start]);
+            let value = vars
+                .get(r.name)
+                .filter(|v| !v.is_empty() || r.default.is_none());
+            match (value, r.default) {
+                (Some(v), _) if reveal => shown.push_str(&format!("[{}={v}]", r.name)),
+                (Some(_), _) => notes.push(format!("{} is set (value hidden)", r.name)),
+                (None, Some(d)) if reveal => {
+                    shown.push_str(&format!("[{}={d}, the default]", r.name))
+                }
+                (None, Some(_)) => {
+                    notes.push(format!("{} is not set: its default stands in", r.name))
+                }
+                (None, None) => {
+                    missing.push(r.name.to_string());
+                    if reveal {
+                        shown.push_str(&format!("[{} NOT SET]", r.name));
+                    }
+                }
+            }
+            at = r.end;
+        }
+        shown.push_str(&written[at..]);
+        if !reveal {
+            shown = written.to_string();
+            if !notes.is_empty() {
+                shown.push_str(&format!(" ({})", notes.join("; ")));
+            }
+        }
+        if !missing.is_empty() {
+            shown.push_str(&format!(
+                " ({} not set and no default: the run would stop)",
+                missing.join(", ")
+            ));
+        }
+        out.push(EnvUse {
+            place,
+            written: written.to_string(),
+            shown,
+            missing,
+        });
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -157,6 +262,7 @@ fn target_label(t: &Target) -> &'static str {
 impl<'a> PlanJson<'a> {
     pub fn new(plan: &'a Plan) -> Self {
         PlanJson {
+            environment: Vec::new(),
             scenario: &plan.name,
             description: plan.description.as_deref(),
             digest: &plan.digest,

@@ -57,6 +57,8 @@ pub struct DashboardOptions {
 pub struct Options {
     pub source: Source,
     pub seed: Option<u64>,
+    /// `--env` over the environment, for `${NAME}` in the target.
+    pub vars: crate::targets::http::Vars,
     pub out: Option<PathBuf>,
     pub templates: Option<PathBuf>,
     pub progress: Progress,
@@ -80,6 +82,7 @@ pub fn demo(
     run(&Options {
         source: Source::BuiltIn("investor-demo.toml", DEMO),
         seed: None,
+        vars: Default::default(),
         out,
         templates: None,
         progress: Progress::Auto,
@@ -373,7 +376,7 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
             "warning: [target.tls] insecure = true: the service's certificate is not verified (recorded in results.json)"
         );
     }
-    let target = engine::prepare(plan).map_err(|e| error::target(&o.source.path(), e))?;
+    let target = engine::prepare(plan, &o.vars).map_err(|e| error::target(&o.source.path(), e))?;
     let template_dir = o.templates.clone().or_else(|| {
         plan.report
             .templates

@@ -25,7 +25,7 @@ use crate::scenario::model::{Body, DecisionMap, Expect, HttpVersion, Target};
 use crate::targets::http::client::{Pool, Transport, passed_through, status_failure};
 use crate::targets::http::proxy::{self, TX_HEADER};
 use crate::targets::http::tls;
-use crate::targets::http::{CheckFailure, Endpoint, TargetError, check, expand_env, read_decision};
+use crate::targets::http::{CheckFailure, Endpoint, TargetError, Vars, check, read_decision};
 use crate::targets::{
     CheckCounts, ErrorCounts, ErrorKind, Finished, Outcome, PlanClock, TargetReport,
 };
@@ -52,8 +52,8 @@ pub struct Prepared {
 }
 
 /// Checks everything that can fail before the first request: the URL, environment
-/// variables, the body template (rendered once for transaction 0).
-pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
+/// variables (from `vars`), TLS files, the body template (rendered once for transaction 0).
+pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
     let Target::Http {
         url,
         method,
@@ -70,7 +70,24 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
     else {
         return Err(TargetError::Template("not an http target".into()));
     };
-    let endpoint = Endpoint::parse(url)?;
+    let endpoint = Endpoint::parse(&vars.expand(url, "url")?)?;
+    let tls = match tls {
+        Some(t) => {
+            let path = |p: &Option<String>, what: &str| {
+                p.as_ref()
+                    .map(|p| vars.expand(p, &format!("tls {what}")))
+                    .transpose()
+            };
+            Some(crate::scenario::model::Tls {
+                ca: path(&t.ca, "ca")?,
+                cert: path(&t.cert, "cert")?,
+                key: path(&t.key, "key")?,
+                ..t.clone()
+            })
+        }
+        None => None,
+    };
+    let tls = &tls;
     let http2 = *http == HttpVersion::Http2;
     let tls = match (endpoint.tls, tls) {
         (true, tls) => Some(tls::setup(
@@ -96,7 +113,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
     let mut list = Vec::new();
     let mut has_content_type = false;
     for (name, value) in headers {
-        let value = expand_env(value)?;
+        let value = vars.expand(value, &format!("header {name}"))?;
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| TargetError::Template(format!("\"{name}\" is not a valid header name")))?;
         let value = HeaderValue::from_str(&value).map_err(|_| {

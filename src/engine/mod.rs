@@ -139,8 +139,9 @@ pub struct Options<'a> {
 }
 
 /// Checks everything about the plan's target that can fail before the run starts: for an
-/// http target, the URL, environment variables, the body template and the host's address.
-pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
+/// http target, the URL, environment variables (`${NAME}` from `vars`), TLS files, the body
+/// template and the host's address.
+pub fn prepare(plan: &Plan, vars: &crate::targets::http::Vars) -> Result<Prepared, TargetError> {
     match &plan.target {
         Target::Simulated { .. } => {
             tracing::info!(
@@ -150,7 +151,7 @@ pub fn prepare(plan: &Plan) -> Result<Prepared, TargetError> {
             Ok(Prepared::Simulated)
         }
         Target::Http { .. } => {
-            let prepared = http::prepare(plan)?;
+            let prepared = http::prepare(plan, vars)?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 // As many workers as cores this process may use (taskset narrows it).
                 .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get()))

@@ -170,7 +170,7 @@ impl Compiler<'_> {
                     }
                 }
                 if let Some(tls) = tls {
-                    if !url.starts_with("https://") {
+                    if url.starts_with("http://") {
                         self.err(
                             "/target/tls",
                             "[target.tls] is for https:// URLs; this one is http://".to_string(),
@@ -187,6 +187,9 @@ impl Compiler<'_> {
                         let Some(path) = path else { continue };
                         // A path from the environment is checked when the run starts.
                         if path.contains("${") {
+                            if let Err(msg) = env_references(path) {
+                                self.err(&format!("/target/tls/{name}"), msg);
+                            }
                             continue;
                         }
                         let full = base_dir.join(path);
@@ -206,6 +209,9 @@ impl Compiler<'_> {
                         "/target/timeout",
                         "timeout must be longer than 0s".to_string(),
                     );
+                }
+                if let Err(msg) = env_references(url) {
+                    self.err("/target/url", msg);
                 }
                 for (name, value) in headers {
                     if let Err(msg) = env_references(value) {
@@ -337,18 +343,35 @@ fn template_exists(dir: &std::path::Path, name: &str) -> bool {
     })
 }
 
-/// The environment variables `${NAME}` in a header value names, or why the value is malformed.
-pub fn env_references(value: &str) -> Result<Vec<&str>, String> {
-    let mut names = Vec::new();
-    let mut rest = value;
-    while let Some(i) = rest.find("${") {
-        let after = &rest[i + 2..];
-        let Some(end) = after.find('}') else {
+/// A `${NAME}` or `${NAME:-default}` in a value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EnvRef<'a> {
+    pub name: &'a str,
+    pub default: Option<&'a str>,
+    /// Where it is in the value, `${` to `}`.
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The environment references in `value`: `${NAME}` (the variable must be set when the run
+/// starts) or `${NAME:-default}` (the default stands in when it is not set or empty, as in a
+/// shell). `validate` checks only this syntax, so CI can validate without secrets.
+pub fn env_references(value: &str) -> Result<Vec<EnvRef<'_>>, String> {
+    let mut refs = Vec::new();
+    let mut from = 0;
+    while let Some(i) = value[from..].find("${") {
+        let start = from + i;
+        let after = &value[start + 2..];
+        let Some(close) = after.find('}') else {
             return Err(format!(
-                "unterminated \"${{\" in header value \"{value}\"; write ${{NAME}}"
+                "unterminated \"${{\" in \"{value}\"; write ${{NAME}} or ${{NAME:-default}}"
             ));
         };
-        let name = &after[..end];
+        let inner = &after[..close];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
         let valid = name
             .chars()
             .next()
@@ -356,11 +379,38 @@ pub fn env_references(value: &str) -> Result<Vec<&str>, String> {
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid {
             return Err(format!(
-                "\"${{{name}}}\" is not an environment variable name; use letters, digits and _"
+                "\"${{{inner}}}\" is not an environment variable reference; write ${{NAME}} or ${{NAME:-default}} with letters, digits and _"
             ));
         }
-        names.push(name);
-        rest = &after[end + 1..];
+        let end = start + 2 + close + 1;
+        refs.push(EnvRef {
+            name,
+            default,
+            start,
+            end,
+        });
+        from = end;
     }
-    Ok(names)
+    Ok(refs)
+}
+
+/// `value` with its references expanded by `lookup` (a variable that is set but empty counts
+/// as unset where a default is given); the name of the first one that has no value.
+pub fn expand_refs(value: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let refs = env_references(value)?;
+    let mut out = String::with_capacity(value.len());
+    let mut at = 0;
+    for r in refs {
+        out.push_str(&value[at..r.start]);
+        let v = match (lookup(r.name), r.default) {
+            (Some(v), Some(d)) if v.is_empty() => d.to_string(),
+            (Some(v), _) => v,
+            (None, Some(d)) => d.to_string(),
+            (None, None) => return Err(r.name.to_string()),
+        };
+        out.push_str(&v);
+        at = r.end;
+    }
+    out.push_str(&value[at..]);
+    Ok(out)
 }

@@ -163,14 +163,18 @@ pub enum Target {
     },
     /// A real HTTP service.
     Http {
-        /// The `http://` or `https://` URL every transaction is sent to.
-        #[schemars(regex(pattern = r"^https?://[^\s/?#]+([/?#]\S*)?$"))]
+        /// The `http://` or `https://` URL every transaction is sent to. `${NAME}` and
+        /// `${NAME:-default}` expand environment variables (or `--env`) when the run starts.
+        #[schemars(regex(
+            pattern = r"^(https?://[^\s/?#]+([/?#]\S*)?|\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\S*)$"
+        ))]
         url: String,
         /// The HTTP method (default POST).
         #[serde(default = "default_method")]
         #[schemars(regex(pattern = "^[A-Z]+$"))]
         method: String,
-        /// Request headers; `${NAME}` expands the environment variable NAME (missing is an error).
+        /// Request headers; `${NAME}` expands the environment variable NAME (missing is an
+        /// error) and `${NAME:-default}` falls back to the default.
         #[serde(default)]
         headers: BTreeMap<String, String>,
         /// The request body: `"transaction"` (the transaction as JSON) or `{ template = "PATH" }`.

@@ -406,7 +406,7 @@ fn pattern_message(pattern: &str, pointer: &str, instance: &Value, what: &str) -
         msg
     } else if pointer == "/target/url" {
         format!(
-            "invalid url \"{got}\"; expected an http:// or https:// URL such as \"http://127.0.0.1:8080/score\""
+            "invalid url \"{got}\"; expected an http:// or https:// URL such as \"http://127.0.0.1:8080/score\" (or one from the environment, \"${{API_URL}}/score\")"
         )
     } else if pointer == "/target/method" {
         format!("invalid method \"{got}\"; write it in capitals, e.g. \"POST\"")

@@ -444,3 +444,83 @@ fn the_proxy_injects_each_failure_kind() {
             < 140.0
     );
 }
+
+/// `${NAME}` and `${NAME:-default}` in the url and headers, from the environment or `--env`;
+/// a missing one stops the run naming it; `plan` shows the URL expanded, never a header value.
+#[test]
+fn urls_and_headers_come_from_the_environment_or_env_flags() {
+    let server = Server::start(Behaviour::Normal);
+    let text = scenario("http://${GAUNTLET_T_HOST}/score", 20, "1s", "").replace(
+        "timeout = \"500ms\"\n",
+        "timeout = \"500ms\"\nheaders = { authorization = \"Bearer ${GAUNTLET_T_TOKEN}\", x-env = \"${GAUNTLET_T_UNSET:-staging}\" }\n",
+    );
+    let w = write("s.toml", &text);
+    let out = w.dir.path().join("out");
+    let host = server.addr.to_string();
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .args([
+            "--quiet",
+            "--env",
+            &format!("GAUNTLET_T_HOST={host}"),
+            "--out",
+        ])
+        .arg(&out)
+        .env("GAUNTLET_T_TOKEN", "s3cret")
+        .assert()
+        .success();
+    let r = super::support::results_json(&out);
+    assert_eq!(r["summary"]["totals"]["ok"], 20);
+    let seen = server.seen.lock().unwrap();
+    assert!(
+        seen.headers[0].contains("authorization: Bearer s3cret"),
+        "{}",
+        seen.headers[0]
+    );
+    assert!(
+        seen.headers[0].contains("x-env: staging"),
+        "{}",
+        seen.headers[0]
+    );
+    drop(seen);
+
+    // Missing, with no default: exit 3, naming it and where it is used.
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .args(["--env", &format!("GAUNTLET_T_HOST={host}")])
+        .env_remove("GAUNTLET_T_TOKEN")
+        .assert()
+        .code(3)
+        .stderr(predicates::str::contains(
+            "environment variable GAUNTLET_T_TOKEN is not set and has no default (used in [target] header authorization)",
+        ));
+
+    // The plan shows the URL expanded and marked, and never the header's value.
+    let plan = gauntlet()
+        .arg("plan")
+        .arg(&w.path)
+        .args([
+            "--env",
+            &format!("GAUNTLET_T_HOST={host}"),
+            "--env",
+            "GAUNTLET_T_TOKEN=s3cret",
+        ])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&plan.get_output().stdout).to_string();
+    assert!(
+        text.contains(&format!("url: http://[GAUNTLET_T_HOST={host}]/score")),
+        "{text}"
+    );
+    assert!(
+        text.contains("GAUNTLET_T_TOKEN is set (value hidden)"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(
+        text.contains("GAUNTLET_T_UNSET is not set: its default stands in"),
+        "{text}"
+    );
+}

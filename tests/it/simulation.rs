@@ -28,7 +28,8 @@ pub fn run_edited(
     control: &Control,
 ) -> Results {
     let plan = compile(text);
-    let target = engine::prepare(&plan).expect("a simulated target is always ready");
+    let target =
+        engine::prepare(&plan, &Default::default()).expect("a simulated target is always ready");
     let options = engine::Options { pace, control };
     let outcome = engine::run(&plan, target, edits, &options, observer).expect("a simulated run");
     results::build(&outcome.snapshot())

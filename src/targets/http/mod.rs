@@ -64,8 +64,10 @@ pub enum TargetError {
     Tls(String),
     #[error("cannot resolve \"{host}\": {reason}")]
     Resolve { host: String, reason: String },
-    #[error("environment variable {0} is not set (it is used in a [target] header)")]
-    MissingEnv(String),
+    #[error(
+        "environment variable {name} is not set and has no default (used in [target] {place}); set it, pass --env {name}=VALUE, or write ${{{name}:-default}}"
+    )]
+    MissingEnv { name: String, place: String },
     #[error("{0}")]
     Template(String),
     #[error("cannot start the async runtime: {0}")]
@@ -143,15 +145,42 @@ impl Endpoint {
     }
 }
 
-/// Expands `${NAME}` in a header value from the environment.
-pub fn expand_env(value: &str) -> Result<String, TargetError> {
-    let names = crate::plan::env_references(value).map_err(TargetError::Template)?;
-    let mut out = value.to_string();
-    for name in names {
-        let v = std::env::var(name).map_err(|_| TargetError::MissingEnv(name.to_string()))?;
-        out = out.replace(&format!("${{{name}}}"), &v);
+/// The environment a run expands `${NAME}` from: `--env NAME=VALUE` first, then the
+/// process's own.
+#[derive(Clone, Debug, Default)]
+pub struct Vars {
+    overrides: std::collections::BTreeMap<String, String>,
+}
+
+impl Vars {
+    pub fn new(overrides: impl IntoIterator<Item = (String, String)>) -> Vars {
+        Vars {
+            overrides: overrides.into_iter().collect(),
+        }
     }
-    Ok(out)
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.overrides
+            .get(name)
+            .cloned()
+            .or_else(|| std::env::var(name).ok())
+    }
+
+    /// `value` with `${NAME}` and `${NAME:-default}` expanded; `place` names where it is
+    /// (`url`, `header authorization`, `tls ca`) for the error.
+    pub fn expand(&self, value: &str, place: &str) -> Result<String, TargetError> {
+        crate::plan::expand_refs(value, |n| self.get(n)).map_err(|missing| {
+            if missing.contains(' ') {
+                // A syntax error (validation catches these first).
+                TargetError::Template(missing)
+            } else {
+                TargetError::MissingEnv {
+                    name: missing,
+                    place: place.to_string(),
+                }
+            }
+        })
+    }
 }
 
 /// Why an answer failed its `expect`: results.json `check_failures`.
@@ -297,13 +326,37 @@ mod tests {
     }
 
     #[test]
-    fn expands_environment_variables() {
+    fn expands_environment_variables_with_defaults_and_overrides() {
         let path = std::env::var("PATH").unwrap();
-        assert_eq!(expand_env("x ${PATH} y").unwrap(), format!("x {path} y"));
-        assert!(matches!(
-            expand_env("${GAUNTLET_SURELY_UNSET_VAR}"),
-            Err(TargetError::MissingEnv(_))
-        ));
+        let vars = Vars::new([("API_HOST".to_string(), "staging.example".to_string())]);
+        assert_eq!(
+            vars.expand("x ${PATH} y", "url").unwrap(),
+            format!("x {path} y")
+        );
+        assert_eq!(
+            vars.expand("https://${API_HOST}/score", "url").unwrap(),
+            "https://staging.example/score"
+        );
+        assert_eq!(
+            vars.expand(
+                "${GAUNTLET_SURELY_UNSET_VAR:-http://127.0.0.1:8080}/s",
+                "url"
+            )
+            .unwrap(),
+            "http://127.0.0.1:8080/s"
+        );
+        let empty = Vars::new([("E".to_string(), String::new())]);
+        assert_eq!(empty.expand("${E:-d}", "url").unwrap(), "d");
+        assert_eq!(empty.expand("[${E}]", "url").unwrap(), "[]");
+        match vars.expand("${GAUNTLET_SURELY_UNSET_VAR}", "header x-key") {
+            Err(TargetError::MissingEnv { name, place }) => {
+                assert_eq!(
+                    (name.as_str(), place.as_str()),
+                    ("GAUNTLET_SURELY_UNSET_VAR", "header x-key")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
