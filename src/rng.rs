@@ -27,6 +27,8 @@ pub enum Purpose {
     ChaosLevels = 5,
     /// Which calls a probabilistic failure hits; the stream number is the failure index.
     Faults = 6,
+    /// Which request of an http target's mix each arrival sends; word `index` of stream 0.
+    Requests = 7,
 }
 
 /// A ChaCha8 stream for `purpose`, keyed by `seed`, at sub-stream `stream`.

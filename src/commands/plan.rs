@@ -87,6 +87,10 @@ fn arrival_json(plan: &Plan, a: crate::plan::Arrival) -> ArrivalJson {
     ArrivalJson {
         index: a.index,
         phase: plan.phases[a.phase].name.clone(),
+        request: plan
+            .requests
+            .get(a.request as usize)
+            .map(|r| r.name.clone()),
         at_ns: a.at_ns,
         at_ms: a.at_ns as f64 / 1e6,
         transaction: plan.transaction(a.index),
@@ -243,6 +247,9 @@ struct CriterionJson {
 struct ArrivalJson {
     index: u64,
     phase: String,
+    /// The request of the http target's mix it sends (absent for the simulated target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<String>,
     at_ns: u64,
     at_ms: f64,
     transaction: Transaction,
@@ -459,7 +466,7 @@ pub fn text(plan: &Plan) -> String {
 fn arrival_rows(plan: &Plan, block: &[crate::plan::Arrival]) -> String {
     let mut o = String::new();
     {
-        let rows: Vec<[String; 7]> = block
+        let rows: Vec<[String; 8]> = block
             .iter()
             .map(|a| {
                 let t = plan.transaction(a.index);
@@ -467,6 +474,9 @@ fn arrival_rows(plan: &Plan, block: &[crate::plan::Arrival]) -> String {
                     a.index.to_string(),
                     format!("{:.3}ms", a.at_ns as f64 / 1e6),
                     plan.phases[a.phase].name.clone(),
+                    plan.requests
+                        .get(a.request as usize)
+                        .map_or("-".to_string(), |r| r.name.clone()),
                     format!("{} {}", t.amount_minor, t.currency),
                     t.category.name.to_string(),
                     t.country.to_string(),
@@ -488,13 +498,14 @@ fn arrival_rows(plan: &Plan, block: &[crate::plan::Arrival]) -> String {
                 "#",
                 "at",
                 "phase",
+                "request",
                 "amount (minor units)",
                 "category",
                 "country",
                 "label",
             ],
             &rows,
-            &[true, true, false, true, false, false, false],
+            &[true, true, false, false, true, false, false, false],
         );
     }
     o

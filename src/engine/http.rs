@@ -41,18 +41,27 @@ pub struct Prepared {
     pub endpoint: Endpoint,
     /// TLS and the HTTP version to the service.
     pub transport: Transport,
-    method: Method,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    template: Option<minijinja::Environment<'static>>,
+    /// One per request of the mix (one for a target without `[[target.request]]`).
+    requests: Vec<PreparedRequest>,
     timeout: Duration,
     connections: u32,
     max_in_flight: u64,
+}
+
+/// One request of the mix, ready to send.
+struct PreparedRequest {
+    method: Method,
+    /// The path and query sent (origin-form).
+    path: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    template: Option<minijinja::Environment<'static>>,
     decision: Option<DecisionMap>,
     expect: Option<Expect>,
 }
 
 /// Checks everything that can fail before the first request: the URL, environment
-/// variables (from `vars`), TLS files, the body template (rendered once for transaction 0).
+/// variables (from `vars`), TLS files, the body templates (each rendered once for
+/// transaction 0).
 pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
     let Target::Http {
         url,
@@ -66,11 +75,13 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
         http,
         tls,
         expect,
+        requests,
     } = &plan.target
     else {
         return Err(TargetError::Template("not an http target".into()));
     };
-    let endpoint = Endpoint::parse(&vars.expand(url, "url")?)?;
+    let expanded_url = vars.expand(url, "url")?;
+    let endpoint = Endpoint::parse(&expanded_url)?;
     let tls = match tls {
         Some(t) => {
             let path = |p: &Option<String>, what: &str| {
@@ -87,9 +98,8 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
         }
         None => None,
     };
-    let tls = &tls;
     let http2 = *http == HttpVersion::Http2;
-    let tls = match (endpoint.tls, tls) {
+    let tls = match (endpoint.tls, &tls) {
         (true, tls) => Some(tls::setup(
             &tls.clone().unwrap_or_default(),
             &endpoint.host,
@@ -108,11 +118,104 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
         http2,
         authority: endpoint.authority.clone(),
     };
-    let method = Method::from_bytes(method.as_bytes())
-        .map_err(|_| TargetError::Url(url.clone(), "invalid method"))?;
+    let base = RequestParts {
+        method,
+        path: endpoint.path.clone(),
+        headers: headers.clone(),
+        body,
+        decision: decision.clone(),
+        expect: expect.clone(),
+    };
+    let mut prepared = Vec::new();
+    if requests.is_empty() {
+        prepared.push(prepare_request(plan, vars, &endpoint, &base, "[target]")?);
+    }
+    for r in requests {
+        let place = format!("[[target.request]] \"{}\"", r.name);
+        let path = match (&r.url, &r.path) {
+            (Some(own), _) => {
+                let e = Endpoint::parse(&vars.expand(own, &format!("{place} url"))?)?;
+                if (e.tls, &e.host, e.port) != (endpoint.tls, &endpoint.host, endpoint.port) {
+                    return Err(TargetError::Url(
+                        own.clone(),
+                        "a request's own url must be on the target's scheme, host and port",
+                    ));
+                }
+                e.path
+            }
+            (None, Some(p)) => join(&endpoint.path, p),
+            (None, None) => endpoint.path.clone(),
+        };
+        let mut merged = headers.clone();
+        merged.extend(r.headers.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let parts = RequestParts {
+            method: r.method.as_ref().unwrap_or(method),
+            path,
+            headers: merged,
+            body: r.body.as_ref().unwrap_or(body),
+            decision: r.decision.clone().or_else(|| decision.clone()),
+            expect: r.expect.clone().or_else(|| expect.clone()),
+        };
+        prepared.push(prepare_request(plan, vars, &endpoint, &parts, &place)?);
+    }
+    Ok(Prepared {
+        endpoint,
+        transport,
+        requests: prepared,
+        timeout: Duration::from_nanos(
+            timeout
+                .unwrap_or(crate::units::Duration::from_secs(5))
+                .as_nanos(),
+        ),
+        connections: *connections,
+        max_in_flight: *max_in_flight,
+    })
+}
+
+/// A request's settings, the target's where the request does not say.
+struct RequestParts<'a> {
+    method: &'a String,
+    path: String,
+    headers: std::collections::BTreeMap<String, String>,
+    body: &'a Body,
+    decision: Option<DecisionMap>,
+    expect: Option<Expect>,
+}
+
+/// `path` appended to the target URL's path: `/v1` + `/score` is `/v1/score`; a query on the
+/// base is kept after the joined path.
+fn join(base: &str, path: &str) -> String {
+    let (base_path, base_query) = base
+        .split_once('?')
+        .map_or((base, None), |(p, q)| (p, Some(q)));
+    let mut out = base_path.trim_end_matches('/').to_string();
+    if !path.starts_with('/') && !path.starts_with('?') {
+        out.push('/');
+    }
+    out.push_str(path);
+    if out.is_empty() {
+        out.push('/');
+    }
+    if let Some(q) = base_query {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(q);
+    }
+    out
+}
+
+fn prepare_request(
+    plan: &Plan,
+    vars: &Vars,
+    endpoint: &Endpoint,
+    parts: &RequestParts<'_>,
+    place: &str,
+) -> Result<PreparedRequest, TargetError> {
+    let method = Method::from_bytes(parts.method.as_bytes()).map_err(|_| {
+        TargetError::Template(format!("{place}: invalid method \"{}\"", parts.method))
+    })?;
     let mut list = Vec::new();
     let mut has_content_type = false;
-    for (name, value) in headers {
+    for (name, value) in &parts.headers {
         let value = vars.expand(value, &format!("header {name}"))?;
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| TargetError::Template(format!("\"{name}\" is not a valid header name")))?;
@@ -133,9 +236,9 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
         HeaderValue::from_static(concat!("gauntlet/", env!("CARGO_PKG_VERSION"))),
     ));
     let host = HeaderValue::from_str(&endpoint.authority)
-        .map_err(|_| TargetError::Url(url.clone(), "invalid host"))?;
+        .map_err(|_| TargetError::Template(format!("{place}: invalid host")))?;
     list.push((hyper::header::HOST, host));
-    let template = match body {
+    let template = match parts.body {
         Body::Transaction => None,
         Body::Template(path) => {
             let full = plan.base_dir.join(path);
@@ -158,21 +261,13 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
             Some(env)
         }
     };
-    Ok(Prepared {
-        endpoint,
-        transport,
+    Ok(PreparedRequest {
         method,
+        path: parts.path.clone(),
         headers: list,
         template,
-        timeout: Duration::from_nanos(
-            timeout
-                .unwrap_or(crate::units::Duration::from_secs(5))
-                .as_nanos(),
-        ),
-        connections: *connections,
-        max_in_flight: *max_in_flight,
-        decision: decision.clone(),
-        expect: expect.clone(),
+        decision: parts.decision.clone(),
+        expect: parts.expect.clone(),
     })
 }
 
@@ -192,12 +287,20 @@ struct Done {
 }
 
 impl Shared {
+    /// The request of the mix an arrival sends (the first when the plan holds more than
+    /// were prepared, which `prepare` rules out).
+    fn spec(&self, request: u16) -> &PreparedRequest {
+        let all = &self.prepared.requests;
+        all.get(request as usize).unwrap_or(&all[0])
+    }
+
     fn request(
         &self,
+        spec: &PreparedRequest,
         index: u64,
         tx: &crate::workload::Transaction,
     ) -> Result<Request<Full<Bytes>>, ErrorKind> {
-        let body = match &self.prepared.template {
+        let body = match &spec.template {
             None => serde_json::to_vec(tx).map_err(|_| ErrorKind::Template)?,
             Some(env) => env
                 .get_template("body")
@@ -206,9 +309,9 @@ impl Shared {
                 .into_bytes(),
         };
         let mut req = Request::builder()
-            .method(self.prepared.method.clone())
-            .uri(self.prepared.endpoint.path.as_str());
-        for (name, value) in &self.prepared.headers {
+            .method(spec.method.clone())
+            .uri(spec.path.as_str());
+        for (name, value) in &spec.headers {
             req = req.header(name, value);
         }
         req = req.header(TX_HEADER, index);
@@ -229,6 +332,7 @@ impl Shared {
         let finished = |sent: u64, done: u64, outcome: Outcome, decision, degraded| Finished {
             index: a.index,
             phase: a.phase,
+            request: a.request,
             planned_ns: a.at_ns,
             sent_ns: sent.max(a.at_ns),
             done_ns: done.max(sent).max(a.at_ns),
@@ -238,7 +342,8 @@ impl Shared {
             fraud: tx.fraud,
             amount_usd_cents: tx.amount_usd_cents,
         };
-        let req = match self.request(a.index, &tx) {
+        let spec = self.spec(a.request);
+        let req = match self.request(spec, a.index, &tx) {
             Ok(r) => r,
             Err(kind) => {
                 let t = now();
@@ -281,7 +386,7 @@ impl Shared {
                 // The proxy's word on what the service did comes first; then the
                 // scenario's `expect`; then the status.
                 let passed = self.via_proxy.then(|| passed_through(&answer)).flatten();
-                let checked = match &self.prepared.expect {
+                let checked = match &spec.expect {
                     Some(e) => check(e, answer.status.as_u16(), &answer.body),
                     None => Ok(false),
                 };
@@ -292,7 +397,7 @@ impl Shared {
                         match (!listed).then(|| status_failure(answer.status)).flatten() {
                             Some(kind) => failed(kind, None),
                             None => {
-                                let (decision, degraded) = match &self.prepared.decision {
+                                let (decision, degraded) = match &spec.decision {
                                     Some(m) => read_decision(&answer.body, m),
                                     None => (None, false),
                                 };

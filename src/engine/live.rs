@@ -171,6 +171,7 @@ impl Live {
             return None;
         }
         self.next = self.arrivals.next();
+        self.recorder.drawn(a.request);
         Some(a)
     }
 
@@ -179,6 +180,7 @@ impl Live {
     pub fn take(&mut self) -> Option<Arrival> {
         let a = self.next?;
         self.next = self.arrivals.next();
+        self.recorder.drawn(a.request);
         Some(a)
     }
 
@@ -186,6 +188,7 @@ impl Live {
     /// `done_ns(arrival)`.
     pub fn cancel_unsent(&mut self, done_ns: impl Fn(&Arrival) -> u64) {
         for a in self.next.take().into_iter().chain(self.arrivals.by_ref()) {
+            self.recorder.drawn(a.request);
             self.recorder
                 .record(&Finished::unsent(&a, Outcome::Cancelled, done_ns(&a)));
         }

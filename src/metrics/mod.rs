@@ -206,6 +206,9 @@ pub struct Recorder {
     phase_windows: Vec<(u64, u64)>,
     /// One per failure occurrence of the plan, by planned start in its window.
     pub failures: Vec<Aggregate>,
+    /// One per request of the target's mix. Their `planned` counts arrivals as the engine
+    /// draws them from the plan (each then ends in one outcome), not by second.
+    pub requests: Vec<Aggregate>,
     windows: Vec<(u64, u64)>,
     pub timeline: Vec<Second>,
     open: VecDeque<OpenSecond>,
@@ -298,6 +301,7 @@ impl Recorder {
             phases: plan.phases.iter().map(|_| Aggregate::new(3)).collect(),
             phase_windows: plan.phases.iter().map(|p| (p.start_ns, p.end_ns)).collect(),
             failures: plan.failures.iter().map(|_| Aggregate::new(2)).collect(),
+            requests: plan.requests.iter().map(|_| Aggregate::new(3)).collect(),
             windows: plan
                 .failures
                 .iter()
@@ -340,8 +344,18 @@ impl Recorder {
         self.run.counts.planned + self.planned_between(closed, now.max(closed))
     }
 
+    /// An arrival of request `request` was drawn from the plan.
+    pub fn drawn(&mut self, request: u16) {
+        if let Some(r) = self.requests.get_mut(request as usize) {
+            r.counts.planned += 1;
+        }
+    }
+
     pub fn record(&mut self, f: &Finished) {
         self.run.record(f);
+        if let Some(r) = self.requests.get_mut(f.request as usize) {
+            r.record(f);
+        }
         // Phases are contiguous and in time order.
         let p = self
             .phase_windows

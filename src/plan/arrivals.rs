@@ -32,6 +32,8 @@ pub struct Arrival {
     pub at_ns: u64,
     /// The phase it belongs to.
     pub phase: usize,
+    /// The request of the target's mix it sends (0 without a mix).
+    pub request: u16,
 }
 
 /// The instants of one second of a Poisson phase, produced in order.
@@ -258,6 +260,7 @@ impl<P: Borrow<Plan>> Iterator for Arrivals<P> {
                     index: self.next_index,
                     at_ns,
                     phase: self.phase,
+                    request: self.plan.borrow().request_of(self.next_index),
                 };
                 self.k += 1;
                 self.next_index += 1;

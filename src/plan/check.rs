@@ -152,8 +152,56 @@ impl Compiler<'_> {
                 decision,
                 tls,
                 expect,
+                requests,
                 ..
             } => {
+                let mut seen: Vec<&str> = Vec::new();
+                for (i, r) in requests.iter().enumerate() {
+                    let at = format!("/target/request/{i}");
+                    if seen.contains(&r.name.0.as_str()) {
+                        self.err(
+                            &format!("{at}/name"),
+                            format!("request \"{}\" is named twice", r.name),
+                        );
+                    }
+                    seen.push(&r.name.0);
+                    if r.path.is_some() && r.url.is_some() {
+                        self.err(
+                            &format!("{at}/url"),
+                            "give a request either path (joined to the target's url) or its own url, not both".to_string(),
+                        );
+                    }
+                    if let Some(u) = &r.url
+                        && let Err(msg) = env_references(u)
+                    {
+                        self.err(&format!("{at}/url"), msg);
+                    }
+                    for (name, value) in &r.headers {
+                        if let Err(msg) = env_references(value) {
+                            let ptr =
+                                format!("{at}/headers/{}", crate::scenario::source::escape(name));
+                            self.err(&ptr, msg);
+                        }
+                    }
+                    if let Some(Body::Template(path)) = &r.body
+                        && !base_dir.join(path).is_file()
+                    {
+                        self.err(
+                            &format!("{at}/body/template"),
+                            format!(
+                                "template \"{path}\" not found (looked for {})",
+                                base_dir.join(path).display()
+                            ),
+                        );
+                    }
+                }
+                if !requests.is_empty() && requests.iter().all(|r| r.weight <= 0.0) {
+                    self.err(
+                        "/target/request",
+                        "every request has weight 0: give at least one a weight above 0"
+                            .to_string(),
+                    );
+                }
                 if let Some(expect) = expect {
                     for pointer in expect.json.keys() {
                         if !pointer.is_empty() && !pointer.starts_with('/') {

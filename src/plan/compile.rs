@@ -32,7 +32,8 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
     c.check_workload(&s.workload);
     c.check_report(&s.report, &loaded.base_dir);
     let failures = failures(&mut c, s, &timeline);
-    let criteria = criteria(&mut c, s, &timeline, &failures);
+    let requests = requests(&s.target);
+    let criteria = criteria(&mut c, s, &timeline, &failures, &requests);
     if !c.diags.is_empty() {
         diagnostic::sort(&mut c.diags);
         return Err(c.diags);
@@ -55,6 +56,14 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
         capacity: s.capacity,
         report: s.report.clone(),
         base_dir: loaded.base_dir.clone(),
+        request_cdf: requests
+            .iter()
+            .scan(0.0, |sum, r| {
+                *sum += r.weight;
+                Some(*sum)
+            })
+            .collect(),
+        requests,
         digest: String::new(),
         generator: Generator::new(seed, &s.workload),
     };
@@ -68,6 +77,27 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
         "plan compiled"
     );
     Ok(plan)
+}
+
+/// The requests of an http target's mix: its `[[target.request]]` tables, or one named
+/// `default` for a target without them; none for the simulated target.
+fn requests(target: &crate::scenario::model::Target) -> Vec<crate::plan::PlannedRequest> {
+    match target {
+        crate::scenario::model::Target::Simulated { .. } => Vec::new(),
+        crate::scenario::model::Target::Http { requests, .. } if requests.is_empty() => {
+            vec![crate::plan::PlannedRequest {
+                name: "default".into(),
+                weight: 1.0,
+            }]
+        }
+        crate::scenario::model::Target::Http { requests, .. } => requests
+            .iter()
+            .map(|r| crate::plan::PlannedRequest {
+                name: r.name.0.clone(),
+                weight: r.weight,
+            })
+            .collect(),
+    }
 }
 
 /// The phases on one timeline, by name.
@@ -379,6 +409,7 @@ fn criteria(
     s: &Scenario,
     timeline: &Timeline<'_>,
     failures: &Failures,
+    requests: &[crate::plan::PlannedRequest],
 ) -> Vec<PlannedCriterion> {
     let mut criteria = Vec::new();
     for (i, cr) in s.criteria.iter().enumerate() {
@@ -390,8 +421,16 @@ fn criteria(
                 None
             }
         };
-        if let (Some(p), Target::Http { decision: None, .. }) = (&parsed, &s.target)
+        if let (
+            Some(p),
+            Target::Http {
+                decision: None,
+                requests,
+                ..
+            },
+        ) = (&parsed, &s.target)
             && p.metric.needs_decisions()
+            && requests.iter().all(|r| r.decision.is_none())
         {
             c.err(&format!("{at}/check"), format!(
                 "\"{}\" needs the service's fraud decisions; set [target] decision = {{ pointer = \"/decision\", block = [\"block\"] }}",
@@ -404,7 +443,28 @@ fn criteria(
                 "abort_grace does nothing without abort = true (it delays live checks); add abort = true or remove it".to_string(),
             );
         }
-        let (scope, windows) = scope(c, cr, &at, timeline, failures);
+        let (scope, windows) = scope(c, cr, &at, timeline, failures, requests);
+        if let (Some(p), Scope::Request { .. }) = (&parsed, &scope)
+            && matches!(
+                p.metric,
+                Metric::RecoveryTime
+                    | Metric::Availability
+                    | Metric::DegradationMax
+                    | Metric::CapacityRate
+            )
+        {
+            c.err(&format!("{at}/request"), format!(
+                "\"{}\" is judged per second of the whole service, not per request; judge it without request =",
+                p.metric
+            ));
+        }
+        if cr.request.is_some() && cr.window.is_some() {
+            c.err(
+                &format!("{at}/window"),
+                "window judges seconds of the whole run; it cannot be combined with request ="
+                    .to_string(),
+            );
+        }
         let window_s = window(c, cr, &at, parsed.as_ref());
         if let Some(p) = &parsed
             && cr.outside.is_some()
@@ -472,22 +532,49 @@ fn scope(
     at: &str,
     timeline: &Timeline<'_>,
     failures: &Failures,
+    requests: &[crate::plan::PlannedRequest],
 ) -> (Scope, Vec<(u64, u64)>) {
     let given = [
         cr.phase.is_some(),
         cr.during.is_some(),
         cr.outside.is_some(),
+        cr.request.is_some(),
     ];
     if given.iter().filter(|&&g| g).count() > 1 {
-        let ptr = if cr.outside.is_some() {
+        let ptr = if cr.request.is_some() {
+            "request"
+        } else if cr.outside.is_some() {
             "outside"
         } else {
             "during"
         };
         c.err(
             &format!("{at}/{ptr}"),
-            "a criterion has one scope: give one of phase, during or outside".to_string(),
+            "a criterion has one scope: give one of phase, during, outside or request".to_string(),
         );
+    }
+    if let Some(name) = &cr.request {
+        match requests.iter().position(|r| r.name == name.0) {
+            Some(index) if !requests.is_empty() => {
+                return (
+                    Scope::Request {
+                        name: name.0.clone(),
+                        index,
+                    },
+                    vec![(0, timeline.end_ns)],
+                );
+            }
+            _ if requests.is_empty() => c.err(
+                &format!("{at}/request"),
+                "request = judges one request of an http target's mix; the simulated target has none".to_string(),
+            ),
+            _ => c.unknown_name(
+                &format!("{at}/request"),
+                "request",
+                &name.0,
+                requests.iter().map(|r| r.name.as_str()),
+            ),
+        }
     }
     if cr.outside.is_some() {
         return (Scope::OutsideFailures, vec![(0, timeline.end_ns)]);

@@ -92,6 +92,11 @@ pub enum Scope {
     },
     /// Every second outside the failure windows and the recovery after each.
     OutsideFailures,
+    /// The transactions of one request of the target's mix, over the whole run.
+    Request {
+        name: String,
+        index: usize,
+    },
     /// Every occurrence named (all of a repeated failure, or `NAME#k` for one).
     Failure {
         name: String,
@@ -108,6 +113,7 @@ impl Scope {
             Scope::Failure { name, .. } => format!("during:{name}"),
             Scope::Phases { names, .. } => format!("phases:{}", names.join(",")),
             Scope::OutsideFailures => "outside:failures".to_string(),
+            Scope::Request { name, .. } => format!("request:{name}"),
         }
     }
 }
@@ -123,6 +129,13 @@ pub struct PlannedCriterion {
     pub abort_grace_ns: u64,
     /// `window`: the criterion must hold in every window of this many seconds in its scope.
     pub window_s: Option<u64>,
+}
+
+/// One request of an http target's mix.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PlannedRequest {
+    pub name: String,
+    pub weight: f64,
 }
 
 /// A compiled, checked scenario.
@@ -148,6 +161,11 @@ pub struct Plan {
     pub report: Report,
     /// The folder of the scenario file, for its relative paths.
     pub base_dir: PathBuf,
+    /// The requests of an http target's mix, in order (one, `default`, for a target without
+    /// `[[target.request]]`; none for the simulated target).
+    pub requests: Vec<PlannedRequest>,
+    /// Running sums of the requests' weights, for choosing one.
+    request_cdf: Vec<f64>,
     /// blake3 of the canonical encoding of everything above but the description.
     pub digest: String,
     generator: Generator,
@@ -162,6 +180,19 @@ impl Plan {
     /// Transaction number `index` of this plan's workload.
     pub fn transaction(&self, index: u64) -> crate::workload::Transaction {
         self.generator.transaction(index)
+    }
+
+    /// Which request of the mix transaction `index` sends: drawn by weight from its own
+    /// seeded stream, so the same seed gives the same choice whatever else changes.
+    pub fn request_of(&self, index: u64) -> u16 {
+        if self.request_cdf.len() <= 1 {
+            return 0;
+        }
+        let total = self.request_cdf[self.request_cdf.len() - 1];
+        let x = rng::stream_at(self.seed, rng::Purpose::Requests, 0, index).unit() * total;
+        self.request_cdf
+            .partition_point(|&c| c <= x)
+            .min(self.request_cdf.len() - 1) as u16
     }
 
     /// The planned rate (TPS) at `t_ns` from the run's start.

@@ -186,6 +186,14 @@ fn rescope(
                 }
             },
             Scope::OutsideFailures => (Scope::OutsideFailures, vec![(0, duration_ns)]),
+            // The mix is part of the target, which a reload cannot change.
+            Scope::Request { name, index } => (
+                Scope::Request {
+                    name: name.clone(),
+                    index: *index,
+                },
+                vec![(0, duration_ns)],
+            ),
             Scope::Phases { names, .. } => {
                 let found: Vec<Option<usize>> = names
                     .iter()

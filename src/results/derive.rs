@@ -171,6 +171,16 @@ pub fn build(r: &Snapshot<'_>) -> Results {
         criteria,
         summary,
         phases: phases(plan, &rec.phases),
+        requests: plan
+            .requests
+            .iter()
+            .zip(&rec.requests)
+            .map(|(req, agg)| RequestResult {
+                name: req.name.clone(),
+                weight: req.weight,
+                summary: self::summary(agg, (r.end_ns.min(plan.duration_ns).max(1)) as f64 / 1e9),
+            })
+            .collect(),
         failures: failures(plan, &rec.failures, &recoveries, r.end_ns),
         timeline: rec.timeline.iter().map(timeline_second).collect(),
         generator: generator(&rec.run),

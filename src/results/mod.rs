@@ -54,6 +54,10 @@ pub struct Results {
     pub criteria: Vec<CriterionResult>,
     pub summary: Summary,
     pub phases: Vec<PhaseResult>,
+    /// One per request of an http target's mix (one, `default`, without
+    /// `[[target.request]]`); empty for the simulated target.
+    #[serde(default)]
+    pub requests: Vec<RequestResult>,
     pub failures: Vec<FailureResult>,
     /// One entry per second of the run, by planned start.
     pub timeline: Vec<TimelineSecond>,
@@ -209,6 +213,14 @@ pub struct Summary {
     pub throughput: f64,
     pub fraud: FraudSummary,
     pub decisions: Decisions,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+pub struct RequestResult {
+    pub name: String,
+    pub weight: f64,
+    /// Its transactions over the run; `planned` counts the arrivals drawn for it.
+    pub summary: Summary,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]

@@ -206,7 +206,51 @@ pub enum Target {
         /// `check`, whatever its status.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         expect: Option<Expect>,
+        /// A request mix (`[[target.request]]`): each arrival sends one of these, chosen by
+        /// weight from its own seeded stream. Each field defaults to the target's.
+        #[serde(default, rename = "request", skip_serializing_if = "Vec::is_empty")]
+        #[schemars(length(max = 100))]
+        requests: Vec<RequestSpec>,
     },
+}
+
+/// `[[target.request]]`: one request of a mix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    /// Its name in results, reports and criteria (`request = "score"`).
+    pub name: Name,
+    /// Its share of the arrivals, relative to the other requests' weights (default 1).
+    #[serde(default = "default_weight")]
+    #[schemars(range(min = 0.0, max = 1e9))]
+    pub weight: f64,
+    /// The method (default: the target's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = "^[A-Z]+$"))]
+    pub method: Option<String>,
+    /// A path appended to the target's `url` (e.g. "/score").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[/?]\S*$"))]
+    pub path: Option<String>,
+    /// Its own URL instead, on the target's scheme, host and port.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Headers added to (or replacing) the target's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// The body (default: the target's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Body>,
+    /// Where its answer holds the fraud decision (default: the target's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<DecisionMap>,
+    /// What a good answer looks like (default: the target's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect: Option<Expect>,
+}
+
+fn default_weight() -> f64 {
+    1.0
 }
 
 /// `expect`: what a good answer looks like.
@@ -467,7 +511,7 @@ impl JsonSchema for Body {
 }
 
 /// Where the fraud decision is in the service's JSON response.
-#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionMap {
     /// A JSON pointer into the response, e.g. "/decision".
@@ -887,6 +931,9 @@ pub struct Criterion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*(#[0-9]+)?$"))]
     pub during: Option<String>,
+    /// Judge only the transactions of this request of the target's mix, over the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Name>,
     /// Evaluate live, once a second, and stop the run as soon as it fails.
     #[serde(default)]
     pub abort: bool,

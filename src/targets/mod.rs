@@ -38,6 +38,8 @@ pub enum Decision {
 pub struct Finished {
     pub index: u64,
     pub phase: usize,
+    /// The request of the target's mix it sent (0 without a mix).
+    pub request: u16,
     /// When it was planned to start (ns from the run's start).
     pub planned_ns: u64,
     /// When it was actually sent.
@@ -58,6 +60,7 @@ impl Finished {
         Finished {
             index: arrival.index,
             phase: arrival.phase,
+            request: arrival.request,
             planned_ns: arrival.at_ns,
             sent_ns: arrival.at_ns,
             done_ns: at_ns.max(arrival.at_ns),

@@ -76,6 +76,8 @@ pub struct Measured<'a> {
     pub run: &'a Aggregate,
     pub phases: &'a [Aggregate],
     pub failures: &'a [Aggregate],
+    /// One per request of the target's mix.
+    pub requests: &'a [Aggregate],
     pub timeline: &'a [Second],
     /// Latency over the rolling windows criteria ask for.
     pub rolling: &'a [crate::metrics::Rolling],
@@ -163,6 +165,7 @@ impl<'a> Measured<'a> {
             run: &rec.run,
             phases: &rec.phases,
             failures: &rec.failures,
+            requests: &rec.requests,
             timeline: &rec.timeline,
             rolling: &rec.rolling,
             recoveries,
@@ -179,6 +182,7 @@ impl Measured<'_> {
         match scope {
             Scope::Run => self.run.clone(),
             Scope::Phase { index, .. } => self.phases[*index].clone(),
+            Scope::Request { index, .. } => self.requests[*index].clone(),
             // Judged from per-second figures (see `per_second_value`); the run's aggregate
             // stands for the rest.
             Scope::OutsideFailures => self.run.clone(),
@@ -225,7 +229,7 @@ impl Measured<'_> {
                         .any(|&(a, b)| all[j].start_ns < b && all[j].end_ns > a)
                 })
                 .collect(),
-            Scope::OutsideFailures => Vec::new(),
+            Scope::OutsideFailures | Scope::Request { .. } => Vec::new(),
         }
     }
 

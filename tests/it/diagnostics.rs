@@ -16,7 +16,7 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
         "both-scopes",
         20,
         10,
-        "give one of phase, during or outside",
+        "give one of phase, during, outside or request",
     ),
     (
         "burst-hold-longer",

@@ -524,3 +524,102 @@ fn urls_and_headers_come_from_the_environment_or_env_flags() {
         "{text}"
     );
 }
+
+/// A request mix: each arrival picks its request by weight from its own seeded stream, so the
+/// server sees exactly the counts `plan --arrivals` shows; results and criteria per request.
+#[test]
+fn a_request_mix_sends_what_the_plan_shows_and_is_judged_per_request() {
+    let server = Server::start(Behaviour::FailPath("/api/feedback"));
+    let text = format!(
+        r#"[scenario]
+name = "mix"
+seed = 17
+
+[target]
+kind = "http"
+url = "{}"
+timeout = "500ms"
+decision = {{ pointer = "/verdict/action", block = ["deny"] }}
+
+[[target.request]]
+name = "score"
+weight = 9
+path = "/score"
+
+[[target.request]]
+name = "feedback"
+weight = 1
+method = "PUT"
+path = "/feedback"
+
+[[phase]]
+name = "load"
+duration = "2s"
+load = {{ pattern = "constant", rate = 200 }}
+
+[[criterion]]
+check = "error_rate < 1%"
+request = "score"
+
+[[criterion]]
+check = "error_rate < 1%"
+request = "feedback"
+
+[[criterion]]
+check = "lost == 0"
+"#,
+        server.url("/api")
+    );
+    let w = write("s.toml", &text);
+    let plan = gauntlet()
+        .arg("plan")
+        .arg(&w.path)
+        .args(["--format", "json", "--arrivals", "400"])
+        .assert()
+        .success();
+    let plan: Value = serde_json::from_slice(&plan.get_output().stdout).unwrap();
+    let planned = |name: &str| {
+        plan["arrivals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["request"] == name)
+            .count() as u64
+    };
+    let (score, feedback) = (planned("score"), planned("feedback"));
+    assert_eq!(score + feedback, 400);
+    assert!((340..=380).contains(&score), "9:1 of 400: {score}");
+
+    let out = w.dir.path().join("out");
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let r = super::support::results_json(&out);
+    assert_accounted(&r);
+    let paths = server.seen.lock().unwrap().paths.clone();
+    assert_eq!(paths.get("POST /api/score"), Some(&score), "{paths:?}");
+    assert_eq!(paths.get("PUT /api/feedback"), Some(&feedback), "{paths:?}");
+    let requests = r["requests"].as_array().unwrap();
+    assert_eq!(requests[0]["name"], "score");
+    assert_eq!(requests[0]["summary"]["totals"]["planned"], score);
+    assert_eq!(requests[0]["summary"]["totals"]["ok"], score);
+    assert_eq!(requests[1]["summary"]["totals"]["errors"], feedback);
+    let status: Vec<(&str, &str)> = r["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["scope"].as_str().unwrap(), c["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        status,
+        [
+            ("request:score", "pass"),
+            ("request:feedback", "fail"),
+            ("run", "pass")
+        ]
+    );
+}

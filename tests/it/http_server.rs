@@ -31,6 +31,8 @@ pub enum Behaviour {
     Status(u16),
     /// Answers 200 with this body.
     Body(&'static str),
+    /// Answers 503 to requests for this path, normally to the rest.
+    FailPath(&'static str),
     /// Answers normally after a fixed delay.
     Delay(Duration),
     /// Answers normally until `after` since the first request, then stops: closes everything
@@ -41,6 +43,8 @@ pub enum Behaviour {
 #[derive(Default)]
 pub struct Seen {
     pub requests: u64,
+    /// Requests by method and path (`POST /score`).
+    pub paths: std::collections::BTreeMap<String, u64>,
     /// When each request arrived.
     pub arrived: Vec<Instant>,
     /// The `x-gauntlet-tx` number of every request that carried one.
@@ -158,6 +162,12 @@ async fn connection(
             let mut s = seen.lock().unwrap();
             s.requests += 1;
             s.arrived.push(Instant::now());
+            let line: Vec<&str> = head.lines().next().unwrap_or("").split(' ').collect();
+            if line.len() >= 2 {
+                *s.paths
+                    .entry(format!("{} {}", line[0], line[1]))
+                    .or_default() += 1;
+            }
             if let Some(n) = head.lines().find_map(|l| {
                 let (name, value) = l.split_once(':')?;
                 name.eq_ignore_ascii_case("x-gauntlet-tx")
@@ -211,6 +221,17 @@ async fn connection(
             Behaviour::Unavailable => response("503 Service Unavailable", "{}"),
             Behaviour::Status(code) => response(&format!("{code} Whatever"), "{}"),
             Behaviour::Body(body) => response("200 OK", body),
+            Behaviour::FailPath(path) => {
+                if head
+                    .lines()
+                    .next()
+                    .is_some_and(|l| l.contains(&format!(" {path} ")))
+                {
+                    response("503 Service Unavailable", "{}")
+                } else {
+                    normal
+                }
+            }
             Behaviour::Delay(d) => {
                 tokio::time::sleep(d).await;
                 normal

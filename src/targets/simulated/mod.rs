@@ -399,6 +399,7 @@ impl Simulation {
         done(Finished {
             index: s.arrival.index,
             phase: s.arrival.phase,
+            request: s.arrival.request,
             planned_ns: s.arrival.at_ns,
             sent_ns: s.arrival.at_ns,
             done_ns: at,
@@ -422,6 +423,7 @@ impl Simulation {
             done(Finished {
                 index: s.arrival.index,
                 phase: s.arrival.phase,
+                request: s.arrival.request,
                 planned_ns: s.arrival.at_ns,
                 sent_ns: s.arrival.at_ns,
                 done_ns: now.max(s.arrival.at_ns),

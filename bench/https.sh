@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# HTTPS and HTTP/2 against nginx with a self-signed certificate, beside oha over the same TLS
+# server in the same run. nginx (one worker) is pinned to core 0, every generator to core 1.
+# Installs nginx and openssl (Debian) and oha (crates.io) if missing.
+#
+#   bash bench/https.sh          # about 2 minutes
+#   RUNS=5 bash bench/https.sh
+#
+# Figures:
+#   1. 5,000 TPS for 10 s over TLS with the certificate as [target.tls] ca: ok = planned, lost
+#      0, generator lag p99; the same without ca (tls-certificate errors and the message); the
+#      same with http = "2".
+#   2. CPU seconds per 100,000 requests at 10,000 TPS (user + system; medians of RUNS):
+#      gauntlet over plain HTTP and over TLS, and oha over the same two; the TLS/plain ratio of
+#      each.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-3}
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need nginx || ! need openssl || ! need taskset; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx openssl util-linux >/dev/null
+fi
+export PATH="$HOME/.cargo/bin:$PATH"
+need oha || cargo install oha --locked --quiet
+cargo build --release --quiet
+bin=$PWD/target/release/gauntlet
+work=$(mktemp -d)
+cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=localhost" \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
+plain=18090; tls=18443
+cat > "$work/nginx.conf" <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/error.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$plain reuseport backlog=4096;
+    # "listen … ssl http2" works on every nginx since 1.9.5 (1.25 prefers "http2 on").
+    listen 127.0.0.1:$tls ssl http2 reuseport backlog=4096;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    default_type application/json;
+    location / { return 200 '{"decision":"approve","score":0.01}'; }
+  }
+}
+CONF
+taskset -c 0 nginx -c "$work/nginx.conf"
+for _ in $(seq 50); do curl -sk "https://127.0.0.1:$tls/" >/dev/null 2>&1 && break; sleep 0.1; done
+
+scenario() { # url rate duration [target extra]
+  cat > "$work/s.toml" <<TOML
+[scenario]
+name = "bench-https"
+seed = 1
+[target]
+kind = "http"
+url = "$1"
+connections = 256
+max_in_flight = 100000
+timeout = "2s"
+decision = { pointer = "/decision", block = ["block"] }
+${4:-}
+[[phase]]
+name = "load"
+duration = "$3"
+load = { pattern = "constant", rate = $2 }
+TOML
+}
+# prints "planned ok lost lagp99 cpu errors_by_kind"
+gauntlet_run() {
+  rm -rf "$work/out"
+  taskset -c 1 /usr/bin/time -f '%U %S' -o "$work/time" "$bin" run "$work/s.toml" --out "$work/out" --quiet >/dev/null 2>"$work/stderr" || true
+  python3 - "$work/out/results.json" "$work/time" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1])); u, s = open(sys.argv[2]).read().split()
+t = r["summary"]["totals"]
+print(t["planned"], t["ok"], t["lost"], r["generator"]["lag_ms"]["p99"], round(float(u) + float(s), 3), json.dumps(r["errors_by_kind"], separators=(",", ":")))
+PY
+}
+oha_cpu() { # url
+  taskset -c 1 /usr/bin/time -f '%U %S' -o "$work/time" oha "$1" -m POST -d '{}' -q 10000 -n 100000 -c 256 --insecure --no-tui --output-format json > "$work/oha.json" 2>/dev/null || true
+  python3 -c "u, s = open('$work/time').read().split(); print(round(float(u) + float(s), 3))"
+}
+median() { python3 -c "import statistics, sys; print(round(statistics.median(map(float, sys.argv[1:])), 3))" "$@"; }
+
+echo "== 1. 5,000 TPS for 10 s over TLS (nginx on core 0, gauntlet on core 1)"
+cp "$work/cert.pem" "$work/ca.pem"
+scenario "https://127.0.0.1:$tls/score" 5000 10s "[target.tls]
+ca = \"$work/ca.pem\""
+read -r planned ok lost lag cpu kinds < <(gauntlet_run)
+echo "with ca: planned $planned, ok $ok, lost $lost, generator lag p99 ${lag} ms"
+scenario "https://127.0.0.1:$tls/score" 5000 10s
+read -r planned ok lost lag cpu kinds < <(gauntlet_run)
+echo "without ca: planned $planned, ok $ok, lost $lost, errors $kinds; stderr: $(head -1 "$work/stderr")"
+scenario "https://127.0.0.1:$tls/score" 5000 10s "http = \"2\"
+connections = 8
+[target.tls]
+ca = \"$work/ca.pem\""
+read -r planned ok lost lag cpu kinds < <(gauntlet_run)
+echo "http = \"2\" (8 connections): planned $planned, ok $ok, lost $lost, generator lag p99 ${lag} ms"
+
+echo
+echo "== 2. CPU seconds per 100,000 requests at 10,000 TPS (medians of $RUNS)"
+g_plain=(); g_tls=(); o_plain=(); o_tls=()
+for _ in $(seq "$RUNS"); do
+  scenario "http://127.0.0.1:$plain/score" 10000 10s
+  read -r planned ok lost lag cpu kinds < <(gauntlet_run); g_plain+=("$cpu")
+  scenario "https://127.0.0.1:$tls/score" 10000 10s "[target.tls]
+ca = \"$work/ca.pem\""
+  read -r planned ok lost lag cpu kinds < <(gauntlet_run); g_tls+=("$cpu")
+  o_plain+=("$(oha_cpu "http://127.0.0.1:$plain/score")")
+  o_tls+=("$(oha_cpu "https://127.0.0.1:$tls/score")")
+done
+gp=$(median "${g_plain[@]}"); gt=$(median "${g_tls[@]}"); op=$(median "${o_plain[@]}"); ot=$(median "${o_tls[@]}")
+echo "gauntlet: plain ${gp} s (${g_plain[*]}), TLS ${gt} s (${g_tls[*]})"
+echo "oha:      plain ${op} s (${o_plain[*]}), TLS ${ot} s (${o_tls[*]})"
+python3 -c "print('TLS / plain: gauntlet %.2f, oha %.2f; gauntlet / oha over TLS %.2f' % ($gt / $gp, $ot / $op, $gt / $ot))"
