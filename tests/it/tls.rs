@@ -157,6 +157,42 @@ fn http2_over_tls_multiplexes_on_few_connections() {
 }
 
 #[test]
+fn http2_over_cleartext_speaks_with_prior_knowledge() {
+    let server = super::tls_server::H2cServer::start();
+    let w = write(
+        "s.toml",
+        &scenario(
+            &format!("http://{}/score", server.addr),
+            100,
+            "http = \"2\"\nconnections = 1",
+            "",
+        ),
+    );
+    let out = w.dir.path().join("out");
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(totals(&r), (100, 100, 0));
+    assert_eq!(
+        r["transport"],
+        serde_json::json!({ "http": "2", "tls": false, "insecure": false })
+    );
+    assert_eq!(
+        server
+            .counts
+            .http2
+            .load(std::sync::atomic::Ordering::Relaxed),
+        100
+    );
+}
+
+#[test]
 fn the_fault_proxy_opens_tls_to_the_service_and_still_injects() {
     let server = TlsServer::start();
     let failure = "[[failure]]\nname = \"bad-gateway\"\ncomponent = \"upstream\"\nkind = \"errors\"\nprobability = 1\nstatus = 502\nat = \"500ms\"\nduration = \"500ms\"\n";

@@ -175,3 +175,49 @@ async fn answer(
     );
     Ok(r)
 }
+
+/// A cleartext HTTP/2 server (prior knowledge, no TLS) that counts its requests.
+pub struct H2cServer {
+    pub addr: SocketAddr,
+    pub counts: Arc<Counts>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl H2cServer {
+    pub fn start() -> H2cServer {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let counts = Arc::new(Counts::default());
+        let c = counts.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let counts = c.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |req| {
+                        let counts = counts.clone();
+                        async move { answer(req, true, &counts).await }
+                    });
+                    // Only HTTP/2: an HTTP/1.1 client fails here, which the test would see.
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        H2cServer {
+            addr,
+            counts,
+            _runtime: runtime,
+        }
+    }
+}

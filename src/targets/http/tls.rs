@@ -123,7 +123,7 @@ pub fn classify(e: &std::io::Error) -> (ErrorKind, String) {
         Some(rustls::Error::InvalidCertificate(why)) => (
             ErrorKind::TlsCertificate,
             format!(
-                "the service's certificate was refused ({why:?}); give its CA as [target.tls] ca, or its name as server_name"
+                "the service's certificate was refused ({why}); give its CA as [target.tls] ca, or its name as server_name"
             ),
         ),
         Some(other) => (
