@@ -18,10 +18,10 @@
 # Installs nginx (Debian) and chromium (Debian) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS=${RUNS:-5}
 PARTS=${PARTS:-"1 2"}
 
-need() { command -v "$1" >/dev/null 2>&1; }
 if ! need nginx || ! need chromium || ! need taskset; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx chromium util-linux >/dev/null
 fi
@@ -35,7 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-median() { python3 -c "import statistics, sys; print(round(statistics.median(map(float, sys.argv[1:])), 3))" "$@"; }
 
 if [[ " $PARTS " == *" 1 "* ]]; then
 echo "== 1. simulated, --pace fast, investor-demo ($RUNS runs each, alternating)"
@@ -57,23 +56,7 @@ fi
 echo
 echo "== 2. http, 5,000 TPS for 10 s: generator lag p99 ($RUNS runs each)"
 port=18081
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$port reuseport backlog=4096;
-    default_type application/json;
-    location / { return 200 '{"decision":"approve","score":0.01}'; }
-  }
-}
-CONF
-taskset -c 0 nginx -c "$work/nginx.conf"
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
+start_nginx "$work" "$port"
 cat > "$work/h.toml" <<TOML
 [scenario]
 name = "bench-dashboard"

@@ -17,9 +17,8 @@
 #   5. The fault proxy: its overhead outside failure windows, and a +200 ms latency window.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RATES=${RATES:-"5000 10000 20000 40000 60000 80000"}
-
-need() { command -v "$1" >/dev/null 2>&1; }
 if ! need nginx || ! need wrk || ! need taskset; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk util-linux >/dev/null
 fi
@@ -32,23 +31,7 @@ work=$(mktemp -d)
 cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 port=18080
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$port reuseport backlog=4096;
-    default_type application/json;
-    location / { return 200 '{"decision":"approve","score":0.01}'; }
-  }
-}
-CONF
-taskset -c 0 nginx -c "$work/nginx.conf"
-for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
+start_nginx "$work" "$port"
 url="http://127.0.0.1:$port/score"
 
 scenario() { # rate duration connections [extra]

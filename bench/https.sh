@@ -15,9 +15,8 @@
 #      each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 RUNS=${RUNS:-3}
-
-need() { command -v "$1" >/dev/null 2>&1; }
 if ! need nginx || ! need openssl || ! need taskset; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx openssl util-linux >/dev/null
 fi
@@ -35,27 +34,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -addext "keyUsage=digitalSignature" -addext "extendedKeyUsage=serverAuth" \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
 plain=18090; tls=18443
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/error.log;
-events { worker_connections 8192; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server {
-    listen 127.0.0.1:$plain reuseport backlog=4096;
-    # "listen … ssl http2" works on every nginx since 1.9.5 (1.25 prefers "http2 on").
-    listen 127.0.0.1:$tls ssl http2 reuseport backlog=4096;
-    ssl_certificate $work/cert.pem;
-    ssl_certificate_key $work/key.pem;
-    default_type application/json;
-    location / { return 200 '{"decision":"approve","score":0.01}'; }
-  }
-}
-CONF
-taskset -c 0 nginx -c "$work/nginx.conf"
-for _ in $(seq 50); do curl -sk "https://127.0.0.1:$tls/" >/dev/null 2>&1 && break; sleep 0.1; done
+start_nginx "$work" "$plain" "$tls" "$work/cert.pem" "$work/key.pem"
 
 scenario() { # url rate duration [target extra]
   cat > "$work/s.toml" <<TOML
@@ -94,7 +73,6 @@ oha_cpu() { # url
   taskset -c 1 /usr/bin/time -f '%U %S' -o "$work/time" oha "$1" -m POST -d '{}' -q 10000 -n 100000 -c 256 --insecure --no-tui --output-format json > "$work/oha.json" 2>/dev/null || true
   python3 -c "u, s = open('$work/time').read().split(); print(round(float(u) + float(s), 3))"
 }
-median() { python3 -c "import statistics, sys; print(round(statistics.median(map(float, sys.argv[1:])), 3))" "$@"; }
 
 echo "== 1. 5,000 TPS for 10 s over TLS (nginx on core 0, gauntlet on core 1)"
 cp "$work/cert.pem" "$work/ca.pem"

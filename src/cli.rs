@@ -217,12 +217,7 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
         .split_once('=')
         .ok_or_else(|| format!("\"{s}\" is not NAME=VALUE"))?;
-    let valid = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
+    if !crate::plan::is_env_name(name) {
         return Err(format!(
             "\"{name}\" is not a variable name; use letters, digits and _"
         ));

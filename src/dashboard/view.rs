@@ -34,17 +34,6 @@ pub struct Latency {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct Totals {
-    /// Arrivals planned up to now.
-    pub planned: u64,
-    pub ok: u64,
-    pub errors: u64,
-    pub timeouts: u64,
-    pub dropped: u64,
-    pub cancelled: u64,
-}
-
-#[derive(Clone, Debug, Serialize)]
 pub struct LiveCriterion {
     pub check: String,
     pub scope: String,
@@ -117,7 +106,8 @@ pub struct Live {
     pub active_failures: Vec<String>,
     pub failures: Vec<ActiveFailure>,
     pub recovering: Option<Recovering>,
-    pub totals: Totals,
+    /// The run's outcomes so far; `planned` counts the arrivals planned up to now.
+    pub totals: Counts,
     /// Seconds with traffic where under 1% failed, over seconds with traffic, so far.
     pub availability: Option<f64>,
     pub criteria: Vec<LiveCriterion>,
@@ -326,13 +316,9 @@ pub fn live(run: &Snapshot<'_>, now: u64, state: State) -> Live {
             })
             .collect(),
         recovering,
-        totals: Totals {
+        totals: Counts {
             planned: rec.planned_until(now),
-            ok: counts.ok,
-            errors: counts.errors,
-            timeouts: counts.timeouts,
-            dropped: counts.dropped,
-            cancelled: counts.cancelled,
+            ..*counts
         },
         availability: (seconds > 0).then(|| up as f64 / seconds as f64),
         criteria,

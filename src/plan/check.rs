@@ -391,6 +391,15 @@ fn template_exists(dir: &std::path::Path, name: &str) -> bool {
     })
 }
 
+/// Whether `name` can name an environment variable: a letter or `_`, then letters, digits
+/// and `_`.
+pub fn is_env_name(name: &str) -> bool {
+    name.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 /// A `${NAME}` or `${NAME:-default}` in a value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct EnvRef<'a> {
@@ -420,12 +429,7 @@ pub fn env_references(value: &str) -> Result<Vec<EnvRef<'_>>, String> {
             Some((n, d)) => (n, Some(d)),
             None => (inner, None),
         };
-        let valid = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !is_env_name(name) {
             return Err(format!(
                 "\"${{{inner}}}\" is not an environment variable reference; write ${{NAME}} or ${{NAME:-default}} with letters, digits and _"
             ));

@@ -22,7 +22,7 @@ use crate::scenario::model::{
 };
 use crate::workload::Generator;
 pub use arrivals::{Arrival, Arrivals};
-pub use check::{EnvRef, env_references, expand_refs};
+pub use check::{EnvRef, env_references, expand_refs, is_env_name};
 pub use compile::compile;
 use curve::Curve;
 

@@ -91,14 +91,18 @@ fn start(file: &std::path::Path, out: &std::path::Path, args: &[&str]) -> (Lines
         .arg(out)
         .args(args);
     let mut child = Lines::stderr(cmd);
+    let addr = serving_at(&mut child);
+    (child, addr)
+}
+
+/// Where the dashboard of `child` serves, from its `dashboard: http://ADDR/` line.
+fn serving_at(child: &mut Lines) -> SocketAddr {
     let line = child.expect("dashboard: http://");
-    let addr = line
-        .trim()
+    line.trim()
         .trim_start_matches("dashboard: http://")
         .trim_end_matches('/')
         .parse()
-        .expect("an address");
-    (child, addr)
+        .expect("an address")
 }
 
 fn sim(duration: &str, rate: u32, extra: &str) -> String {
@@ -580,13 +584,7 @@ fn linger_keeps_serving_the_final_state_and_the_report() {
         ])
         .arg(&out);
     let mut child = Lines::stderr(cmd);
-    let line = child.expect("dashboard: http://");
-    let addr: SocketAddr = line
-        .trim()
-        .trim_start_matches("dashboard: http://")
-        .trim_end_matches('/')
-        .parse()
-        .unwrap();
+    let addr = serving_at(&mut child);
     child.expect("serving the final state");
     let l = live(addr);
     assert_eq!(l["state"], "finished");

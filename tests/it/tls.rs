@@ -31,8 +31,16 @@ load = {{ pattern = "constant", rate = {rate} }}
 /// Runs with the certificate written beside the scenario as `ca.pem`; (exit code, results,
 /// stderr).
 fn run(server: &TlsServer, text: &str) -> (i32, Value, String) {
+    run_with(server, text, &[])
+}
+
+/// The same, with more files beside the scenario.
+fn run_with(server: &TlsServer, text: &str, files: &[(&str, &str)]) -> (i32, Value, String) {
     let w = write("s.toml", text);
     std::fs::write(w.dir.path().join("ca.pem"), &server.cert_pem).unwrap();
+    for (name, contents) in files {
+        std::fs::write(w.dir.path().join(name), contents).unwrap();
+    }
     let out = w.dir.path().join("out");
     let assert = gauntlet()
         .arg("run")
@@ -222,28 +230,20 @@ fn the_fault_proxy_opens_tls_to_the_service_and_still_injects() {
 fn mutual_tls_needs_the_client_certificate() {
     let server = TlsServer::start_mutual();
     let client = server.client.as_ref().unwrap();
-    let w = write(
-        "s.toml",
+    let (code, r, _) = run_with(
+        &server,
         &scenario(
             &server.url("/score"),
             40,
             "[target.tls]\nca = \"ca.pem\"\ncert = \"client.pem\"\nkey = \"client.key\"",
             "",
         ),
+        &[
+            ("client.pem", &client.cert_pem),
+            ("client.key", &client.key_pem),
+        ],
     );
-    std::fs::write(w.dir.path().join("ca.pem"), &server.cert_pem).unwrap();
-    std::fs::write(w.dir.path().join("client.pem"), &client.cert_pem).unwrap();
-    std::fs::write(w.dir.path().join("client.key"), &client.key_pem).unwrap();
-    let out = w.dir.path().join("out");
-    gauntlet()
-        .arg("run")
-        .arg(&w.path)
-        .args(["--quiet", "--out"])
-        .arg(&out)
-        .assert()
-        .success();
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(code, 0);
     assert_eq!(totals(&r), (40, 40, 0));
 
     // Without the client certificate the server ends the handshake.

@@ -1,0 +1,36 @@
+# Shared by the benchmark scripts: `source "$(dirname "$0")/lib.sh"`.
+
+need() { command -v "$1" >/dev/null 2>&1; }
+
+median() { python3 -c "import statistics, sys; print(round(statistics.median(map(float, sys.argv[1:])), 3))" "$@"; }
+
+# start_nginx DIR PORT [TLS_PORT CERT KEY]: nginx with one worker, pinned to core 0, answering
+# a small JSON decision on 127.0.0.1:PORT (and over TLS and HTTP/2 on TLS_PORT); its pid file
+# is DIR/nginx.pid. Waits until it answers.
+start_nginx() {
+  local dir=$1 port=$2 tls_port=${3:-} cert=${4:-} key=${5:-} tls=""
+  if [ -n "$tls_port" ]; then
+    # "listen … ssl http2" works on every nginx since 1.9.5 (1.25 prefers "http2 on").
+    tls="listen 127.0.0.1:$tls_port ssl http2 reuseport backlog=4096;
+    ssl_certificate $cert;
+    ssl_certificate_key $key;"
+  fi
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$port reuseport backlog=4096;
+    $tls
+    default_type application/json;
+    location / { return 200 '{"decision":"approve","score":0.01}'; }
+  }
+}
+CONF
+  taskset -c 0 nginx -c "$dir/nginx.conf"
+  for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
+}
