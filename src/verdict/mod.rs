@@ -177,28 +177,30 @@ impl<'a> Measured<'a> {
 }
 
 impl Measured<'_> {
-    /// The aggregate of a scope (several failure occurrences add up).
-    pub fn aggregate(&self, scope: &Scope) -> Aggregate {
+    /// The aggregate of a scope (several phases or failure occurrences add up); borrowed
+    /// where one aggregate is the scope, so judging live costs no copy of its histograms.
+    pub fn aggregate(&self, scope: &Scope) -> std::borrow::Cow<'_, Aggregate> {
+        use std::borrow::Cow;
         match scope {
-            Scope::Run => self.run.clone(),
-            Scope::Phase { index, .. } => self.phases[*index].clone(),
-            Scope::Request { index, .. } => self.requests[*index].clone(),
+            Scope::Run => Cow::Borrowed(self.run),
+            Scope::Phase { index, .. } => Cow::Borrowed(&self.phases[*index]),
+            Scope::Request { index, .. } => Cow::Borrowed(&self.requests[*index]),
             // Judged from per-second figures (see `per_second_value`); the run's aggregate
             // stands for the rest.
-            Scope::OutsideFailures => self.run.clone(),
+            Scope::OutsideFailures => Cow::Borrowed(self.run),
             Scope::Phases { indexes, .. } => {
                 let mut agg = Aggregate::new(3);
                 for &i in indexes {
                     agg.merge(&self.phases[i]);
                 }
-                agg
+                Cow::Owned(agg)
             }
             Scope::Failure { occurrences, .. } => {
                 let mut agg = Aggregate::new(2);
                 for &j in occurrences {
                     agg.merge(&self.failures[j]);
                 }
-                agg
+                Cow::Owned(agg)
             }
         }
     }
