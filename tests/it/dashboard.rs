@@ -105,6 +105,16 @@ fn serving_at(child: &mut Lines) -> SocketAddr {
         .expect("an address")
 }
 
+/// Sends `signal` (`-INT`, `-USR1`, ...) to the process `child`.
+fn signal(child: &Lines, signal: &str) {
+    let pid = child.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args([signal, &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal} {pid}");
+}
+
 fn sim(duration: &str, rate: u32, extra: &str) -> String {
     format!(
         "[scenario]\nname = \"dash\"\nseed = 3\n\n[[phase]]\nname = \"main\"\nduration = \"{duration}\"\nload = {{ pattern = \"constant\", rate = {rate} }}\n{extra}\n[[criterion]]\ncheck = \"lost == 0\"\n\n[[criterion]]\ncheck = \"latency.p95 < 2s\"\n"
@@ -287,14 +297,7 @@ fn ctrl_c_ends_a_dashboard_run_with_130_and_its_results() {
     wait_live(addr, "a first second", |l| {
         l["elapsed_ms"].as_u64().is_some_and(|t| t >= 1000)
     });
-    let pid = child.child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    signal(&child, "-INT");
     let (code, _) = child.finish();
     assert_eq!(code, 130);
     let r = results_json(&out);
@@ -326,19 +329,9 @@ fn sigusr1_pauses_and_sigusr2_resumes_a_run_without_a_dashboard() {
         );
         std::thread::yield_now();
     }
-    let pid = child.child.id().to_string();
-    let signal = |s: &str| {
-        assert!(
-            std::process::Command::new("kill")
-                .args([s, &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-    };
-    signal("-USR1");
+    signal(&child, "-USR1");
     child.expect("paused at");
-    signal("-USR2");
+    signal(&child, "-USR2");
     child.expect("resumed at");
     let (code, _) = child.finish();
     assert_eq!(code, 0);
@@ -599,14 +592,7 @@ fn linger_keeps_serving_the_final_state_and_the_report() {
         409,
         "a finished run takes no control"
     );
-    let pid = child.child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    signal(&child, "-INT");
     let (code, _) = child.finish();
     assert_eq!(
         code, 0,
