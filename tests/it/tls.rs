@@ -257,14 +257,11 @@ fn mutual_tls_needs_the_client_certificate() {
         ),
     );
     assert_eq!(totals(&r).1, 0);
-    // With TLS 1.3 the refusal is an alert the server sends after the handshake: the
-    // connection then breaks under the first request, which hyper reports as closed.
-    let kinds = r["errors_by_kind"].as_object().unwrap();
-    let failed: u64 = kinds.values().map(|v| v.as_u64().unwrap()).sum();
-    assert_eq!(failed, 40, "{kinds:?}");
-    assert!(
-        kinds.keys().all(|k| k == "tls-handshake" || k == "reset"),
-        "{kinds:?}"
+    // With TLS 1.3 the refusal is an alert the server sends after the handshake; the
+    // connection breaks under the first request, and the driver of the connection says why.
+    assert_eq!(
+        r["errors_by_kind"],
+        serde_json::json!({ "tls-handshake": 40 })
     );
     let _ = stderr;
 }

@@ -311,19 +311,28 @@ fn classify(e: hyper::Error) -> ErrorKind {
     if e.is_parse() || e.is_parse_status() || e.is_parse_too_large() {
         return ErrorKind::BadResponse;
     }
-    // With TLS 1.3 a service that refuses the client's certificate says so after the
-    // handshake, with an alert that reaches the first request.
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(&e);
+    tls_kind(&e).unwrap_or(ErrorKind::Reset)
+}
+
+/// The TLS failure somewhere in `e`'s chain of causes, if any: with TLS 1.3 a service that
+/// refuses the client's certificate says so after the handshake, with an alert.
+fn tls_kind(e: &hyper::Error) -> Option<ErrorKind> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(err) = source {
-        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-            return match tls {
+        // An io::Error carries rustls's error inside (its `source` skips over it).
+        let inner = err
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        if let Some(tls) = inner.or_else(|| err.downcast_ref::<rustls::Error>()) {
+            return Some(match tls {
                 rustls::Error::InvalidCertificate(_) => ErrorKind::TlsCertificate,
                 _ => ErrorKind::TlsHandshake,
-            };
+            });
         }
         source = err.source();
     }
-    ErrorKind::Reset
+    None
 }
 
 /// The failure an answer's status means, if any.
