@@ -22,18 +22,8 @@ source bench/lib.sh
 RUNS=${RUNS:-5}
 PARTS=${PARTS:-"1 2"}
 
-if ! need nginx || ! need chromium || ! need taskset; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx chromium util-linux >/dev/null
-fi
-cargo build --release --quiet
-bin=$PWD/target/release/gauntlet
-work=$(mktemp -d)
-cleanup() {
-  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  [ -n "${browser_pid:-}" ] && kill "$browser_pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+install_missing nginx:nginx chromium:chromium taskset:util-linux
+prepare_run
 
 
 if [[ " $PARTS " == *" 1 "* ]]; then

@@ -19,17 +19,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 RATES=${RATES:-"5000 10000 20000 40000 60000 80000"}
-if ! need nginx || ! need wrk || ! need taskset; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk util-linux >/dev/null
-fi
+install_missing nginx:nginx wrk:wrk taskset:util-linux
 export PATH="$HOME/.cargo/bin:$PATH"
 need oha || cargo install oha --locked --quiet
-cargo build --release --quiet
-bin=$PWD/target/release/gauntlet
-
-work=$(mktemp -d)
-cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+prepare_run
 port=18080
 start_nginx "$work" "$port"
 url="http://127.0.0.1:$port/score"

@@ -17,16 +17,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 RUNS=${RUNS:-3}
-if ! need nginx || ! need openssl || ! need taskset; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx openssl util-linux >/dev/null
-fi
+install_missing nginx:nginx openssl:openssl taskset:util-linux
 export PATH="$HOME/.cargo/bin:$PATH"
 need oha || cargo install oha --locked --quiet
-cargo build --release --quiet
-bin=$PWD/target/release/gauntlet
-work=$(mktemp -d)
-cleanup() { [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+prepare_run
 
 # A self-signed server certificate (not a CA: webpki refuses a CA certificate as the server's).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=localhost" \

@@ -34,3 +34,29 @@ CONF
   taskset -c 0 nginx -c "$dir/nginx.conf"
   for _ in $(seq 50); do curl -s "http://127.0.0.1:$port/" >/dev/null 2>&1 && break; sleep 0.1; done
 }
+
+# install_missing COMMAND:PACKAGE...: installs (Debian) the packages whose command is missing.
+install_missing() {
+  local missing=() pair
+  for pair in "$@"; do
+    need "${pair%%:*}" || missing+=("${pair#*:}")
+  done
+  if ((${#missing[@]})); then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+# Builds the release binary into $bin, and a work folder $work removed (with the nginx started
+# in it) on exit.
+prepare_run() {
+  cargo build --release --quiet
+  bin=$PWD/target/release/gauntlet
+  work=$(mktemp -d)
+  trap 'cleanup_run' EXIT
+}
+
+cleanup_run() {
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  [ -n "${browser_pid:-}" ] && kill "$browser_pid" 2>/dev/null || true
+  rm -rf "$work"
+}
