@@ -32,15 +32,7 @@ formats = ["md", "html", "junit"]
 
 /// Runs a scenario with the binary; (exit code, results.json, output folder guard).
 fn run(text: &str) -> (i32, Value, super::support::Written) {
-    let w = write("s.toml", text);
-    let out = w.dir.path().join("out");
-    let assert = gauntlet()
-        .arg("run")
-        .arg(&w.path)
-        .arg("--out")
-        .arg(&out)
-        .arg("--quiet")
-        .assert();
+    let (w, out, assert) = super::support::run_into(text);
     let code = assert.get_output().status.code().unwrap_or(-1);
     let results = std::fs::read_to_string(out.join("results.json"))
         .map(|t| serde_json::from_str(&t).unwrap())
