@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod engine;
 pub mod metrics;
 pub mod plan;
+pub mod probe;
 pub mod report;
 pub mod results;
 pub mod rng;

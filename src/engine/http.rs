@@ -21,6 +21,7 @@ use super::live::{Edits, Live};
 use super::{Observer, Outcome as RunOutcome, close_second, steer};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
+use crate::probe::scrape::{Scrape, Scraper};
 use crate::scenario::model::{Body, DecisionMap, Expect, HttpVersion, Target};
 use crate::targets::http::client::{Pool, Transport, passed_through, status_failure};
 use crate::targets::http::proxy::{self, TX_HEADER};
@@ -46,6 +47,8 @@ pub struct Prepared {
     timeout: Duration,
     connections: u32,
     max_in_flight: u64,
+    /// The plan's probes, ready to scrape.
+    probes: Vec<Scraper>,
 }
 
 /// One request of the mix, ready to send.
@@ -99,6 +102,7 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
         None => None,
     };
     let http2 = *http == HttpVersion::Http2;
+    let tls_settings = tls.clone();
     let tls = match (endpoint.tls, &tls) {
         (true, tls) => Some(tls::setup(
             &tls.clone().unwrap_or_default(),
@@ -158,6 +162,12 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
         };
         prepared.push(prepare_request(plan, vars, &endpoint, &parts, &place)?);
     }
+    let probes = plan
+        .probes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| prepare_probe(plan, vars, i, p, tls_settings.as_ref()))
+        .collect::<Result<_, _>>()?;
     Ok(Prepared {
         endpoint,
         transport,
@@ -169,6 +179,41 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
         ),
         connections: *connections,
         max_in_flight: *max_in_flight,
+        probes,
+    })
+}
+
+/// A probe with its URL expanded and its connection settings: an https probe trusts what the
+/// target trusts (`[target.tls]`), and speaks HTTP/1.1.
+fn prepare_probe(
+    plan: &Plan,
+    vars: &Vars,
+    index: usize,
+    p: &crate::plan::PlannedProbe,
+    target_tls: Option<&crate::scenario::model::Tls>,
+) -> Result<Scraper, TargetError> {
+    let url = vars.expand(&p.url, &format!("[[probe]] \"{}\" url", p.name))?;
+    let endpoint = Endpoint::parse(&url)?;
+    let tls = if endpoint.tls {
+        let settings = crate::scenario::model::Tls {
+            server_name: None,
+            ..target_tls.cloned().unwrap_or_default()
+        };
+        Some(tls::setup(&settings, &endpoint.host, &plan.base_dir, false)?)
+    } else {
+        None
+    };
+    Ok(Scraper {
+        probe: index,
+        transport: Transport {
+            tls,
+            http2: false,
+            authority: endpoint.authority.clone(),
+        },
+        endpoint,
+        every: Duration::from_nanos(p.every_ns),
+        timeout: Duration::from_nanos(p.timeout_ns),
+        selectors: p.series.iter().map(|s| s.selector.clone()).collect(),
     })
 }
 
@@ -431,8 +476,16 @@ pub(super) fn drive(
     let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
     let mut live = Live::new(plan.clone(), horizon);
     let max_in_flight = prepared.max_in_flight;
-    let (shared, proxy) = connect(runtime, &plan, prepared, watched)?;
+    let (shared, proxy, scrapers) = connect(runtime, &plan, prepared, watched)?;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+    let (scrape_tx, mut scrape_rx) = mpsc::unbounded_channel::<Scrape>();
+    // Aborted when the run ends (dropping the guard), scrapes and all.
+    let _probes = AbortOnDrop(
+        scrapers
+            .into_iter()
+            .map(|s| runtime.spawn(s.run(shared.clock.clone(), scrape_tx.clone())))
+            .collect(),
+    );
     let (cancel_tx, cancel_rx) = watch::channel(false);
     let mut errors_by_kind = ErrorCounts::default();
     let mut in_flight: u64 = 0;
@@ -488,6 +541,9 @@ pub(super) fn drive(
             in_flight -= 1;
             take(d, &mut live.recorder, &mut errors_by_kind, &mut checks);
         }
+        while let Ok(s) = scrape_rx.try_recv() {
+            live.recorder.probed(s);
+        }
         if stop.is_none() {
             while now >= next_tick {
                 if let Some(s) = close_second(&mut live, next_tick, observer) {
@@ -527,6 +583,9 @@ pub(super) fn drive(
         }
     }
     let end_ns = clock.now();
+    while let Ok(s) = scrape_rx.try_recv() {
+        live.recorder.probed(s);
+    }
     live.recorder.finish(live.record.duration_ns);
     Ok(RunOutcome {
         live,
@@ -542,12 +601,24 @@ pub(super) fn drive(
 /// Resolves the service and starts the fault proxy in front of it when failures are
 /// scheduled (or may come with an edit); requests go through the proxy then. The run's clock
 /// starts here.
+/// Tasks aborted when dropped.
+struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        for t in &self.0 {
+            t.abort();
+        }
+    }
+}
+
 fn connect(
     runtime: &tokio::runtime::Runtime,
     plan: &Plan,
-    prepared: Prepared,
+    mut prepared: Prepared,
     watched: bool,
-) -> Result<(Arc<Shared>, Option<proxy::Proxy>), TargetError> {
+) -> Result<(Arc<Shared>, Option<proxy::Proxy>, Vec<Scraper>), TargetError> {
+    let scrapers = std::mem::take(&mut prepared.probes);
     let upstream = runtime.block_on(prepared.endpoint.resolve())?;
     let clock = Arc::new(PlanClock::starting_now());
     let proxy = if plan.failures.is_empty() && !watched {
@@ -580,7 +651,7 @@ fn connect(
         clock,
         via_proxy: proxy.is_some(),
     });
-    Ok((shared, proxy))
+    Ok((shared, proxy, scrapers))
 }
 
 /// Sends every arrival due by `now` (`send` hands back one over the in-flight limit, which is

@@ -221,6 +221,10 @@ pub struct Recorder {
     schedule: Vec<(Arc<Plan>, u64)>,
     /// Latency over rolling windows, one series per window length a criterion asks for.
     pub rolling: Vec<Rolling>,
+    /// One per probe of the plan: what its scrapes found.
+    pub probes: Vec<crate::probe::ProbeLog>,
+    /// Per probe, which series keep their rate of increase.
+    probe_rates: Vec<Vec<bool>>,
 }
 
 /// Latency statistics of every window of `seconds` consecutive seconds, as each closes: the
@@ -316,7 +320,27 @@ impl Recorder {
                 .into_iter()
                 .map(Rolling::new)
                 .collect(),
+            probes: plan
+                .probes
+                .iter()
+                .map(|p| crate::probe::ProbeLog::new(p.series.len()))
+                .collect(),
+            probe_rates: plan
+                .probes
+                .iter()
+                .map(|p| p.series.iter().map(|s| s.rate).collect())
+                .collect(),
             schedule: vec![(plan, 0)],
+        }
+    }
+
+    /// Records what a probe's scrape found.
+    pub fn probed(&mut self, scrape: crate::probe::scrape::Scrape) {
+        if let (Some(log), Some(rates)) = (
+            self.probes.get_mut(scrape.probe),
+            self.probe_rates.get(scrape.probe),
+        ) {
+            log.record(scrape.at_ns, scrape.result, rates);
         }
     }
 

@@ -33,7 +33,9 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
     c.check_report(&s.report, &loaded.base_dir);
     let failures = failures(&mut c, s, &timeline);
     let requests = requests(&s.target);
+    let probes = probes(&mut c, s);
     let criteria = criteria(&mut c, s, &timeline, &failures, &requests);
+    check_probe_criteria(&mut c, s, &probes);
     if !c.diags.is_empty() {
         diagnostic::sort(&mut c.diags);
         return Err(c.diags);
@@ -64,6 +66,7 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
             })
             .collect(),
         requests,
+        probes,
         digest: String::new(),
         generator: Generator::new(seed, &s.workload),
     };
@@ -97,6 +100,124 @@ fn requests(target: &crate::scenario::model::Target) -> Vec<crate::plan::Planned
                 weight: r.weight,
             })
             .collect(),
+    }
+}
+
+/// The shortest `every` of a probe: faster scrapes would measure the scraping.
+const MIN_PROBE_EVERY_NS: u64 = 100_000_000;
+/// The longest a scrape may take by default.
+const MAX_PROBE_TIMEOUT_NS: u64 = 5_000_000_000;
+
+/// The `[[probe]]` tables, checked: http targets only, unique names, selectors that parse,
+/// series named once.
+fn probes(c: &mut Compiler<'_>, s: &Scenario) -> Vec<crate::plan::PlannedProbe> {
+    use crate::scenario::model::Series;
+    let mut out: Vec<crate::plan::PlannedProbe> = Vec::new();
+    for (i, p) in s.probes.iter().enumerate() {
+        let at = format!("/probe/{i}");
+        if matches!(s.target, Target::Simulated { .. }) {
+            c.err(&at, "a probe scrapes a real service's metrics endpoint during an http run; the simulated target reports its own components (results.json components[]), so remove [[probe]] or target an http service".to_string());
+            continue;
+        }
+        if out.iter().any(|o| o.name == p.name.0) {
+            c.err(&format!("{at}/name"), format!("probe \"{}\" is named twice", p.name));
+        }
+        if let Err(msg) = super::env_references(&p.url) {
+            c.err(&format!("{at}/url"), msg);
+        }
+        let every_ns = p.every.as_nanos();
+        if every_ns < MIN_PROBE_EVERY_NS {
+            c.err(&format!("{at}/every"), format!(
+                "every {} is too often; scrape at most every 100ms (every = \"1s\" is usual)",
+                p.every
+            ));
+        }
+        let timeout_ns = p
+            .timeout
+            .map_or(every_ns.clamp(1, MAX_PROBE_TIMEOUT_NS), Duration::as_nanos);
+        if p.timeout.is_some_and(Duration::is_zero) {
+            c.err(&format!("{at}/timeout"), "timeout must be longer than 0s".to_string());
+        }
+        let mut series: Vec<crate::plan::PlannedSeries> = Vec::new();
+        for (k, spec) in p.series.iter().enumerate() {
+            let (ptr, select, given_name, rate) = match spec {
+                Series::Select(text) => (format!("{at}/series/{k}"), text, None, false),
+                Series::Named(n) => (
+                    format!("{at}/series/{k}/select"),
+                    &n.select,
+                    Some(n.name.as_str()),
+                    n.rate,
+                ),
+            };
+            let selector = match crate::probe::Selector::parse(select) {
+                Ok(sel) => sel,
+                Err(e) => {
+                    c.err_in_string(&ptr, select, e.at, e.at + 1, e.message);
+                    continue;
+                }
+            };
+            let name = given_name.unwrap_or(&selector.metric).to_string();
+            if series.iter().any(|o| o.name == name) {
+                let msg = match given_name {
+                    Some(_) => format!("series \"{name}\" is named twice in probe \"{}\"", p.name),
+                    None => format!(
+                        "a second series is named \"{name}\" after its metric; give each its own name: {{ name = \"{name}-2\", select = '{select}' }}"
+                    ),
+                };
+                c.err(&ptr, msg);
+            }
+            series.push(crate::plan::PlannedSeries {
+                name,
+                select: select.clone(),
+                selector,
+                rate,
+            });
+        }
+        out.push(crate::plan::PlannedProbe {
+            name: p.name.0.clone(),
+            url: p.url.clone(),
+            every_ns,
+            timeout_ns,
+            series,
+        });
+    }
+    out
+}
+
+/// A `probe.NAME.SERIES.STAT` criterion names a probe and a series that exist, over a scope
+/// of time (not a request's transactions).
+fn check_probe_criteria(
+    c: &mut Compiler<'_>,
+    s: &Scenario,
+    probes: &[crate::plan::PlannedProbe],
+) {
+    for (i, cr) in s.criteria.iter().enumerate() {
+        let Ok(check) = check::parse(&cr.check) else {
+            continue;
+        };
+        let Some(r) = &check.series else { continue };
+        let at = format!("/criterion/{i}");
+        match probes.iter().find(|p| p.name == r.probe) {
+            None => c.unknown_name(
+                &format!("{at}/check"),
+                "probe",
+                &r.probe,
+                probes.iter().map(|p| p.name.as_str()),
+            ),
+            Some(p) if !p.series.iter().any(|x| x.name == r.series) => c.unknown_name(
+                &format!("{at}/check"),
+                &format!("series of probe \"{}\"", p.name),
+                &r.series,
+                p.series.iter().map(|x| x.name.as_str()),
+            ),
+            Some(_) => {}
+        }
+        if cr.request.is_some() {
+            c.err(&format!("{at}/request"), format!(
+                "\"{}\" is a series of the service, scraped over time, not per request; judge it over the run, a phase or a failure (during =)",
+                check.metric_name()
+            ));
+        }
     }
 }
 

@@ -131,6 +131,28 @@ pub struct PlannedCriterion {
     pub window_s: Option<u64>,
 }
 
+/// A `[[probe]]`, checked: its series' selectors parsed.
+#[derive(Clone, Debug)]
+pub struct PlannedProbe {
+    pub name: String,
+    /// As written; `${NAME}` expands when the run starts.
+    pub url: String,
+    pub every_ns: u64,
+    pub timeout_ns: u64,
+    pub series: Vec<PlannedSeries>,
+}
+
+/// A series a probe keeps.
+#[derive(Clone, Debug)]
+pub struct PlannedSeries {
+    pub name: String,
+    /// The selector as written.
+    pub select: String,
+    pub selector: crate::probe::Selector,
+    /// Keep the per-second rate of increase (counters).
+    pub rate: bool,
+}
+
 /// One request of an http target's mix.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PlannedRequest {
@@ -164,6 +186,8 @@ pub struct Plan {
     /// The requests of an http target's mix, in order (one, `default`, for a target without
     /// `[[target.request]]`; none for the simulated target).
     pub requests: Vec<PlannedRequest>,
+    /// Server-side probes scraped during the run (http targets).
+    pub probes: Vec<PlannedProbe>,
     /// Running sums of the requests' weights, for choosing one.
     request_cdf: Vec<f64>,
     /// blake3 of the canonical encoding of everything above but the description.
@@ -263,7 +287,7 @@ fn digest(plan: &Plan) -> String {
         arrivals: ArrivalKind,
         phases: Vec<(&'a str, u64, u64, &'a Load)>,
         failures: &'a [PlannedFailure],
-        criteria: Vec<(&'a str, &'a str, f64, String, bool, u64)>,
+        criteria: Vec<(String, &'a str, f64, String, bool, u64)>,
         /// (criterion index, window in seconds) of the criteria with a `window`; absent when
         /// none has one, so digests from before windows hold.
         #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -275,7 +299,12 @@ fn digest(plan: &Plan) -> String {
         #[serde(skip_serializing_if = "Option::is_none")]
         capacity: Option<&'a Capacity>,
         report: &'a Report,
+        /// (name, url, every, timeout, [(series, selector, rate)]); absent without probes, so
+        /// digests from before probes hold.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        probes: Vec<ProbeKey<'a>>,
     }
+    type ProbeKey<'a> = (&'a str, &'a str, u64, u64, Vec<(&'a str, &'a str, bool)>);
     let canonical = Canonical {
         encoding: 1,
         poisson: (plan.arrivals == ArrivalKind::Poisson).then_some("per-second"),
@@ -294,7 +323,7 @@ fn digest(plan: &Plan) -> String {
             .iter()
             .map(|c| {
                 (
-                    c.check.metric.name(),
+                    c.check.metric_name(),
                     c.check.op.symbol(),
                     c.check.threshold,
                     c.scope.label(),
@@ -314,6 +343,18 @@ fn digest(plan: &Plan) -> String {
         business: &plan.business,
         capacity: (plan.capacity != Capacity::default()).then_some(&plan.capacity),
         report: &plan.report,
+        probes: plan
+            .probes
+            .iter()
+            .map(|p| {
+                let series = p
+                    .series
+                    .iter()
+                    .map(|s| (s.name.as_str(), s.select.as_str(), s.rate))
+                    .collect();
+                (p.name.as_str(), p.url.as_str(), p.every_ns, p.timeout_ns, series)
+            })
+            .collect(),
     };
     let bytes = serde_json::to_vec(&canonical).expect("plans serialize");
     blake3::hash(&bytes).to_hex().to_string()

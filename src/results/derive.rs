@@ -103,6 +103,7 @@ pub fn display(kind: MetricKind, value: Option<f64>) -> String {
         MetricKind::Money => format!("${}", trim(v, 2)),
         MetricKind::Rate => format!("{} TPS", trim(v, 1)),
         MetricKind::Count => trim(v, 0),
+        MetricKind::Value => trim(v, 3),
     }
 }
 
@@ -123,6 +124,7 @@ fn unit(kind: MetricKind) -> &'static str {
         MetricKind::Count => "count",
         MetricKind::Rate => "tps",
         MetricKind::Money => "usd",
+        MetricKind::Value => "value",
     }
 }
 
@@ -233,7 +235,7 @@ fn criteria(plan: &Plan, measured: &Measured<'_>, stop: Option<Stop>) -> Vec<Cri
             let kind = c.check.metric.kind();
             CriterionResult {
                 check: c.check.text.clone(),
-                metric: c.check.metric.to_string(),
+                metric: c.check.metric_name(),
                 scope: match c.window_s {
                     Some(w) => format!("{}, every {w}s window", c.scope.label()),
                     None => c.scope.label(),

@@ -23,6 +23,8 @@ pub enum MetricKind {
     Rate,
     /// US dollars; a plain number.
     Money,
+    /// Whatever a scraped series measures; a plain number, any sign.
+    Value,
 }
 
 /// A latency statistic.
@@ -63,6 +65,36 @@ impl Stat {
     }
 }
 
+/// A statistic of a probe's series over a scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeStat {
+    Min,
+    Max,
+    Mean,
+    /// The last value scraped in scope.
+    Last,
+}
+
+impl ProbeStat {
+    pub const ALL: [ProbeStat; 4] = [
+        ProbeStat::Min,
+        ProbeStat::Max,
+        ProbeStat::Mean,
+        ProbeStat::Last,
+    ];
+
+    pub fn name(self) -> &'static str {
+        ["min", "max", "mean", "last"][self as usize]
+    }
+}
+
+/// Which probe and series a `probe.NAME.SERIES.STAT` criterion reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SeriesRef {
+    pub probe: String,
+    pub series: String,
+}
+
 /// Every metric a criterion may judge; parsed once, matched exhaustively after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
@@ -91,6 +123,8 @@ pub enum Metric {
     Availability,
     GeneratorLagP99,
     CapacityRate,
+    /// `probe.NAME.SERIES.STAT`; the check's `series` says which.
+    Probe(ProbeStat),
 }
 
 const OTHERS: [Metric; 23] = [
@@ -180,6 +214,12 @@ impl Metric {
             Availability => "availability",
             GeneratorLagP99 => "generator.lag.p99",
             CapacityRate => "capacity.rate",
+            Probe(s) => [
+                "probe.NAME.SERIES.min",
+                "probe.NAME.SERIES.max",
+                "probe.NAME.SERIES.mean",
+                "probe.NAME.SERIES.last",
+            ][s as usize],
         }
     }
 
@@ -203,6 +243,7 @@ impl Metric {
             | FraudMissedAmount
             | BusinessMoneySaved
             | BusinessCostPerTransaction => MetricKind::Money,
+            Probe(_) => MetricKind::Value,
         }
     }
 
@@ -235,6 +276,7 @@ impl Metric {
             Availability => "share of seconds with error rate under 1%",
             GeneratorLagP99 => "how late the generator itself sent",
             CapacityRate => "the planned rate of the last second before the first broken one",
+            Probe(_) => "a series scraped from the service's metrics endpoint",
         }
     }
 
@@ -277,7 +319,10 @@ impl Metric {
 
     /// Whether its value can be below 0 (money saved and ROI go negative when costs win).
     fn can_be_negative(self) -> bool {
-        matches!(self, Metric::BusinessMoneySaved | Metric::BusinessRoi)
+        matches!(
+            self,
+            Metric::BusinessMoneySaved | Metric::BusinessRoi | Metric::Probe(_)
+        )
     }
 }
 
@@ -339,6 +384,23 @@ pub struct Check {
     pub threshold: f64,
     /// The expression in canonical spacing, e.g. `latency.p95 < 2s`.
     pub text: String,
+    /// For `probe.NAME.SERIES.STAT`: the probe and series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series: Option<SeriesRef>,
+}
+
+impl Check {
+    /// The metric as written: `latency.p95`, or `probe.api.queue.max` with its names.
+    pub fn metric_name(&self) -> String {
+        written(self.metric, self.series.as_ref())
+    }
+}
+
+fn written(metric: Metric, series: Option<&SeriesRef>) -> String {
+    match (series, metric) {
+        (Some(r), Metric::Probe(s)) => format!("probe.{}.{}.{}", r.probe, r.series, s.name()),
+        _ => metric.name().to_string(),
+    }
 }
 
 fn metric_name<S: serde::Serializer>(m: &Metric, s: S) -> Result<S::Ok, S::Error> {
@@ -384,12 +446,13 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
             ),
         ));
     };
-    let metric = metric_at(text, op_at)?;
+    let (metric, series) = metric_at(text, op_at)?;
     let value_at = op_at + op_text.len();
     let value_raw = &text[value_at..];
     let value_text = value_raw.trim();
     let value_start = value_at + (value_raw.len() - value_raw.trim_start().len());
-    let metric_name = metric.name();
+    let full_name = written(metric, series.as_ref());
+    let metric_name = full_name.as_str();
     if value_text.is_empty() {
         return Err(err(
             op_at,
@@ -407,7 +470,7 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
             ),
         ));
     }
-    let (threshold, shown) = threshold(metric, value_text, value_start)?;
+    let (threshold, shown) = threshold(metric, metric_name, value_text, value_start)?;
     if let Some(why) = out_of_range(metric, op, threshold) {
         return Err(err(
             value_start,
@@ -420,11 +483,55 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
         op,
         threshold,
         text: format!("{metric_name} {} {shown}", op.symbol()),
+        series,
     })
 }
 
+/// `probe.NAME.SERIES.STAT`, checked for its shape; which probes and series exist is the
+/// plan's to check.
+fn probe_metric(name: &str, start: usize) -> Result<(Metric, SeriesRef), CheckError> {
+    let parts: Vec<&str> = name.split('.').collect();
+    let shape = || {
+        err(
+            start,
+            start + name.len(),
+            format!("\"{name}\" is not a probe metric; write probe.NAME.SERIES.STAT with STAT one of min, max, mean, last, e.g. \"probe.api.queue.max < 100\""),
+        )
+    };
+    let [_, probe, series, stat] = parts[..] else {
+        return Err(shape());
+    };
+    let probe_ok = probe
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && probe
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let series_ok = series
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_' || b == b':')
+        && series
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_:-".contains(&b));
+    let Some(stat) = ProbeStat::ALL.into_iter().find(|s| s.name() == stat) else {
+        return Err(shape());
+    };
+    if !probe_ok || !series_ok {
+        return Err(shape());
+    }
+    Ok((
+        Metric::Probe(stat),
+        SeriesRef {
+            probe: probe.to_string(),
+            series: series.to_string(),
+        },
+    ))
+}
+
 /// The metric named before the operator at `op_at`.
-fn metric_at(text: &str, op_at: usize) -> Result<Metric, CheckError> {
+fn metric_at(text: &str, op_at: usize) -> Result<(Metric, Option<SeriesRef>), CheckError> {
     let metric_raw = &text[..op_at];
     let metric_name = metric_raw.trim();
     let metric_start = metric_raw.len() - metric_raw.trim_start().len();
@@ -435,7 +542,10 @@ fn metric_at(text: &str, op_at: usize) -> Result<Metric, CheckError> {
             "the check names no metric before its operator".to_string(),
         ));
     }
-    Metric::parse(metric_name).ok_or_else(|| {
+    if metric_name.starts_with("probe.") {
+        return probe_metric(metric_name, metric_start).map(|(m, r)| (m, Some(r)));
+    }
+    Metric::parse(metric_name).map(|m| (m, None)).ok_or_else(|| {
         let mut message = format!("unknown metric \"{metric_name}\"");
         if let Some((ours, tool)) = foreign(metric_name) {
             message.push_str(&format!("; {tool}'s \"{metric_name}\" is \"{ours}\" here"));
@@ -452,10 +562,10 @@ fn metric_at(text: &str, op_at: usize) -> Result<Metric, CheckError> {
 /// from `value_text`, which starts at byte `value_start` of the check.
 fn threshold(
     metric: Metric,
+    metric_name: &str,
     value_text: &str,
     value_start: usize,
 ) -> Result<(f64, String), CheckError> {
-    let metric_name = metric.name();
     let num_len = number_prefix(value_text);
     let number_text = &value_text[..num_len];
     let unit = value_text[num_len..].trim();
@@ -494,11 +604,14 @@ fn threshold(
                 "\"{metric_name}\" is a share; write it as a percentage like 0.1% or a fraction like 0.001, not with \"{u}\""
             )));
         }
-        (MetricKind::Count | MetricKind::Rate | MetricKind::Money, "") => number,
+        (MetricKind::Count | MetricKind::Rate | MetricKind::Money | MetricKind::Value, "") => {
+            number
+        }
         (kind, u) => {
             let what = match kind {
                 MetricKind::Count => "a count",
                 MetricKind::Rate => "transactions per second",
+                MetricKind::Value => "a scraped value",
                 _ => "an amount in USD",
             };
             return Err(unit_err(format!(
@@ -567,7 +680,9 @@ fn out_of_range(metric: Metric, op: Op, threshold: f64) -> Option<&'static str> 
             MetricKind::Share => "a share is from 0% to 100%",
             MetricKind::Count => "a count is never negative",
             MetricKind::Rate => "a rate is never negative",
-            MetricKind::Money | MetricKind::Ratio => "this amount is never negative",
+            MetricKind::Money | MetricKind::Ratio | MetricKind::Value => {
+                "this amount is never negative"
+            }
         });
     }
     match metric.kind() {

@@ -104,6 +104,10 @@ pub struct Scenario {
     /// Success criteria, `check = "METRIC OP VALUE"`, judged at the end (or live with `abort`).
     #[serde(rename = "criterion", default)]
     pub criteria: Vec<Criterion>,
+    /// Server-side metrics scraped during the run (http targets): Prometheus or OpenMetrics
+    /// text endpoints and the series to keep from them.
+    #[serde(rename = "probe", default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<Probe>,
     /// The cost model behind the business figures; without it, business figures use default
     /// prices and say so.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -940,6 +944,63 @@ pub struct Criterion {
     /// With `abort`: how long after the scope starts before it is judged live (default 10s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abort_grace: Option<Duration>,
+}
+
+/// `[[probe]]`: a Prometheus or OpenMetrics text endpoint scraped during the run, on its own
+/// connection outside the load's pool.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Probe {
+    /// Unique; criteria name it (`probe.NAME.SERIES.max`).
+    pub name: Name,
+    /// `http://` or `https://` URL of the metrics endpoint; `${NAME}` and `${NAME:-default}`
+    /// expand environment variables.
+    #[schemars(
+        regex(
+            pattern = r"^(https?://[^\s/?#]+([/?#]\S*)?|\$\{[A-Za-z_][A-Za-z0-9_]*(:-[^}]*)?\}\S*)$"
+        ),
+        length(max = 2048)
+    )]
+    pub url: String,
+    /// How often to scrape (default 1s, at least 100ms).
+    #[serde(default = "default_every")]
+    pub every: Duration,
+    /// How long a scrape may take before it counts as failed (default: `every`, at most 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<Duration>,
+    /// The series to keep: a selector such as `process_cpu_seconds_total` or
+    /// `queue{component="ml-scorer"}` (named after its metric), or a table with a `name`.
+    #[schemars(length(min = 1, max = 64))]
+    pub series: Vec<Series>,
+}
+
+fn default_every() -> Duration {
+    Duration::from_secs(1)
+}
+
+/// A series a probe keeps.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Series {
+    /// A selector, `metric` or `metric{label="value", other=~"regex"}`; named after its metric.
+    Select(#[schemars(length(min = 1, max = 1024))] String),
+    /// A selector with its own name.
+    Named(NamedSeries),
+}
+
+/// `{ name = "scorer-queue", select = 'queue{component="ml-scorer"}', rate = false }`.
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NamedSeries {
+    /// What criteria and reports call it: letters, digits, `_`, `:` and `-`.
+    #[schemars(regex(pattern = r"^[A-Za-z_:][A-Za-z0-9_:-]*$"), length(max = 128))]
+    pub name: String,
+    /// The selector: `metric{label="value", ...}` with `=`, `!=`, `=~`, `!~`.
+    #[schemars(length(min = 1, max = 1024))]
+    pub select: String,
+    /// Keep the per-second rate of increase instead of the value (for counters).
+    #[serde(default)]
+    pub rate: bool,
 }
 
 /// One phase, or a list of phases judged together.

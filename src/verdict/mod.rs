@@ -13,7 +13,7 @@ pub use recovery::{Recovery, recovery};
 
 use crate::metrics::{Aggregate, Recorder, Second, ms};
 use crate::plan::{Plan, PlannedCriterion, Scope};
-use crate::scenario::check::{Metric, Op, Stat};
+use crate::scenario::check::{Metric, Op, ProbeStat, Stat};
 use crate::scenario::model::Business;
 
 const SECOND: u64 = 1_000_000_000;
@@ -81,6 +81,8 @@ pub struct Measured<'a> {
     pub timeline: &'a [Second],
     /// Latency over the rolling windows criteria ask for.
     pub rolling: &'a [crate::metrics::Rolling],
+    /// What each probe's scrapes found.
+    pub probes: &'a [crate::probe::ProbeLog],
     pub recoveries: &'a [Recovery],
     /// Where the run stands: its end, where it stopped, or now for live checks.
     pub now_ns: u64,
@@ -168,6 +170,7 @@ impl<'a> Measured<'a> {
             requests: &rec.requests,
             timeline: &rec.timeline,
             rolling: &rec.rolling,
+            probes: &rec.probes,
             recoveries,
             now_ns,
             stopped,
@@ -308,7 +311,42 @@ impl Measured<'_> {
             } else {
                 ms(agg.lag.value_at_quantile(0.99))
             }),
+            Metric::Probe(stat) => self.probe_value(c, stat),
         }
+    }
+
+    /// A probe series' statistic over the scrapes taken in the criterion's windows.
+    fn probe_value(&self, c: &PlannedCriterion, stat: ProbeStat) -> Value {
+        let name = c.check.metric_name();
+        let found = c.check.series.as_ref().and_then(|r| {
+            let (i, p) = self
+                .plan
+                .probes
+                .iter()
+                .enumerate()
+                .find(|(_, p)| p.name == r.probe)?;
+            let k = p.series.iter().position(|s| s.name == r.series)?;
+            Some((self.probes.get(i)?, k))
+        });
+        let Some((log, k)) = found else {
+            return Value::Missing(format!("{name}: no such probe series in this run"));
+        };
+        if let Some(s) = log.stats(k, &c.windows) {
+            return Value::Observed(match stat {
+                ProbeStat::Min => s.min,
+                ProbeStat::Max => s.max,
+                ProbeStat::Mean => s.mean,
+                ProbeStat::Last => s.last,
+            });
+        }
+        let started = c.windows.iter().any(|&(a, _)| a <= self.now_ns);
+        if !started {
+            return Value::NotReached("the scope had not started".to_string());
+        }
+        Value::Missing(format!(
+            "no scrape in scope gave a value ({} scrapes in the run, {} failed, {} matched nothing)",
+            log.scrapes, log.failed, log.missing[k]
+        ))
     }
 
     /// The seconds in a criterion's scope, in time order: those overlapping its windows, or
