@@ -71,6 +71,8 @@ pub struct Charts {
     pub latency: Chart,
     pub errors: Chart,
     pub degraded: Chart,
+    /// One per kept series of each probe, on the run's time axis.
+    pub probes: Vec<Chart>,
 }
 
 fn nice_top(max: f64) -> f64 {
@@ -246,7 +248,7 @@ impl Frame {
                 let mut points = String::new();
                 for (t, v) in values.iter().enumerate() {
                     if let Some(v) = v {
-                        let y = HEIGHT - (v / top).min(1.0) * HEIGHT;
+                        let y = HEIGHT - (v / top).clamp(0.0, 1.0) * HEIGHT;
                         points.push_str(&format!("{},{:.2} ", self.x(t as f64 + 0.5), y));
                     }
                 }
@@ -323,6 +325,21 @@ impl Charts {
                 )],
                 Some(100.0),
             ),
+            probes: r
+                .probes
+                .iter()
+                .flat_map(|p| {
+                    p.series.iter().map(|s| {
+                        let what = if s.rate { " (per second)" } else { "" };
+                        frame.chart(
+                            &format!("Probe {}: {}{what}", p.name, s.name),
+                            "",
+                            vec![(s.name.as_str(), "p50", s.values.clone())],
+                            None,
+                        )
+                    })
+                })
+                .collect(),
         }
     }
 }

@@ -215,7 +215,46 @@ pub fn build(r: &Snapshot<'_>) -> Results {
         report_formats: plan.report.formats.iter().map(|f| f.0.clone()).collect(),
         reloads: r.reloads.to_vec(),
         controls: r.controls.to_vec(),
+        probes: probes(plan, &rec.probes, rec.timeline.len()),
     }
+}
+
+fn probes(plan: &Plan, logs: &[crate::probe::ProbeLog], seconds: usize) -> Vec<super::ProbeResult> {
+    plan.probes
+        .iter()
+        .zip(logs)
+        .map(|(p, log)| super::ProbeResult {
+            name: p.name.clone(),
+            url: p.url.clone(),
+            every_ms: p.every_ns / 1_000_000,
+            scrapes: log.scrapes,
+            failed: log.failed,
+            errors: log.errors.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            first_error: log.first_error.as_ref().map(|(at, m)| super::ProbeError {
+                at_ms: at / 1_000_000,
+                message: m.clone(),
+            }),
+            series: p
+                .series
+                .iter()
+                .enumerate()
+                .map(|(k, s)| {
+                    let st = log.stats(k, &[(0, u64::MAX)]);
+                    super::SeriesResult {
+                        name: s.name.clone(),
+                        select: s.select.clone(),
+                        rate: s.rate,
+                        missing: log.missing.get(k).copied().unwrap_or(0),
+                        min: st.map(|s| s.min),
+                        max: st.map(|s| s.max),
+                        mean: st.map(|s| round(s.mean, 6)),
+                        last: st.map(|s| s.last),
+                        values: log.per_second(k, seconds),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 fn criteria(plan: &Plan, measured: &Measured<'_>, stop: Option<Stop>) -> Vec<CriterionResult> {

@@ -91,6 +91,52 @@ pub struct Results {
     /// order: `at_ms` in plan time (which stands still while paused), `wall_ms` in wall time.
     #[serde(default)]
     pub controls: Vec<ControlRecord>,
+    /// The `[[probe]]`s scraped during the run, each kept series per second. Absent when the
+    /// scenario has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probes: Vec<ProbeResult>,
+}
+
+/// A probe: how its scrapes went, and its series.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeResult {
+    pub name: String,
+    /// As written in the scenario (`${NAME}` unexpanded).
+    pub url: String,
+    pub every_ms: u64,
+    pub scrapes: u64,
+    /// Scrapes that failed (counted by kind in `errors`); a failed scrape never stops the run.
+    pub failed: u64,
+    pub errors: std::collections::BTreeMap<String, u64>,
+    /// The first failure, when one happened.
+    pub first_error: Option<ProbeError>,
+    pub series: Vec<SeriesResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProbeError {
+    /// Plan time of the scrape.
+    pub at_ms: u64,
+    pub message: String,
+}
+
+/// A kept series: its statistics over the run and its value per second.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SeriesResult {
+    pub name: String,
+    /// The selector, as written.
+    pub select: String,
+    /// The per-second rate of increase is kept, not the value.
+    pub rate: bool,
+    /// Successful scrapes in which the selector matched no sample.
+    pub missing: u64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    pub last: Option<f64>,
+    /// One per second of the timeline: the last value scraped in that second, null for a
+    /// second without one.
+    pub values: Vec<Option<f64>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
