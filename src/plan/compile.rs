@@ -388,11 +388,18 @@ fn check_failure_target(
     http: bool,
     at: &str,
 ) {
+    let inside = http && f.component.0 != "upstream";
     if http {
-        if f.component.0 != "upstream" {
-            c.err(&format!("{at}/component"), format!(
-                "unknown component \"{}\" for an http target; failures of an http target hit \"upstream\"", f.component
-            ));
+        if inside && !COMPONENTS.contains(&f.component.0.as_str()) {
+            let mut msg = format!(
+                "unknown component \"{}\" for an http target; failures of an http target hit \"upstream\" (the fault proxy applies them) or a component of a service that reads gauntlet's fault header ({})",
+                f.component,
+                all_of(&COMPONENTS)
+            );
+            if let Some(s) = did_you_mean(&f.component.0, COMPONENTS.into_iter().chain(["upstream"])) {
+                msg.push_str(&format!("; did you mean \"{s}\"?"));
+            }
+            c.err(&format!("{at}/component"), msg);
         }
     } else if !COMPONENTS.contains(&f.component.0.as_str()) {
         let mut msg = format!(
@@ -409,6 +416,14 @@ fn check_failure_target(
         Effect::Bandwidth { .. } if !http => c.err(
             &format!("{at}/kind"),
             "a bandwidth failure needs an http target (it throttles responses through the fault proxy)".to_string(),
+        ),
+        Effect::Bandwidth { .. } if inside => c.err(
+            &format!("{at}/component"),
+            "a bandwidth failure shapes the answer on the wire, which only the fault proxy can do: give component = \"upstream\"".to_string(),
+        ),
+        Effect::Errors { status: Some(_) } if inside => c.err(
+            &format!("{at}/status"),
+            format!("status sets what the fault proxy answers for \"upstream\"; \"{}\" fails inside the service in its own way: remove it", f.component),
         ),
         Effect::Errors { status: Some(_) } if !http => c.err(
             &format!("{at}/status"),

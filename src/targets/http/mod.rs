@@ -4,6 +4,7 @@
 //! the fraud-pipeline as a real service.
 
 pub mod client;
+pub mod fault_header;
 pub mod proxy;
 pub mod serve;
 pub mod tls;

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use super::client::{MAX_BODY, Pool, Transport, UPSTREAM_ERROR};
+use super::fault_header::{FAULT_HEADER, Fault};
 use crate::plan::PlannedFailure;
 use crate::rng::{self, Purpose};
 use crate::scenario::model::Effect;
@@ -26,6 +27,8 @@ use crate::targets::PlanClock;
 
 /// The header carrying the transaction number.
 pub const TX_HEADER: &str = "x-gauntlet-tx";
+/// The component name of failures the proxy applies itself.
+pub const UPSTREAM: &str = "upstream";
 
 type Body = BoxBody<Bytes, Infallible>;
 
@@ -149,8 +152,15 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         Ok(f) => f.clone(),
         Err(poisoned) => poisoned.into_inner().clone(),
     };
+    // Failures aimed at a component inside the service travel in a header for it to apply.
+    let mut inside: Vec<String> = Vec::new();
     for (i, f) in faults.list.iter().enumerate() {
         if now < f.start_ns || now >= f.end_ns || !f.hits(state.seed, index) {
+            continue;
+        }
+        if f.component != UPSTREAM {
+            let delay_ms = latency_ns(f, state.seed, index) / 1e6;
+            inside.extend(Fault::of(&f.component, &f.effect, delay_ms).map(|x| x.encode()));
             continue;
         }
         match f.effect {
@@ -181,17 +191,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
                 tokio::time::sleep(state.hold).await;
                 return Err(Dropped);
             }
-            Effect::Latency { delay, jitter } => {
-                let spread = jitter.as_nanos() as f64;
-                // Jitter from the fault-decision stream, past the words `hits` uses.
-                let mut d = rng::stream_at(
-                    state.seed,
-                    Purpose::Faults,
-                    1_000_000 + f.source_index as u64,
-                    index,
-                );
-                delay_ns += (delay.as_nanos() as f64 + d.uniform(-spread, spread)).max(0.0);
-            }
+            Effect::Latency { .. } => delay_ns += latency_ns(f, state.seed, index),
             Effect::Slowdown { factor } => slowdown *= factor,
             Effect::Bandwidth { bytes_per_second } => {
                 bandwidth =
@@ -203,10 +203,15 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         tokio::time::sleep(Duration::from_nanos(delay_ns as u64)).await;
     }
 
-    let forward = match forwarded(req).await {
+    let mut forward = match forwarded(req).await {
         Ok(f) => f,
         Err(answer) => return Ok(answer),
     };
+    if !inside.is_empty()
+        && let Ok(v) = hyper::header::HeaderValue::from_str(&inside.join(", "))
+    {
+        forward.headers_mut().insert(FAULT_HEADER, v);
+    }
     let sent = Instant::now();
     // An upstream that refuses, resets, garbles or answers too much is passed on by name, so
     // the client counts the kind the service caused, not what the proxy made of it.
@@ -236,6 +241,17 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
     Ok(response
         .body(body)
         .unwrap_or_else(|_| full(StatusCode::BAD_GATEWAY, "")))
+}
+
+/// The delay a latency failure gives request `index`: `delay ± jitter`, the jitter drawn from
+/// the fault-decision stream past the words `hits` uses. 0 for other kinds.
+fn latency_ns(f: &PlannedFailure, seed: u64, index: u64) -> f64 {
+    let Effect::Latency { delay, jitter } = f.effect else {
+        return 0.0;
+    };
+    let spread = jitter.as_nanos() as f64;
+    let mut d = rng::stream_at(seed, Purpose::Faults, 1_000_000 + f.source_index as u64, index);
+    (delay.as_nanos() as f64 + d.uniform(-spread, spread)).max(0.0)
 }
 
 /// The request to send upstream: the same method, path, headers (less hop-by-hop ones) and
