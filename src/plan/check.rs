@@ -7,6 +7,22 @@ use crate::scenario::{Diagnostic, Source, all_of, did_you_mean};
 use crate::units::{self, Duration};
 use crate::workload::data;
 
+/// "no WHAT is named NAME", with the closest known name or the list of them.
+pub(super) fn unknown_message<'n>(
+    what: &str,
+    name: &str,
+    known: impl IntoIterator<Item = &'n str>,
+) -> String {
+    let known: Vec<&str> = known.into_iter().collect();
+    let mut msg = format!("no {what} is named \"{name}\"");
+    if let Some(s) = did_you_mean(name, known.iter().copied()) {
+        msg.push_str(&format!("; did you mean \"{s}\"?"));
+    } else if !known.is_empty() {
+        msg.push_str(&format!("; the {what}s are {}", all_of(&known)));
+    }
+    msg
+}
+
 /// Collects meaning errors, each at the line and column of the value at fault.
 pub(super) struct Compiler<'a> {
     pub(super) src: &'a Source,
@@ -29,13 +45,7 @@ impl Compiler<'_> {
         name: &str,
         known: impl IntoIterator<Item = &'n str>,
     ) {
-        let known: Vec<&str> = known.into_iter().collect();
-        let mut msg = format!("no {what} is named \"{name}\"");
-        if let Some(s) = did_you_mean(name, known.iter().copied()) {
-            msg.push_str(&format!("; did you mean \"{s}\"?"));
-        } else if !known.is_empty() {
-            msg.push_str(&format!("; the {what}s are {}", all_of(&known)));
-        }
+        let msg = unknown_message(what, name, known);
         self.err(pointer, msg);
     }
 

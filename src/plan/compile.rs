@@ -197,19 +197,28 @@ fn check_probe_criteria(
         };
         let Some(r) = &check.series else { continue };
         let at = format!("/criterion/{i}");
+        let ptr = format!("{at}/check");
+        // Where the probe's name and the series' name are in the check.
+        let probe_at = cr.check.find("probe.").map_or(0, |k| k + "probe.".len());
+        let series_at = probe_at + r.probe.len() + 1;
         match probes.iter().find(|p| p.name == r.probe) {
-            None => c.unknown_name(
-                &format!("{at}/check"),
-                "probe",
-                &r.probe,
-                probes.iter().map(|p| p.name.as_str()),
-            ),
-            Some(p) if !p.series.iter().any(|x| x.name == r.series) => c.unknown_name(
-                &format!("{at}/check"),
-                &format!("series of probe \"{}\"", p.name),
-                &r.series,
-                p.series.iter().map(|x| x.name.as_str()),
-            ),
+            None => {
+                let msg = super::check::unknown_message(
+                    "probe",
+                    &r.probe,
+                    probes.iter().map(|p| p.name.as_str()),
+                );
+                c.err_in_string(&ptr, &cr.check, probe_at, probe_at + r.probe.len(), msg);
+            }
+            Some(p) if !p.series.iter().any(|x| x.name == r.series) => {
+                let msg = super::check::unknown_message(
+                    &format!("series of probe \"{}\"", p.name),
+                    &r.series,
+                    p.series.iter().map(|x| x.name.as_str()),
+                );
+                let end = series_at + r.series.len();
+                c.err_in_string(&ptr, &cr.check, series_at, end, msg);
+            }
             Some(_) => {}
         }
         if cr.request.is_some() {

@@ -359,14 +359,15 @@ impl ProbeLog {
         })
     }
 
-    /// Series `k` per second of the run: the last value scraped in each second, None for a
-    /// second without one.
+    /// Series `k` per second of the run: the highest value scraped in each second (so a
+    /// spike between two scrapes of a fast probe still shows), None for a second without one.
     pub fn per_second(&self, k: usize, seconds: usize) -> Vec<Option<f64>> {
-        let mut out = vec![None; seconds];
+        let mut out: Vec<Option<f64>> = vec![None; seconds];
         for (at, values) in &self.samples {
             let t = (at / 1_000_000_000) as usize;
-            if let (Some(slot), Some(v)) = (out.get_mut(t), values.get(k).copied().flatten()) {
-                *slot = Some(v);
+            let v = values.get(k).copied().flatten().filter(|v| !v.is_nan());
+            if let (Some(slot), Some(v)) = (out.get_mut(t), v) {
+                *slot = Some(slot.map_or(v, |old| old.max(v)));
             }
         }
         out

@@ -134,7 +134,7 @@ pub struct SeriesResult {
     pub max: Option<f64>,
     pub mean: Option<f64>,
     pub last: Option<f64>,
-    /// One per second of the timeline: the last value scraped in that second, null for a
+    /// One per second of the timeline: the highest value scraped in that second, null for a
     /// second without one.
     pub values: Vec<Option<f64>>,
 }

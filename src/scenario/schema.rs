@@ -36,9 +36,10 @@ pub fn scenario_schema() -> Value {
 /// while typing. gauntlet's own validation leaves it to the criterion parser, which says
 /// exactly which part is wrong.
 fn check_pattern() -> String {
-    let names: Vec<String> = crate::scenario::check::Metric::all()
+    let mut names: Vec<String> = crate::scenario::check::Metric::all()
         .map(|m| m.name().replace('.', "\\."))
         .collect();
+    names.push(r"probe\.[a-z0-9][a-z0-9-]*\.[A-Za-z_:][A-Za-z0-9_:-]*\.(min|max|mean|last)".into());
     format!(
         r"^\s*({})\s*(<=|>=|==|!=|<|>)\s*[-+]?[0-9_]+(\.[0-9]+)?\s*(ms|s|m|%)?\s*$",
         names.join("|")

@@ -10,6 +10,7 @@ mod honest;
 mod http;
 mod http_server;
 mod plan_counts;
+mod probe;
 mod properties;
 mod reload;
 mod run_cli;

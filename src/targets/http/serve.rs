@@ -49,7 +49,7 @@ pub struct Sizing {
 
 /// Each component's size, in pipeline order (gateway, feature-store, ml-scorer, rules-engine,
 /// decision): the model's service times, with pools sized for one machine (the scorer holds
-/// about 5,000 scores a second). docs/http.md lists them.
+/// about 2,000 scores a second). docs/http.md lists them.
 pub const SIZING: [Sizing; 5] = [
     Sizing {
         workers: 512,
@@ -66,11 +66,11 @@ pub const SIZING: [Sizing; 5] = [
         timeout_ms: 200,
     },
     Sizing {
-        workers: 160,
-        queue: 2048,
+        workers: 64,
+        queue: 4096,
         median_ms: 25.0,
         p99_ms: 90.0,
-        timeout_ms: 300,
+        timeout_ms: 1000,
     },
     Sizing {
         workers: 64,
