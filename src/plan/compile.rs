@@ -579,7 +579,7 @@ fn criteria(
         {
             c.err(&format!("{at}/check"), format!(
                 "\"{}\" needs the service's fraud decisions; set [target] decision = {{ pointer = \"/decision\", block = [\"block\"] }}",
-                p.metric
+                p.metric_name()
             ));
         }
         if cr.abort_grace.is_some() && !cr.abort {
@@ -614,10 +614,11 @@ fn criteria(
         if let Some(p) = &parsed
             && cr.outside.is_some()
             && !p.metric.per_second()
+            && !matches!(p.metric, Metric::Probe(_))
         {
             c.err(&format!("{at}/outside"), format!(
                 "outside = \"failures\" judges per-second figures, which \"{}\" is not one of; use it with counts, rates (error_rate, timeout_rate, drop_rate), throughput, throughput_ratio, availability, degradation.max or lost; judge \"{}\" over a list of phases instead (phase = [\"a\", \"b\"])",
-                p.metric, p.metric
+                p.metric_name(), p.metric_name()
             ));
         }
         if let Some(p) = parsed {
@@ -657,7 +658,7 @@ fn window(
     {
         c.err(&ptr, format!(
             "window judges per-second figures and latency, which \"{}\" is not one of; use it with latency.*, counts, rates (error_rate, timeout_rate, drop_rate), throughput, throughput_ratio, availability, degradation.max or lost",
-            p.metric
+            p.metric_name()
         ));
         return None;
     }

@@ -240,6 +240,9 @@ impl Measured<'_> {
 
     /// The value of `c`'s metric over its scope, or why there is none.
     fn value(&self, c: &PlannedCriterion) -> Value {
+        if let Metric::Probe(stat) = c.check.metric {
+            return self.probe_value(c, stat);
+        }
         if c.window_s.is_some() || c.scope == Scope::OutsideFailures {
             return self.per_second_value(c);
         }
@@ -311,7 +314,7 @@ impl Measured<'_> {
             } else {
                 ms(agg.lag.value_at_quantile(0.99))
             }),
-            Metric::Probe(stat) => self.probe_value(c, stat),
+            Metric::Probe(_) => unreachable!("judged above"),
         }
     }
 
@@ -331,7 +334,18 @@ impl Measured<'_> {
         let Some((log, k)) = found else {
             return Value::Missing(format!("{name}: no such probe series in this run"));
         };
-        if let Some(s) = log.stats(k, &c.windows) {
+        let outside: Vec<(u64, u64)>;
+        let windows = if c.scope == Scope::OutsideFailures {
+            outside = self
+                .scope_seconds(c)
+                .iter()
+                .map(|s| (s.t * SECOND, (s.t + 1) * SECOND))
+                .collect();
+            &outside
+        } else {
+            &c.windows
+        };
+        if let Some(s) = log.stats(k, windows) {
             return Value::Observed(match stat {
                 ProbeStat::Min => s.min,
                 ProbeStat::Max => s.max,
