@@ -21,10 +21,10 @@ use super::live::{Edits, Live};
 use super::{Observer, Outcome as RunOutcome, close_second, steer};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
-use crate::probe::scrape::{Scrape, Scraper};
 use crate::scenario::model::{Body, DecisionMap, Expect, HttpVersion, Target};
 use crate::targets::http::client::{Pool, Transport, passed_through, status_failure};
 use crate::targets::http::proxy::{self, TX_HEADER};
+use crate::targets::http::scrape::{Scrape, Scraper};
 use crate::targets::http::tls;
 use crate::targets::http::{CheckFailure, Endpoint, TargetError, Vars, check, read_decision};
 use crate::targets::{
@@ -199,7 +199,12 @@ fn prepare_probe(
             server_name: None,
             ..target_tls.cloned().unwrap_or_default()
         };
-        Some(tls::setup(&settings, &endpoint.host, &plan.base_dir, false)?)
+        Some(tls::setup(
+            &settings,
+            &endpoint.host,
+            &plan.base_dir,
+            false,
+        )?)
     } else {
         None
     };
@@ -476,7 +481,11 @@ pub(super) fn drive(
     let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
     let mut live = Live::new(plan.clone(), horizon);
     let max_in_flight = prepared.max_in_flight;
-    let (shared, proxy, scrapers) = connect(runtime, &plan, prepared, watched)?;
+    let Connected {
+        shared,
+        proxy,
+        scrapers,
+    } = connect(runtime, &plan, prepared, watched)?;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let (scrape_tx, mut scrape_rx) = mpsc::unbounded_channel::<Scrape>();
     // Aborted when the run ends (dropping the guard), scrapes and all.
@@ -601,6 +610,14 @@ pub(super) fn drive(
 /// Resolves the service and starts the fault proxy in front of it when failures are
 /// scheduled (or may come with an edit); requests go through the proxy then. The run's clock
 /// starts here.
+/// The run's way to the service: the shared request state, the fault proxy when there is
+/// one, and the probes to start.
+struct Connected {
+    shared: Arc<Shared>,
+    proxy: Option<proxy::Proxy>,
+    scrapers: Vec<Scraper>,
+}
+
 /// Tasks aborted when dropped.
 struct AbortOnDrop(Vec<tokio::task::JoinHandle<()>>);
 
@@ -617,7 +634,7 @@ fn connect(
     plan: &Plan,
     mut prepared: Prepared,
     watched: bool,
-) -> Result<(Arc<Shared>, Option<proxy::Proxy>, Vec<Scraper>), TargetError> {
+) -> Result<Connected, TargetError> {
     let scrapers = std::mem::take(&mut prepared.probes);
     let upstream = runtime.block_on(prepared.endpoint.resolve())?;
     let clock = Arc::new(PlanClock::starting_now());
@@ -651,7 +668,11 @@ fn connect(
         clock,
         via_proxy: proxy.is_some(),
     });
-    Ok((shared, proxy, scrapers))
+    Ok(Connected {
+        shared,
+        proxy,
+        scrapers,
+    })
 }
 
 /// Sends every arrival due by `now` (`send` hands back one over the in-flight limit, which is

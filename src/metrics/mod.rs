@@ -335,7 +335,7 @@ impl Recorder {
     }
 
     /// Records what a probe's scrape found.
-    pub fn probed(&mut self, scrape: crate::probe::scrape::Scrape) {
+    pub fn probed(&mut self, scrape: crate::targets::http::scrape::Scrape) {
         if let (Some(log), Some(rates)) = (
             self.probes.get_mut(scrape.probe),
             self.probe_rates.get(scrape.probe),

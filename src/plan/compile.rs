@@ -120,23 +120,32 @@ fn probes(c: &mut Compiler<'_>, s: &Scenario) -> Vec<crate::plan::PlannedProbe> 
             continue;
         }
         if out.iter().any(|o| o.name == p.name.0) {
-            c.err(&format!("{at}/name"), format!("probe \"{}\" is named twice", p.name));
+            c.err(
+                &format!("{at}/name"),
+                format!("probe \"{}\" is named twice", p.name),
+            );
         }
         if let Err(msg) = super::env_references(&p.url) {
             c.err(&format!("{at}/url"), msg);
         }
         let every_ns = p.every.as_nanos();
         if every_ns < MIN_PROBE_EVERY_NS {
-            c.err(&format!("{at}/every"), format!(
-                "every {} is too often; scrape at most every 100ms (every = \"1s\" is usual)",
-                p.every
-            ));
+            c.err(
+                &format!("{at}/every"),
+                format!(
+                    "every {} is too often; scrape at most every 100ms (every = \"1s\" is usual)",
+                    p.every
+                ),
+            );
         }
         let timeout_ns = p
             .timeout
             .map_or(every_ns.clamp(1, MAX_PROBE_TIMEOUT_NS), Duration::as_nanos);
         if p.timeout.is_some_and(Duration::is_zero) {
-            c.err(&format!("{at}/timeout"), "timeout must be longer than 0s".to_string());
+            c.err(
+                &format!("{at}/timeout"),
+                "timeout must be longer than 0s".to_string(),
+            );
         }
         let mut series: Vec<crate::plan::PlannedSeries> = Vec::new();
         for (k, spec) in p.series.iter().enumerate() {
@@ -186,11 +195,7 @@ fn probes(c: &mut Compiler<'_>, s: &Scenario) -> Vec<crate::plan::PlannedProbe> 
 
 /// A `probe.NAME.SERIES.STAT` criterion names a probe and a series that exist, over a scope
 /// of time (not a request's transactions).
-fn check_probe_criteria(
-    c: &mut Compiler<'_>,
-    s: &Scenario,
-    probes: &[crate::plan::PlannedProbe],
-) {
+fn check_probe_criteria(c: &mut Compiler<'_>, s: &Scenario, probes: &[crate::plan::PlannedProbe]) {
     for (i, cr) in s.criteria.iter().enumerate() {
         let Ok(check) = check::parse(&cr.check) else {
             continue;
@@ -405,7 +410,9 @@ fn check_failure_target(
                 f.component,
                 all_of(&COMPONENTS)
             );
-            if let Some(s) = did_you_mean(&f.component.0, COMPONENTS.into_iter().chain(["upstream"])) {
+            if let Some(s) =
+                did_you_mean(&f.component.0, COMPONENTS.into_iter().chain(["upstream"]))
+            {
                 msg.push_str(&format!("; did you mean \"{s}\"?"));
             }
             c.err(&format!("{at}/component"), msg);

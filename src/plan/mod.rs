@@ -352,7 +352,13 @@ fn digest(plan: &Plan) -> String {
                     .iter()
                     .map(|s| (s.name.as_str(), s.select.as_str(), s.rate))
                     .collect();
-                (p.name.as_str(), p.url.as_str(), p.every_ns, p.timeout_ns, series)
+                (
+                    p.name.as_str(),
+                    p.url.as_str(),
+                    p.every_ns,
+                    p.timeout_ns,
+                    series,
+                )
             })
             .collect(),
     };

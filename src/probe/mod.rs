@@ -1,13 +1,12 @@
 //! Server-side probes: `[[probe]]` tables name a Prometheus or OpenMetrics text endpoint and the
 //! series to keep from it. This module holds what a probe is once checked (selectors with their
-//! label matchers) and reads an exposition; `scrape` fetches it during a run.
+//! label matchers), reads an exposition, and keeps what the scrapes found
+//! (`targets::http::scrape` fetches it during a run).
 //!
 //! Only sample lines matter here (`name{labels} value [timestamp]`); `#` lines (HELP, TYPE,
 //! UNIT, EOF) are skipped, and a line that is not a sample is skipped too, so one odd line of a
 //! service's exposition never costs the whole scrape. A selector that matches several samples
 //! keeps their sum (PromQL's `sum(selector)`); label matchers narrow it to one.
-
-pub mod scrape;
 
 use regex::Regex;
 
@@ -108,7 +107,9 @@ impl Selector {
         let Some((s, e)) = name_at(b, &mut i) else {
             return fail(
                 i,
-                format!("\"{text}\" does not start with a metric name (letters, digits, _ and :), e.g. process_cpu_seconds_total or queue{{component=\"ml-scorer\"}}"),
+                format!(
+                    "\"{text}\" does not start with a metric name (letters, digits, _ and :), e.g. process_cpu_seconds_total or queue{{component=\"ml-scorer\"}}"
+                ),
             );
         };
         let metric = text[s..e].to_string();
@@ -131,7 +132,10 @@ impl Selector {
                     .into_iter()
                     .find(|op| rest.starts_with(op));
                 let Some(op) = op else {
-                    return fail(i, "expected =, !=, =~ or !~ after the label name".to_string());
+                    return fail(
+                        i,
+                        "expected =, !=, =~ or !~ after the label name".to_string(),
+                    );
                 };
                 i += op.len();
                 skip_spaces(b, &mut i);
@@ -162,7 +166,10 @@ impl Selector {
         }
         skip_spaces(b, &mut i);
         if i < b.len() {
-            return fail(i, format!("unexpected \"{}\" after the selector", &text[i..]));
+            return fail(
+                i,
+                format!("unexpected \"{}\" after the selector", &text[i..]),
+            );
         }
         Ok(Selector { metric, matchers })
     }
@@ -254,6 +261,13 @@ pub fn read(text: &str, selectors: &[&Selector]) -> Vec<Option<f64>> {
     values
 }
 
+/// Why a scrape failed: a kind results.json counts by, and what a person reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failed {
+    pub kind: &'static str,
+    pub detail: String,
+}
+
 /// What a probe's scrapes found during a run, as the run loop records them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct ProbeLog {
@@ -291,7 +305,7 @@ impl ProbeLog {
     }
 
     /// Records one scrape; `rates[k]` says series k keeps its rate of increase.
-    pub fn record(&mut self, at_ns: u64, result: Result<Vec<Option<f64>>, scrape::Failed>, rates: &[bool]) {
+    pub fn record(&mut self, at_ns: u64, result: Result<Vec<Option<f64>>, Failed>, rates: &[bool]) {
         self.scrapes += 1;
         let raw = match result {
             Ok(values) => values,
@@ -435,7 +449,7 @@ up +Inf
         log.record(0, Ok(vec![Some(5.0), Some(100.0)]), &rates);
         log.record(2 * s, Ok(vec![Some(7.0), Some(140.0)]), &rates);
         log.record(3 * s, Ok(vec![Some(1.0), Some(30.0)]), &rates);
-        let f = scrape::Failed {
+        let f = Failed {
             kind: "timeout",
             detail: "slow".into(),
         };
@@ -447,7 +461,10 @@ up +Inf
         assert_eq!(log.errors.get("timeout"), Some(&1));
         assert_eq!(log.first_error, Some((4 * s, "slow".to_string())));
         let all = log.stats(0, &[(0, u64::MAX)]).unwrap();
-        assert_eq!((all.min, all.max, all.last, all.samples), (1.0, 7.0, 1.0, 3));
+        assert_eq!(
+            (all.min, all.max, all.last, all.samples),
+            (1.0, 7.0, 1.0, 3)
+        );
         assert!((all.mean - 13.0 / 3.0).abs() < 1e-12);
         let late = log.stats(0, &[(2 * s, 4 * s)]).unwrap();
         assert_eq!((late.min, late.max), (1.0, 7.0));

@@ -229,7 +229,11 @@ fn probes(plan: &Plan, logs: &[crate::probe::ProbeLog], seconds: usize) -> Vec<s
             every_ms: p.every_ns / 1_000_000,
             scrapes: log.scrapes,
             failed: log.failed,
-            errors: log.errors.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            errors: log
+                .errors
+                .iter()
+                .map(|(k, n)| (k.to_string(), *n))
+                .collect(),
             first_error: log.first_error.as_ref().map(|(at, m)| super::ProbeError {
                 at_ms: at / 1_000_000,
                 message: m.clone(),

@@ -495,7 +495,9 @@ fn probe_metric(name: &str, start: usize) -> Result<(Metric, SeriesRef), CheckEr
         err(
             start,
             start + name.len(),
-            format!("\"{name}\" is not a probe metric; write probe.NAME.SERIES.STAT with STAT one of min, max, mean, last, e.g. \"probe.api.queue.max < 100\""),
+            format!(
+                "\"{name}\" is not a probe metric; write probe.NAME.SERIES.STAT with STAT one of min, max, mean, last, e.g. \"probe.api.queue.max < 100\""
+            ),
         )
     };
     let [_, probe, series, stat] = parts[..] else {
@@ -545,17 +547,19 @@ fn metric_at(text: &str, op_at: usize) -> Result<(Metric, Option<SeriesRef>), Ch
     if metric_name.starts_with("probe.") {
         return probe_metric(metric_name, metric_start).map(|(m, r)| (m, Some(r)));
     }
-    Metric::parse(metric_name).map(|m| (m, None)).ok_or_else(|| {
-        let mut message = format!("unknown metric \"{metric_name}\"");
-        if let Some((ours, tool)) = foreign(metric_name) {
-            message.push_str(&format!("; {tool}'s \"{metric_name}\" is \"{ours}\" here"));
-        } else if let Some(s) = did_you_mean(metric_name, Metric::all().map(Metric::name)) {
-            message.push_str(&format!("; did you mean \"{s}\"?"));
-        } else {
-            message.push_str("; see the metric list in docs/scenario-language.md");
-        }
-        err(metric_start, metric_start + metric_name.len(), message)
-    })
+    Metric::parse(metric_name)
+        .map(|m| (m, None))
+        .ok_or_else(|| {
+            let mut message = format!("unknown metric \"{metric_name}\"");
+            if let Some((ours, tool)) = foreign(metric_name) {
+                message.push_str(&format!("; {tool}'s \"{metric_name}\" is \"{ours}\" here"));
+            } else if let Some(s) = did_you_mean(metric_name, Metric::all().map(Metric::name)) {
+                message.push_str(&format!("; did you mean \"{s}\"?"));
+            } else {
+                message.push_str("; see the metric list in docs/scenario-language.md");
+            }
+            err(metric_start, metric_start + metric_name.len(), message)
+        })
 }
 
 /// The threshold in the metric's base unit, and the value as written (number and unit),

@@ -49,7 +49,12 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
     ("http-missing-url", 5, 1, "missing key \"url\""),
     ("probe-simulated", 10, 1, "a probe scrapes a real service"),
     ("probe-bad-selector", 17, 28, "expected =, !=, =~ or !~"),
-    ("probe-unknown-series", 20, 20, "did you mean \"scorer-queue\"?"),
+    (
+        "probe-unknown-series",
+        20,
+        20,
+        "did you mean \"scorer-queue\"?",
+    ),
     ("missing-seed", 1, 1, "missing key \"seed\""),
     ("missing-tag", 8, 8, "missing key \"pattern\""),
     ("negative-rate", 8, 39, "must be at least 0"),

@@ -20,7 +20,9 @@ impl Serve {
             .build()
             .unwrap();
         let listener = runtime
-            .block_on(gauntlet::targets::http::serve::bind("127.0.0.1:0".parse().unwrap()))
+            .block_on(gauntlet::targets::http::serve::bind(
+                "127.0.0.1:0".parse().unwrap(),
+            ))
             .unwrap();
         let addr = listener.local_addr().unwrap();
         runtime.spawn(gauntlet::targets::http::serve::run(listener, 3));
@@ -31,7 +33,7 @@ impl Serve {
     }
 }
 
-fn series<'a>(r: &'a serde_json::Value, probe: usize, k: usize) -> &'a serde_json::Value {
+fn series(r: &serde_json::Value, probe: usize, k: usize) -> &serde_json::Value {
     &r["probes"][probe]["series"][k]
 }
 

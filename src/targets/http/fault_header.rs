@@ -17,12 +17,18 @@ pub const FAULT_HEADER: &str = "x-gauntlet-fault";
 pub enum Kind {
     Crash,
     Errors,
-    Throttle { limit: u64 },
+    Throttle {
+        limit: u64,
+    },
     Hang,
     PacketLoss,
     /// The call holds its worker this much longer.
-    Latency { delay_ms: f64 },
-    Slowdown { factor: f64 },
+    Latency {
+        delay_ms: f64,
+    },
+    Slowdown {
+        factor: f64,
+    },
 }
 
 /// One fault for one component.
@@ -132,7 +138,8 @@ mod tests {
             .collect::<Vec<_>>()
             .join(", ");
         assert_eq!(Fault::parse_all(&header), faults.to_vec());
-        let junk = "nope, ml-scorer:melt, a:latency;delay_ms=-5, a:latency;delay_ms=1e300, b:slowdown";
+        let junk =
+            "nope, ml-scorer:melt, a:latency;delay_ms=-5, a:latency;delay_ms=1e300, b:slowdown";
         assert_eq!(
             Fault::parse_all(junk),
             vec![Fault {

@@ -1,11 +1,13 @@
 //! Real HTTP services. `client` sends transactions over a bounded pool of keep-alive
 //! connections (HTTP/1.1 or HTTP/2, plain or TLS, see `tls`); `proxy` is gauntlet's own fault
-//! proxy, put between the generator and the upstream when failures are scheduled; `serve` runs
-//! the fraud-pipeline as a real service.
+//! proxy, put between the generator and the upstream when failures are scheduled (handing
+//! failures aimed inside the service on in `fault_header`); `scrape` reads the run's probes;
+//! `serve` runs the fraud-pipeline as a real service with its own `/metrics`.
 
 pub mod client;
 pub mod fault_header;
 pub mod proxy;
+pub mod scrape;
 pub mod serve;
 pub mod tls;
 

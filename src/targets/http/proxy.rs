@@ -250,7 +250,12 @@ fn latency_ns(f: &PlannedFailure, seed: u64, index: u64) -> f64 {
         return 0.0;
     };
     let spread = jitter.as_nanos() as f64;
-    let mut d = rng::stream_at(seed, Purpose::Faults, 1_000_000 + f.source_index as u64, index);
+    let mut d = rng::stream_at(
+        seed,
+        Purpose::Faults,
+        1_000_000 + f.source_index as u64,
+        index,
+    );
     (delay.as_nanos() as f64 + d.uniform(-spread, spread)).max(0.0)
 }
 

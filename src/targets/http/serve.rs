@@ -383,7 +383,10 @@ fn metrics(state: &State) -> String {
         },
     );
     let _ = writeln!(out, "# TYPE gauntlet_serve_answers counter");
-    let _ = writeln!(out, "# HELP gauntlet_serve_answers Answers to POST /score by status.");
+    let _ = writeln!(
+        out,
+        "# HELP gauntlet_serve_answers Answers to POST /score by status."
+    );
     for (class, n) in ["2xx", "4xx", "5xx"].iter().zip(&state.answers) {
         let _ = writeln!(
             out,
@@ -512,6 +515,9 @@ mod tests {
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         let (status, _) = score(&s, &tx, &f("ml-scorer:hang")).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(s.stages[SCORER].calls[Call::Timeout as usize].load(Ordering::Relaxed), 1);
+        assert_eq!(
+            s.stages[SCORER].calls[Call::Timeout as usize].load(Ordering::Relaxed),
+            1
+        );
     }
 }

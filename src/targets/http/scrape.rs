@@ -11,10 +11,10 @@ use http_body_util::Full;
 use hyper::Request;
 use tokio::sync::mpsc;
 
-use super::{Selector, read};
+use super::Endpoint;
+use super::client::{Pool, Transport, status_failure};
+use crate::probe::{Failed, Selector, read};
 use crate::targets::PlanClock;
-use crate::targets::http::Endpoint;
-use crate::targets::http::client::{Pool, Transport, status_failure};
 
 /// What one scrape found: the value of each series (None where nothing matched), or why the
 /// scrape failed.
@@ -24,13 +24,6 @@ pub struct Scrape {
     /// Plan time of the scrape's start.
     pub at_ns: u64,
     pub result: Result<Vec<Option<f64>>, Failed>,
-}
-
-/// Why a scrape failed: a kind results.json counts by, and what a person reads.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Failed {
-    pub kind: &'static str,
-    pub detail: String,
 }
 
 /// A probe ready to scrape.
