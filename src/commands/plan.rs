@@ -115,6 +115,19 @@ pub struct PlanJson<'a> {
     /// Where the target uses `${NAME}`, and what it expands to (never a header's value).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     environment: Vec<EnvUse>,
+    /// The `[[probe]]`s the run will scrape.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    probes: Vec<ProbeJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ProbeJson<'a> {
+    name: &'a str,
+    url: &'a str,
+    every_ms: u64,
+    timeout_ms: u64,
+    /// (name, selector, rate)
+    series: Vec<(&'a str, &'a str, bool)>,
 }
 
 /// One place of the target that uses the environment.
@@ -270,6 +283,21 @@ impl<'a> PlanJson<'a> {
     pub fn new(plan: &'a Plan) -> Self {
         PlanJson {
             environment: Vec::new(),
+            probes: plan
+                .probes
+                .iter()
+                .map(|p| ProbeJson {
+                    name: &p.name,
+                    url: &p.url,
+                    every_ms: ms(p.every_ns),
+                    timeout_ms: ms(p.timeout_ns),
+                    series: p
+                        .series
+                        .iter()
+                        .map(|s| (s.name.as_str(), s.select.as_str(), s.rate))
+                        .collect(),
+                })
+                .collect(),
             scenario: &plan.name,
             description: plan.description.as_deref(),
             digest: &plan.digest,
@@ -456,6 +484,7 @@ pub fn text(plan: &Plan) -> String {
         table(&mut o, &["check", "scope", ""], &rows, &[false; 3]);
     }
 
+    probes(&mut o, plan);
     let _ = writeln!(o);
     chart(&mut o, plan);
 
@@ -509,6 +538,29 @@ fn arrival_rows(plan: &Plan, block: &[crate::plan::Arrival]) -> String {
         );
     }
     o
+}
+
+/// The probes the run will scrape, one row per series.
+fn probes(o: &mut String, plan: &Plan) {
+    if plan.probes.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nprobes");
+    let rows: Vec<[String; 4]> = plan
+        .probes
+        .iter()
+        .flat_map(|p| {
+            p.series.iter().map(|s| {
+                [
+                    format!("probe.{}.{}", p.name, s.name),
+                    s.select.clone(),
+                    if s.rate { "rate" } else { "" }.to_string(),
+                    format!("{} every {}", p.url, units::ns(p.every_ns)),
+                ]
+            })
+        })
+        .collect();
+    table(o, &["series", "selector", "", "scraped from"], &rows, &[false; 4]);
 }
 
 fn table<const N: usize>(
