@@ -560,7 +560,12 @@ fn probes(o: &mut String, plan: &Plan) {
             })
         })
         .collect();
-    table(o, &["series", "selector", "", "scraped from"], &rows, &[false; 4]);
+    table(
+        o,
+        &["series", "selector", "", "scraped from"],
+        &rows,
+        &[false; 4],
+    );
 }
 
 fn table<const N: usize>(

@@ -726,6 +726,24 @@ fn verdict_text(r: &Results, out: &Path) -> String {
             c.observed_text
         ));
     }
+    for p in r.probes.iter().filter(|p| p.failed > 0) {
+        let kinds: Vec<String> = p.errors.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        s.push_str(&format!(
+            "  probe {}: {} of {} scrapes failed ({}){}\n",
+            p.name,
+            p.failed,
+            p.scrapes,
+            kinds.join(", "),
+            p.first_error
+                .as_ref()
+                .map(|e| format!(
+                    "; the first at {}: {}",
+                    crate::units::ns(e.at_ms * 1_000_000),
+                    e.message
+                ))
+                .unwrap_or_default()
+        ));
+    }
     s.push_str(&format!("results in {}\n", out.display()));
     s
 }

@@ -23,7 +23,7 @@ use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
 use crate::scenario::model::{Body, DecisionMap, Expect, HttpVersion, Target};
 use crate::targets::http::client::{Pool, Transport, passed_through, status_failure};
-use crate::targets::http::proxy::{self, TX_HEADER};
+use crate::targets::http::proxy::{self, PLANNED_HEADER, TX_HEADER};
 use crate::targets::http::scrape::{Scrape, Scraper};
 use crate::targets::http::tls;
 use crate::targets::http::{CheckFailure, Endpoint, TargetError, Vars, check, read_decision};
@@ -348,6 +348,7 @@ impl Shared {
         &self,
         spec: &PreparedRequest,
         index: u64,
+        planned_ns: u64,
         tx: &crate::workload::Transaction,
     ) -> Result<Request<Full<Bytes>>, ErrorKind> {
         let body = match &spec.template {
@@ -365,6 +366,9 @@ impl Shared {
             req = req.header(name, value);
         }
         req = req.header(TX_HEADER, index);
+        if self.via_proxy {
+            req = req.header(PLANNED_HEADER, planned_ns);
+        }
         req.body(Full::new(Bytes::from(body)))
             .map_err(|_| ErrorKind::Template)
     }
@@ -393,7 +397,7 @@ impl Shared {
             amount_usd_cents: tx.amount_usd_cents,
         };
         let spec = self.spec(a.request);
-        let req = match self.request(spec, a.index, &tx) {
+        let req = match self.request(spec, a.index, a.at_ns, &tx) {
             Ok(r) => r,
             Err(kind) => {
                 let t = now();

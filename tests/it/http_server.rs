@@ -50,6 +50,8 @@ pub struct Seen {
     /// The `x-gauntlet-tx` number of every request that carried one.
     pub tx_numbers: Vec<u64>,
     pub headers: Vec<String>,
+    /// (`x-gauntlet-tx`, `x-gauntlet-fault`) of every request that carried a fault header.
+    pub faults: Vec<(u64, String)>,
     pub bodies: Vec<String>,
 }
 
@@ -175,6 +177,19 @@ async fn connection(
                     .flatten()
             }) {
                 s.tx_numbers.push(n);
+            }
+            let header = |wanted: &str| {
+                head.lines().find_map(|l| {
+                    let (name, value) = l.split_once(':')?;
+                    name.eq_ignore_ascii_case(wanted)
+                        .then(|| value.trim().to_string())
+                })
+            };
+            if let Some(f) = header("x-gauntlet-fault") {
+                let tx = header("x-gauntlet-tx")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                s.faults.push((tx, f));
             }
             if s.headers.len() < 5 {
                 s.headers.push(head.clone());

@@ -191,7 +191,12 @@ check = "lost == 0"
         metrics = server.url("/metrics"),
     );
     let (_w, out, assert) = run_into(&text);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
     assert.code(1);
+    assert!(
+        stdout.contains("probe gone: ") && stdout.contains("scrapes failed (refused "),
+        "{stdout}"
+    );
     let r = results_json(&out);
     assert_eq!(r["summary"]["totals"]["ok"], 150);
     assert_eq!(r["summary"]["totals"]["lost"], 0);
@@ -215,4 +220,68 @@ check = "lost == 0"
     assert_eq!(r["criteria"][1]["status"], "pass");
     let md = read(out.join("report.md"));
     assert!(md.contains("gone: scrapes failed (refused"), "{md}");
+}
+
+#[test]
+fn a_failure_aimed_inside_the_service_reaches_exactly_the_transactions_it_hits_in_a_header() {
+    let server = Server::start(Behaviour::Normal);
+    let text = format!(
+        r#"
+[scenario]
+name = "fault-header"
+seed = 9
+
+[target]
+kind = "http"
+url = "{url}"
+
+[[phase]]
+name = "load"
+duration = "2s"
+load = {{ pattern = "constant", rate = 100 }}
+
+[[failure]]
+kind = "errors"
+component = "feature-store"
+at = "500ms"
+duration = "1s"
+probability = 0.5
+
+[[failure]]
+kind = "latency"
+component = "ml-scorer"
+at = "1s"
+duration = "500ms"
+delay = "2s"
+
+[[criterion]]
+check = "latency.max < 1s"
+"#,
+        url = server.url("/score"),
+    );
+    let plan = crate::support::compile(&text);
+    let (_w, out, assert) = run_into(&text);
+    // The proxy delayed nothing itself: the 2 s latency was the service's to apply.
+    assert.code(0);
+    let r = results_json(&out);
+    assert_eq!(r["summary"]["totals"]["ok"], 200);
+    let mut expected: Vec<(u64, String)> = Vec::new();
+    for a in plan.arrivals() {
+        let hit: Vec<String> = plan
+            .failures
+            .iter()
+            .filter(|f| a.at_ns >= f.start_ns && a.at_ns < f.end_ns && f.hits(plan.seed, a.index))
+            .map(|f| match f.component.as_str() {
+                "feature-store" => "feature-store:errors".to_string(),
+                _ => "ml-scorer:latency;delay_ms=2000.000".to_string(),
+            })
+            .collect();
+        if !hit.is_empty() {
+            expected.push((a.index, hit.join(", ")));
+        }
+    }
+    let mut seen = server.seen.lock().unwrap().faults.clone();
+    seen.sort();
+    assert!(expected.len() > 60, "{} faulted", expected.len());
+    assert_eq!(seen, expected);
 }

@@ -2,7 +2,9 @@
 //! upstream service, switching the plan's failures on and off on its schedule. Which requests a
 //! probabilistic failure hits is decided from the seed, the failure and the transaction number
 //! the generator puts in the `x-gauntlet-tx` header, so the same requests are hit on every run.
-//! Outside failure windows a request is forwarded as it is.
+//! Failure windows are judged on each request's planned instant (`x-gauntlet-planned`), so the
+//! same transactions fall in a window on every run. Outside failure windows a request is
+//! forwarded as it is.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -27,6 +29,10 @@ use crate::targets::PlanClock;
 
 /// The header carrying the transaction number.
 pub const TX_HEADER: &str = "x-gauntlet-tx";
+/// The header carrying the transaction's planned instant (ns of plan time): failure windows
+/// are judged on it, so which transactions a failure hits depends only on the seed, the
+/// failure and the transaction, never on how late a request reached the proxy.
+pub const PLANNED_HEADER: &str = "x-gauntlet-planned";
 /// The component name of failures the proxy applies itself.
 pub const UPSTREAM: &str = "upstream";
 
@@ -144,7 +150,12 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let now = state.clock.now();
+    let now = req
+        .headers()
+        .get(PLANNED_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| state.clock.now());
     let mut delay_ns: f64 = 0.0;
     let mut slowdown = 1.0;
     let mut bandwidth: Option<u64> = None;
