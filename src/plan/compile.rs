@@ -34,8 +34,7 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
     let failures = failures(&mut c, s, &timeline);
     let requests = requests(&s.target);
     let probes = probes(&mut c, s);
-    let criteria = criteria(&mut c, s, &timeline, &failures, &requests);
-    check_probe_criteria(&mut c, s, &probes);
+    let criteria = criteria(&mut c, s, &timeline, &failures, &requests, &probes);
     if !c.diags.is_empty() {
         diagnostic::sort(&mut c.diags);
         return Err(c.diags);
@@ -195,43 +194,43 @@ fn probes(c: &mut Compiler<'_>, s: &Scenario) -> Vec<crate::plan::PlannedProbe> 
 
 /// A `probe.NAME.SERIES.STAT` criterion names a probe and a series that exist, over a scope
 /// of time (not a request's transactions).
-fn check_probe_criteria(c: &mut Compiler<'_>, s: &Scenario, probes: &[crate::plan::PlannedProbe]) {
-    for (i, cr) in s.criteria.iter().enumerate() {
-        let Ok(check) = check::parse(&cr.check) else {
-            continue;
-        };
-        let Some(r) = &check.series else { continue };
-        let at = format!("/criterion/{i}");
-        let ptr = format!("{at}/check");
-        // Where the probe's name and the series' name are in the check.
-        let probe_at = cr.check.find("probe.").map_or(0, |k| k + "probe.".len());
-        let series_at = probe_at + r.probe.len() + 1;
-        match probes.iter().find(|p| p.name == r.probe) {
-            None => {
-                let msg = super::check::unknown_message(
-                    "probe",
-                    &r.probe,
-                    probes.iter().map(|p| p.name.as_str()),
-                );
-                c.err_in_string(&ptr, &cr.check, probe_at, probe_at + r.probe.len(), msg);
-            }
-            Some(p) if !p.series.iter().any(|x| x.name == r.series) => {
-                let msg = super::check::unknown_message(
-                    &format!("series of probe \"{}\"", p.name),
-                    &r.series,
-                    p.series.iter().map(|x| x.name.as_str()),
-                );
-                let end = series_at + r.series.len();
-                c.err_in_string(&ptr, &cr.check, series_at, end, msg);
-            }
-            Some(_) => {}
+fn check_probe_ref(
+    c: &mut Compiler<'_>,
+    cr: &crate::scenario::model::Criterion,
+    at: &str,
+    check: &check::Check,
+    probes: &[crate::plan::PlannedProbe],
+) {
+    let Some(r) = &check.series else { return };
+    let ptr = format!("{at}/check");
+    // Where the probe's name and the series' name are in the check.
+    let probe_at = cr.check.find("probe.").map_or(0, |k| k + "probe.".len());
+    let series_at = probe_at + r.probe.len() + 1;
+    match probes.iter().find(|p| p.name == r.probe) {
+        None => {
+            let msg = super::check::unknown_message(
+                "probe",
+                &r.probe,
+                probes.iter().map(|p| p.name.as_str()),
+            );
+            c.err_in_string(&ptr, &cr.check, probe_at, probe_at + r.probe.len(), msg);
         }
-        if cr.request.is_some() {
-            c.err(&format!("{at}/request"), format!(
-                "\"{}\" is a series of the service, scraped over time, not per request; judge it over the run, a phase or a failure (during =)",
-                check.metric_name()
-            ));
+        Some(p) if !p.series.iter().any(|x| x.name == r.series) => {
+            let msg = super::check::unknown_message(
+                &format!("series of probe \"{}\"", p.name),
+                &r.series,
+                p.series.iter().map(|x| x.name.as_str()),
+            );
+            let end = series_at + r.series.len();
+            c.err_in_string(&ptr, &cr.check, series_at, end, msg);
         }
+        Some(_) => {}
+    }
+    if cr.request.is_some() {
+        c.err(&format!("{at}/request"), format!(
+            "\"{}\" is a series of the service, scraped over time, not per request; judge it over the run, a phase or a failure (during =)",
+            check.metric_name()
+        ));
     }
 }
 
@@ -562,6 +561,7 @@ fn criteria(
     timeline: &Timeline<'_>,
     failures: &Failures,
     requests: &[crate::plan::PlannedRequest],
+    probes: &[crate::plan::PlannedProbe],
 ) -> Vec<PlannedCriterion> {
     let mut criteria = Vec::new();
     for (i, cr) in s.criteria.iter().enumerate() {
@@ -588,6 +588,9 @@ fn criteria(
                 "\"{}\" needs the service's fraud decisions; set [target] decision = {{ pointer = \"/decision\", block = [\"block\"] }}",
                 p.metric_name()
             ));
+        }
+        if let Some(p) = &parsed {
+            check_probe_ref(c, cr, &at, p, probes);
         }
         if cr.abort_grace.is_some() && !cr.abort {
             c.err(
