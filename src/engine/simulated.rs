@@ -159,6 +159,7 @@ pub(super) fn simulate(
             }
         }
         if t >= next_tick {
+            live.recorder.components.push(sim.take_second());
             if let Some(states) = live.components.as_mut() {
                 sim.states(next_tick, states);
             }
@@ -246,6 +247,8 @@ fn wrap_up(
         sim.cancel_in_flight(now, &mut |f| live.recorder.record(&f));
         live.cancel_unsent(|a| a.at_ns);
     }
+    // The calls made after the last whole second.
+    live.recorder.components.push(sim.take_second());
     let duration = live.record.duration_ns;
     let end_ns = now.max(duration);
     // The last seconds of the plan close with whatever they hold.

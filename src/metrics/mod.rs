@@ -225,6 +225,9 @@ pub struct Recorder {
     pub probes: Vec<crate::probe::ProbeLog>,
     /// Per probe, which series keep their rate of increase.
     probe_rates: Vec<Vec<bool>>,
+    /// The simulated model's components, one entry per second of the run as each second of
+    /// virtual time passes (by when calls were made); empty for an http target.
+    pub components: Vec<[crate::targets::ComponentSecond; 5]>,
 }
 
 /// Latency statistics of every window of `seconds` consecutive seconds, as each closes: the
@@ -331,6 +334,7 @@ impl Recorder {
                 .map(|p| p.series.iter().map(|s| s.rate).collect())
                 .collect(),
             schedule: vec![(plan, 0)],
+            components: Vec::new(),
         }
     }
 
@@ -504,6 +508,17 @@ impl Recorder {
             let start = self.first_open * SECOND;
             let planned = self.planned_between(start, start + SECOND);
             self.close_first(planned);
+        }
+        // Calls the model's components took after the timeline's last second count in it.
+        let n = self.timeline.len();
+        if n > 0 && self.components.len() > n {
+            let tail = self.components.split_off(n);
+            let last = &mut self.components[n - 1];
+            for t in &tail {
+                for (l, s) in last.iter_mut().zip(t) {
+                    l.add(s);
+                }
+            }
         }
     }
 

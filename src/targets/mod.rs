@@ -200,6 +200,87 @@ pub struct ComponentFigures {
     pub health: f64,
 }
 
+/// Health below this is unhealthy: what `components.unhealthy` counts and what a cascade
+/// looks for.
+pub const HEALTHY_FROM: f64 = 0.9;
+
+/// What one component of the simulated model did in one second of the run (by the time each
+/// call was made, unlike the transactions' timeline, which goes by planned start).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ComponentSecond {
+    /// Calls that reached it.
+    pub calls: u32,
+    pub ok: u32,
+    /// Errors: refused, failed, reset.
+    pub errors: u32,
+    pub timeouts: u32,
+    /// Shed (queue full) or throttled.
+    pub rejected: u32,
+    /// Calls its circuit breaker refused on its behalf (it was open).
+    pub denied: u32,
+    /// Successful calls that waited in its queue longer than its p99 service time first.
+    pub slow: u32,
+    /// The most calls waiting in its queue at any call of the second.
+    pub queue: u32,
+    /// The most calls being served at any call of the second.
+    pub in_flight: u32,
+    /// Servers busy as each call arrived, summed: over `calls` and `concurrency`, the
+    /// second's utilisation (arrivals see time averages).
+    pub busy_seen: u64,
+    /// Its breaker at the end of the second (0 closed, 1 half-open, 2 open), or 2 when it
+    /// opened during the second.
+    pub breaker: u8,
+}
+
+impl ComponentSecond {
+    /// The share of what was asked of it that it served well: calls answered ok and not held
+    /// up in its queue, over the calls made and those its breaker refused. 1 when nothing was
+    /// asked of it.
+    pub fn health(&self) -> f64 {
+        let asked = self.calls + self.denied;
+        if asked == 0 {
+            return 1.0;
+        }
+        f64::from(self.ok.saturating_sub(self.slow)) / f64::from(asked)
+    }
+
+    /// Errors and timeouts over the calls made.
+    pub fn error_rate(&self) -> f64 {
+        if self.calls == 0 {
+            return 0.0;
+        }
+        f64::from(self.errors + self.timeouts) / f64::from(self.calls)
+    }
+
+    /// Mean share of its servers busy over the second, as its calls found them.
+    pub fn utilisation(&self, concurrency: u32) -> f64 {
+        if self.calls == 0 || concurrency == 0 {
+            return 0.0;
+        }
+        (self.busy_seen as f64 / f64::from(self.calls) / f64::from(concurrency)).min(1.0)
+    }
+
+    /// The breaker's name: `closed`, `half-open` or `open`.
+    pub fn breaker_name(&self) -> &'static str {
+        ["closed", "half-open", "open"][usize::from(self.breaker.min(2))]
+    }
+
+    /// Adds another second's calls (folding the tail of a run into its last second).
+    pub fn add(&mut self, o: &ComponentSecond) {
+        self.calls += o.calls;
+        self.ok += o.ok;
+        self.errors += o.errors;
+        self.timeouts += o.timeouts;
+        self.rejected += o.rejected;
+        self.denied += o.denied;
+        self.slow += o.slow;
+        self.queue = self.queue.max(o.queue);
+        self.in_flight = self.in_flight.max(o.in_flight);
+        self.busy_seen += o.busy_seen;
+        self.breaker = self.breaker.max(o.breaker);
+    }
+}
+
 /// One component of the simulated model as it stands during a run: what a live view shows.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct ComponentState {

@@ -16,6 +16,7 @@ use hdrhistogram::Histogram;
 use crate::plan::PlannedFailure;
 use crate::rng::Draw;
 use crate::scenario::model::Effect;
+use crate::targets::{ComponentSecond, HEALTHY_FROM};
 
 const SECOND: u64 = 1_000_000_000;
 
@@ -81,8 +82,11 @@ pub struct Stats {
     /// Server time used, summed.
     pub busy_ns: u128,
     pub breaker_trips: u32,
-    /// Per second of the run: (calls, failed calls).
-    pub per_second: Vec<(u32, u32)>,
+    /// The second under way (see `take_second`).
+    pub second: ComponentSecond,
+    /// Seconds it was asked something in, and those of them it was healthy in.
+    pub seconds_asked: u64,
+    pub seconds_healthy: u64,
 }
 
 /// How the failures under way change one call.
@@ -115,16 +119,25 @@ pub struct Component {
     calls_this_second: u64,
     /// The service time's lognormal sigma, computed once.
     sigma: f64,
+    /// As the front (see `enter`): servers held, and calls waiting for one.
+    held: u32,
+    queued: u32,
     pub stats: Stats,
 }
 
+/// What a call to the front finds (see `Component::enter`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entry {
+    /// It holds a server; its own work is done at this instant.
+    Started(u64),
+    /// Every server is held: it waits in the queue.
+    Queued,
+    /// Ended at once (refused, failed, throttled, shed): the caller learns it then.
+    Ended(Call),
+}
+
 impl Component {
-    pub fn new(
-        name: &'static str,
-        spec: Spec,
-        failures: &[PlannedFailure],
-        run_seconds: usize,
-    ) -> Self {
+    pub fn new(name: &'static str, spec: Spec, failures: &[PlannedFailure]) -> Self {
         let mut c = Component {
             name,
             idle: spec.concurrency,
@@ -135,6 +148,8 @@ impl Component {
             second: 0,
             calls_this_second: 0,
             sigma: crate::rng::lognormal_sigma(spec.median_ns as f64, spec.p99_ns as f64),
+            held: 0,
+            queued: 0,
             stats: Stats {
                 requests: 0,
                 ok: 0,
@@ -146,7 +161,9 @@ impl Component {
                 peak_concurrency: 0,
                 busy_ns: 0,
                 breaker_trips: 0,
-                per_second: vec![(0, 0); run_seconds],
+                second: ComponentSecond::default(),
+                seconds_asked: 0,
+                seconds_healthy: 0,
             },
             spec,
         };
@@ -185,32 +202,42 @@ impl Component {
 
     /// A call at `now` for transaction `index`. `now` never decreases between calls.
     pub fn call(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Call {
-        let call = self.decide(now, index, seed, noise);
-        self.account(now, call);
+        let (call, wait) = self.decide(now, index, seed, noise);
+        self.account(now, call, wait);
         call
     }
 
-    fn decide(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Call {
+    /// The call's outcome, and how long it waited in the queue for a server.
+    fn decide(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> (Call, u64) {
         let effects = match self.faults_at(now, index, seed, noise) {
             Ok(e) => e,
-            Err(call) => return call,
+            Err(call) => return (call, 0),
         };
+        if let Some(refused) = self.gate(now, &effects) {
+            return (refused, 0);
+        }
+        let (start, done) = self.serve(now, &effects, noise);
+        (self.answer(now, done + effects.delay), start - now)
+    }
+
+    /// Throttles or sheds a call the failures under way did not end: the refusal, if any.
+    #[inline]
+    fn gate(&mut self, now: u64, effects: &Effects) -> Option<Call> {
         if let Some(limit) = effects.limit
             && self.over_limit(now, limit)
         {
-            return Call {
+            return Some(Call {
                 at: now,
                 outcome: CallOutcome::Throttled,
-            };
+            });
         }
         if !self.admit(now) {
-            return Call {
+            return Some(Call {
                 at: now,
                 outcome: CallOutcome::Shed,
-            };
+            });
         }
-        let done = self.serve(now, &effects, noise);
-        self.answer(now, done + effects.delay)
+        None
     }
 
     /// What the failures under way do to this call: some end it at once (the `Err`), the
@@ -258,6 +285,125 @@ impl Component {
         Ok(e)
     }
 
+    /// A call to the component as the *front* of the service: unlike `call`, a server taken
+    /// is held until the whole answer goes back (`leave`), as a gateway's worker or
+    /// connection is, so a slow dependency downstream keeps the front's servers busy. A call
+    /// that finds them all held waits in the queue (`start_waiting` takes it in, `expire`
+    /// when its client gives up first); when the queue is full it is shed.
+    pub fn enter(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Entry {
+        let effects = match self.faults_at(now, index, seed, noise) {
+            Ok(e) => e,
+            Err(call) => {
+                self.account_front(now, call, 0);
+                return Entry::Ended(call);
+            }
+        };
+        if let Some(limit) = effects.limit
+            && self.over_limit(now, limit)
+        {
+            let call = Call {
+                at: now,
+                outcome: CallOutcome::Throttled,
+            };
+            self.account_front(now, call, 0);
+            return Entry::Ended(call);
+        }
+        if self.held < self.spec.concurrency {
+            let done = self.work(now, &effects, noise);
+            let call = Call {
+                at: done,
+                outcome: CallOutcome::Ok,
+            };
+            self.account_front(now, call, 0);
+            self.held += 1;
+            self.peaks();
+            return Entry::Started(done);
+        }
+        if self.queued < self.spec.queue {
+            self.queued += 1;
+            self.peaks();
+            return Entry::Queued;
+        }
+        let call = Call {
+            at: now,
+            outcome: CallOutcome::Shed,
+        };
+        self.account_front(now, call, 0);
+        Entry::Ended(call)
+    }
+
+    /// A server came free at `now` and takes in a call that has waited since `since`; the
+    /// failures under way at `now` apply to it.
+    pub fn start_waiting(
+        &mut self,
+        now: u64,
+        since: u64,
+        index: u64,
+        seed: u64,
+        noise: &mut Draw,
+    ) -> Entry {
+        self.queued -= 1;
+        let effects = match self.faults_at(now, index, seed, noise) {
+            Ok(e) => e,
+            Err(call) => {
+                self.account_front(now, call, 0);
+                return Entry::Ended(call);
+            }
+        };
+        let done = self.work(now, &effects, noise);
+        let call = Call {
+            at: done,
+            outcome: CallOutcome::Ok,
+        };
+        self.account_front(since, call, now - since);
+        self.held += 1;
+        self.peaks();
+        Entry::Started(done)
+    }
+
+    /// A call waiting since `since` is given up by its client at `now`.
+    pub fn expire(&mut self, now: u64, since: u64) {
+        self.queued -= 1;
+        let call = Call {
+            at: now,
+            outcome: CallOutcome::Timeout,
+        };
+        self.account_front(since, call, now - since);
+    }
+
+    /// The front's server held since `since` is free again: the answer went back at `now`.
+    pub fn leave(&mut self, now: u64, since: u64) {
+        self.held -= 1;
+        self.stats.busy_ns += u128::from(now.saturating_sub(since));
+    }
+
+    /// (calls waiting, servers held) of the front.
+    pub fn front_load(&self) -> (u64, u64) {
+        (u64::from(self.queued), u64::from(self.held))
+    }
+
+    /// The front's own work on a call it took in at `now`: when it is done.
+    fn work(&mut self, now: u64, e: &Effects, noise: &mut Draw) -> u64 {
+        let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
+        let service = (base * e.slowdown * self.cold_factor(now)).max(1.0) as u64;
+        let start = e.hang_until.map_or(now, |h| h.max(now));
+        start + service + e.delay
+    }
+
+    fn peaks(&mut self) {
+        let s = &mut self.stats;
+        s.peak_queue = s.peak_queue.max(u64::from(self.queued));
+        s.peak_concurrency = s.peak_concurrency.max(u64::from(self.held));
+        s.second.queue = s.second.queue.max(self.queued);
+        s.second.in_flight = s.second.in_flight.max(self.held);
+    }
+
+    /// Accounts a front call that arrived at `since` (its busy servers are the held ones).
+    fn account_front(&mut self, since: u64, call: Call, wait: u64) {
+        self.idle = self.spec.concurrency - self.held;
+        self.account(since, call, wait);
+    }
+
     /// Counts the call against the per-second `limit`; whether it is over.
     #[inline]
     fn over_limit(&mut self, now: u64, limit: u64) -> bool {
@@ -287,9 +433,10 @@ impl Component {
         self.idle > 0 || (self.waiting.len() as u64) < self.spec.queue as u64
     }
 
-    /// Takes a server (now, or when the first one frees) and does the work; when it is done.
+    /// Takes a server (now, or when the first one frees) and does the work; when it starts
+    /// and when it is done.
     #[inline]
-    fn serve(&mut self, now: u64, e: &Effects, noise: &mut Draw) -> u64 {
+    fn serve(&mut self, now: u64, e: &Effects, noise: &mut Draw) -> (u64, u64) {
         let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
         let service = (base * e.slowdown * self.cold_factor(now)).max(1.0) as u64;
         let start = if self.idle > 0 {
@@ -311,7 +458,10 @@ impl Component {
         self.stats.peak_queue = self.stats.peak_queue.max(queue);
         let concurrency = self.spec.concurrency as u64 - self.idle as u64;
         self.stats.peak_concurrency = self.stats.peak_concurrency.max(concurrency);
-        done
+        let sec = &mut self.stats.second;
+        sec.queue = sec.queue.max(queue as u32);
+        sec.in_flight = sec.in_flight.max(concurrency as u32);
+        (start, done)
     }
 
     /// The caller learns the outcome of a call made at `now` and answered at `answer`: reset
@@ -360,36 +510,52 @@ impl Component {
         1.0 + (self.spec.cold_factor - 1.0) * remaining
     }
 
-    fn account(&mut self, now: u64, call: Call) {
+    fn account(&mut self, now: u64, call: Call, wait: u64) {
+        let busy = u64::from(self.spec.concurrency - self.idle);
+        let slow_after = self.spec.p99_ns;
         let s = &mut self.stats;
         s.requests += 1;
-        let failed = match call.outcome {
+        s.latency_us
+            .saturating_record(((call.at - now) / 1_000).max(1));
+        let sec = &mut s.second;
+        sec.calls += 1;
+        sec.busy_seen += busy;
+        match call.outcome {
             CallOutcome::Ok => {
                 s.ok += 1;
-                false
+                sec.ok += 1;
+                sec.slow += u32::from(wait > slow_after);
             }
             CallOutcome::Refused | CallOutcome::Failed => {
                 s.errors += 1;
-                true
+                sec.errors += 1;
             }
             CallOutcome::Shed | CallOutcome::Throttled => {
                 s.rejected += 1;
-                true
+                sec.rejected += 1;
             }
             CallOutcome::Timeout => {
                 s.timeouts += 1;
-                true
+                sec.timeouts += 1;
             }
-        };
-        s.latency_us
-            .saturating_record(((call.at - now) / 1_000).max(1));
-        let second = (now / SECOND) as usize;
-        if second >= s.per_second.len() {
-            s.per_second.resize(second + 1, (0, 0));
         }
-        let slot = &mut s.per_second[second];
-        slot.0 += 1;
-        slot.1 += failed as u32;
+    }
+
+    /// Ends the second under way: what the component did in it. `breaker` is the state of
+    /// the breaker in front of it (see `ComponentSecond::breaker`).
+    pub fn take_second(&mut self, breaker: u8) -> ComponentSecond {
+        let mut sec = std::mem::take(&mut self.stats.second);
+        sec.breaker = breaker;
+        if sec.calls + sec.denied > 0 {
+            self.stats.seconds_asked += 1;
+            self.stats.seconds_healthy += u64::from(sec.health() >= HEALTHY_FROM);
+        }
+        sec
+    }
+
+    /// A call its breaker refused on its behalf.
+    pub fn denied(&mut self) {
+        self.stats.second.denied += 1;
     }
 
     /// Server time used over server time available during `duration_ns`.
@@ -421,7 +587,7 @@ mod tests {
 
     #[test]
     fn fifo_servers_queue_then_shed() {
-        let mut c = Component::new("gateway", spec(2, 1), &[], 1);
+        let mut c = Component::new("gateway", spec(2, 1), &[]);
         let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
         // Two start at once, the third waits for the first free server, the fourth is shed.
         let calls: Vec<Call> = (0..4).map(|i| c.call(0, i, 1, &mut noise)).collect();
@@ -463,7 +629,7 @@ mod tests {
     fn a_slow_answer_is_a_timeout_at_the_callers_deadline() {
         let mut s = spec(1, 10);
         s.timeout_ns = 15_000_000;
-        let mut c = Component::new("gateway", s, &[], 1);
+        let mut c = Component::new("gateway", s, &[]);
         let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
         assert_eq!(c.call(0, 0, 1, &mut noise).outcome, CallOutcome::Ok);
         // Waits 10 ms for the server, then 10 ms of work: 20 ms > 15 ms.
@@ -484,7 +650,7 @@ mod tests {
         s.median_ns = 20_000_000;
         s.p99_ns = 60_000_000;
         s.timeout_ns = 60 * SECOND;
-        let mut c = Component::new("ml-scorer", s, &[], 200);
+        let mut c = Component::new("ml-scorer", s, &[]);
         let mut noise = rng::stream(3, Purpose::ModelNoise, 0);
         let mut gaps = rng::stream(3, Purpose::Arrivals, 0);
         let rate = 300.0; // 8 servers at ~23 ms mean: about 85% busy
@@ -524,7 +690,7 @@ mod tests {
     fn capacity_throttles_past_the_limit_each_second() {
         let mut s = spec(100, 100);
         s.capacity_per_s = Some(3);
-        let mut c = Component::new("feature-store", s, &[], 2);
+        let mut c = Component::new("feature-store", s, &[]);
         let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
         let outcomes: Vec<CallOutcome> = (0..5)
             .map(|i| c.call(i, i, 1, &mut noise).outcome)

@@ -16,7 +16,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use breaker::{Breaker, Permit};
-use component::{CallOutcome, Component};
+use component::{CallOutcome, Component, Entry};
 
 use crate::plan::{Arrival, Plan};
 use crate::rng::{self, Draw, Purpose};
@@ -39,6 +39,8 @@ pub const FS_BACKOFF_NS: u64 = 10_000_000;
 enum Step {
     /// The gateway answered (admission done, or refused).
     Gateway,
+    /// The client of a transaction waiting in the gateway's queue gives up.
+    GatewayDeadline,
     /// A feature-store call answered.
     Features,
     /// Time to retry the feature-store call.
@@ -63,6 +65,7 @@ enum Outcome3 {
     Ok,
     Failed,
     Throttled,
+    TimedOut,
 }
 
 impl From<CallOutcome> for Outcome3 {
@@ -70,6 +73,7 @@ impl From<CallOutcome> for Outcome3 {
         match o {
             CallOutcome::Ok => Outcome3::Ok,
             CallOutcome::Throttled => Outcome3::Throttled,
+            CallOutcome::Timeout => Outcome3::TimedOut,
             _ => Outcome3::Failed,
         }
     }
@@ -88,6 +92,10 @@ struct InFlight {
     rules: Option<Decision>,
     rules_permit: Permit,
     fs_permit: Permit,
+    /// Since when it holds a gateway server (released when it ends), if it does.
+    holds_since: Option<u64>,
+    /// While it waits in the gateway's queue: the sequence number of its deadline event.
+    waiting: u64,
 }
 
 /// The fraud-pipeline simulation.
@@ -102,16 +110,20 @@ pub struct Simulation {
     free: Vec<u32>,
     in_flight: u64,
     noise: Draw,
+    /// Transactions waiting for a gateway server, in order: (slot, its deadline event).
+    gateway_queue: std::collections::VecDeque<(u32, u64)>,
+    /// Each breaker's trips when the last second was taken.
+    trips_seen: [u32; 5],
+    /// The seconds taken last (what live views show).
+    last: [crate::targets::ComponentSecond; 5],
 }
 
 impl Simulation {
     pub fn new(plan: &Plan) -> Simulation {
         let specs = defaults::specs(plan);
-        let run_seconds = (plan.duration_ns / 1_000_000_000) as usize + 1;
         let names = crate::scenario::model::COMPONENTS;
-        let components = std::array::from_fn(|i| {
-            Component::new(names[i], specs[i].clone(), &plan.failures, run_seconds)
-        });
+        let components =
+            std::array::from_fn(|i| Component::new(names[i], specs[i].clone(), &plan.failures));
         Simulation {
             seed: plan.seed,
             client_timeout: plan.target.timeout().as_nanos(),
@@ -123,7 +135,27 @@ impl Simulation {
             free: Vec::new(),
             in_flight: 0,
             noise: rng::stream(plan.seed, Purpose::ModelNoise, 0),
+            gateway_queue: std::collections::VecDeque::new(),
+            trips_seen: [0; 5],
+            last: Default::default(),
         }
+    }
+
+    /// Ends the second under way: what each component did in it, in pipeline order.
+    pub fn take_second(&mut self) -> [crate::targets::ComponentSecond; 5] {
+        let seconds = std::array::from_fn(|i| {
+            let b = &self.breakers[i];
+            let state = match b.state_name() {
+                _ if b.trips != self.trips_seen[i] => 2,
+                "open" => 2,
+                "half-open" => 1,
+                _ => 0,
+            };
+            self.trips_seen[i] = b.trips;
+            self.components[i].take_second(state)
+        });
+        self.last = seconds;
+        seconds
     }
 
     /// Each component's figures over a run that ended at `end_ns`, as plain data.
@@ -132,10 +164,7 @@ impl Simulation {
             .iter()
             .map(|c| {
                 let s = &c.stats;
-                let called = s.per_second.iter().filter(|(calls, _)| *calls > 0);
-                let (seconds, healthy) = called.fold((0u64, 0u64), |(n, h), &(calls, failed)| {
-                    (n + 1, h + ((failed as f64) < 0.01 * calls as f64) as u64)
-                });
+                let (seconds, healthy) = (s.seconds_asked, s.seconds_healthy);
                 // Recorded in µs; reported in ms.
                 let q = |x: f64| {
                     (!s.latency_us.is_empty())
@@ -167,24 +196,15 @@ impl Simulation {
     /// Each component as it stands at virtual time `now`.
     pub fn states(&self, now: u64, out: &mut Vec<crate::targets::ComponentState>) {
         out.clear();
-        let last = (now / 1_000_000_000).saturating_sub(1) as usize;
-        for (c, b) in self.components.iter().zip(&self.breakers) {
-            // The last whole second it was called in, looking back a minute at most; a
-            // component nobody called since is as healthy as its breaker says.
-            let recent = c.stats.per_second[..=last.min(c.stats.per_second.len() - 1)]
-                .iter()
-                .rev()
-                .take(60)
-                .find(|(calls, _)| *calls > 0);
-            let health = match (recent, b.state_name()) {
-                (_, "open") => 0.0,
-                (Some(&(calls, failed)), _) => 1.0 - failed as f64 / calls as f64,
-                (None, _) => 1.0,
+        for (i, (c, b)) in self.components.iter().zip(&self.breakers).enumerate() {
+            let (queue, busy) = if i == GATEWAY {
+                c.front_load()
+            } else {
+                c.load(now)
             };
-            let (queue, busy) = c.load(now);
             out.push(crate::targets::ComponentState {
                 name: c.name,
-                health,
+                health: self.last[i].health(),
                 queue,
                 busy,
                 concurrency: c.spec.concurrency,
@@ -228,6 +248,8 @@ impl Simulation {
             rules: None,
             rules_permit: Permit::Denied,
             fs_permit: Permit::Denied,
+            holds_since: None,
+            waiting: 0,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -240,9 +262,51 @@ impl Simulation {
             }
         };
         self.in_flight += 1;
-        let call =
-            self.components[GATEWAY].call(arrival.at_ns, arrival.index, self.seed, &mut self.noise);
-        self.schedule(call.at, id, Step::Gateway, call.outcome.into());
+        let now = arrival.at_ns;
+        match self.components[GATEWAY].enter(now, arrival.index, self.seed, &mut self.noise) {
+            Entry::Started(done) => {
+                self.slots[id as usize].holds_since = Some(now);
+                self.schedule(done, id, Step::Gateway, Outcome3::Ok);
+            }
+            Entry::Ended(call) => self.schedule(call.at, id, Step::Gateway, call.outcome.into()),
+            Entry::Queued => {
+                // Its client gives up at its timeout if no server has taken it in by then.
+                let deadline = now + self.client_timeout;
+                self.schedule(deadline, id, Step::GatewayDeadline, Outcome3::TimedOut);
+                self.slots[id as usize].waiting = self.seq;
+                self.gateway_queue.push_back((id, self.seq));
+            }
+        }
+    }
+
+    /// A gateway server came free at `now`: the first transaction still waiting takes it.
+    fn admit_waiting(&mut self, now: u64) {
+        while let Some((id, seq)) = self.gateway_queue.pop_front() {
+            if self.slots[id as usize].waiting != seq {
+                continue; // its client gave up already
+            }
+            let s = &mut self.slots[id as usize];
+            s.waiting = 0;
+            let (since, index) = (s.arrival.at_ns, s.arrival.index);
+            let entry = self.components[GATEWAY].start_waiting(
+                now,
+                since,
+                index,
+                self.seed,
+                &mut self.noise,
+            );
+            match entry {
+                Entry::Started(done) => {
+                    self.slots[id as usize].holds_since = Some(now);
+                    self.schedule(done, id, Step::Gateway, Outcome3::Ok);
+                    return;
+                }
+                Entry::Ended(call) => {
+                    self.schedule(call.at, id, Step::Gateway, call.outcome.into());
+                }
+                Entry::Queued => unreachable!("a waiting call is taken in or ended"),
+            }
+        }
     }
 
     /// Processes the next event; a transaction that ends is passed to `done`.
@@ -260,11 +324,22 @@ impl Simulation {
                     self.finish(now, id, Outcome::Error, None, false, done);
                 }
             }
+            Step::GatewayDeadline => {
+                if self.slots[id as usize].waiting == e.seq {
+                    self.slots[id as usize].waiting = 0;
+                    let since = self.slots[id as usize].arrival.at_ns;
+                    self.components[GATEWAY].expire(now, since);
+                    self.finish(now, id, Outcome::Timeout, None, false, done);
+                }
+            }
             Step::RetryFeatures => self.call_features(now, id),
             Step::Features => {
                 let ok = e.outcome == Outcome3::Ok;
                 let s = &mut self.slots[id as usize];
-                if e.outcome == Outcome3::Throttled && s.fs_attempts < FS_ATTEMPTS {
+                // Throttled and timed-out calls are retried (as SDKs of managed stores do),
+                // which adds load to a store that is already struggling.
+                let retry = matches!(e.outcome, Outcome3::Throttled | Outcome3::TimedOut);
+                if retry && s.fs_attempts < FS_ATTEMPTS {
                     let backoff = FS_BACKOFF_NS << (s.fs_attempts - 1);
                     let jitter = self.noise.uniform(0.5, 1.5);
                     let at = now + (backoff as f64 * jitter) as u64;
@@ -330,6 +405,7 @@ impl Simulation {
         s.fs_permit = permit;
         if permit == Permit::Denied {
             s.features = false;
+            self.components[FEATURE_STORE].denied();
             self.score(now, id);
             return;
         }
@@ -344,7 +420,9 @@ impl Simulation {
         if self.slots[id as usize].features {
             let permit = self.breakers[ML_SCORER].permit(now);
             self.slots[id as usize].scorer_permit = permit;
-            if permit != Permit::Denied {
+            if permit == Permit::Denied {
+                self.components[ML_SCORER].denied();
+            } else {
                 let call = self.components[ML_SCORER].call(now, index, self.seed, &mut self.noise);
                 self.schedule(call.at, id, Step::Scorer, call.outcome.into());
                 pending += 1;
@@ -352,7 +430,9 @@ impl Simulation {
         }
         let permit = self.breakers[RULES_ENGINE].permit(now);
         self.slots[id as usize].rules_permit = permit;
-        if permit != Permit::Denied {
+        if permit == Permit::Denied {
+            self.components[RULES_ENGINE].denied();
+        } else {
             let call = self.components[RULES_ENGINE].call(now, index, self.seed, &mut self.noise);
             self.schedule(call.at, id, Step::Rules, call.outcome.into());
             pending += 1;
@@ -411,11 +491,25 @@ impl Simulation {
         });
         self.free.push(id);
         self.in_flight -= 1;
+        // The answer went back: the gateway's server it held is free for the next in line.
+        if let Some(since) = s.holds_since {
+            self.components[GATEWAY].leave(now, since);
+            self.admit_waiting(now);
+        }
     }
 
     /// Ends every transaction still in flight as cancelled (the run stopped at `now`).
     pub fn cancel_in_flight(&mut self, now: u64, done: &mut impl FnMut(Finished)) {
-        let mut ids: Vec<u32> = self.events.drain().map(|Reverse(e)| e.slot).collect();
+        let slots = &self.slots;
+        let mut ids: Vec<u32> = self
+            .events
+            .drain()
+            // A deadline of a transaction no longer waiting stands for nobody.
+            .filter(|Reverse(e)| {
+                e.step != Step::GatewayDeadline || slots[e.slot as usize].waiting == e.seq
+            })
+            .map(|Reverse(e)| e.slot)
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         for id in ids {
