@@ -591,6 +591,7 @@ fn criteria(
         }
         if let Some(p) = &parsed {
             check_probe_ref(c, cr, &at, p, probes);
+            check_model_metric(c, s, &at, p);
         }
         if cr.abort_grace.is_some() && !cr.abort {
             c.err(
@@ -606,6 +607,9 @@ fn criteria(
                     | Metric::Availability
                     | Metric::DegradationMax
                     | Metric::CapacityRate
+                    | Metric::Component(_)
+                    | Metric::ComponentsUnhealthy
+                    | Metric::CascadeMax
             )
         {
             c.err(&format!("{at}/request"), format!(
@@ -624,7 +628,10 @@ fn criteria(
         if let Some(p) = &parsed
             && cr.outside.is_some()
             && !p.metric.per_second()
-            && !matches!(p.metric, Metric::Probe(_))
+            && !matches!(
+                p.metric,
+                Metric::Probe(_) | Metric::Component(_) | Metric::ComponentsUnhealthy
+            )
         {
             c.err(&format!("{at}/outside"), format!(
                 "outside = \"failures\" judges per-second figures, which \"{}\" is not one of; use it with counts, rates (error_rate, timeout_rate, drop_rate), throughput, throughput_ratio, availability, degradation.max or lost; judge \"{}\" over a list of phases instead (phase = [\"a\", \"b\"])",
@@ -643,6 +650,36 @@ fn criteria(
         }
     }
     criteria
+}
+
+/// Criteria on the model's components need the simulated target; the payback needs its two
+/// business figures.
+fn check_model_metric(c: &mut Compiler<'_>, s: &Scenario, at: &str, p: &check::Check) {
+    if p.metric.needs_components() && matches!(s.target, Target::Http { .. }) {
+        c.err(&format!("{at}/check"), format!(
+            "\"{}\" reads the simulated model's own components; a real service's components are judged from its metrics: scrape them with [[probe]] and check probe.NAME.SERIES.min|max|mean|last",
+            p.metric_name()
+        ));
+    }
+    if p.metric == Metric::BusinessPaybackMonths {
+        let b = s.business.as_ref();
+        let missing: Vec<&str> = [
+            ("investment", b.and_then(|b| b.investment).is_none()),
+            (
+                "monthly_transactions",
+                b.and_then(|b| b.monthly_transactions).is_none(),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(n, m)| m.then_some(n))
+        .collect();
+        if !missing.is_empty() {
+            c.err(&format!("{at}/check"), format!(
+                "\"business.payback_months\" needs [business] {}, e.g. investment = 250000 (USD) and monthly_transactions = 50000000",
+                missing.join(" and ")
+            ));
+        }
+    }
 }
 
 /// The `window` in whole seconds, checked: at least 1 s, whole seconds, and a metric that

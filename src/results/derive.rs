@@ -7,12 +7,16 @@ use crate::engine::{Snapshot, Stop};
 use crate::metrics::{Aggregate, Second, ms};
 use crate::plan::Plan;
 use crate::scenario::check::MetricKind;
+use crate::scenario::model::COMPONENTS;
 use crate::scenario::model::Target;
+use crate::targets::ComponentSecond;
 use crate::targets::TargetReport;
 use crate::units::{ns, thousands};
 use crate::verdict::{self, Judgement, Measured, Recovery, Status};
 
 /// Rounds to `d` decimals, so files stay readable (the value is still computed exactly).
+const SECOND: u64 = 1_000_000_000;
+
 fn round(x: f64, d: i32) -> f64 {
     let f = 10f64.powi(d);
     (x * f).round() / f
@@ -104,6 +108,7 @@ pub fn display(kind: MetricKind, value: Option<f64>) -> String {
         MetricKind::Rate => format!("{} TPS", trim(v, 1)),
         MetricKind::Count => trim(v, 0),
         MetricKind::Value => trim(v, 3),
+        MetricKind::Months => format!("{} months", trim(v, 1)),
     }
 }
 
@@ -125,6 +130,7 @@ fn unit(kind: MetricKind) -> &'static str {
         MetricKind::Rate => "tps",
         MetricKind::Money => "usd",
         MetricKind::Value => "value",
+        MetricKind::Months => "months",
     }
 }
 
@@ -183,8 +189,8 @@ pub fn build(r: &Snapshot<'_>) -> Results {
                 summary: self::summary(agg, (r.end_ns.min(plan.duration_ns).max(1)) as f64 / 1e9),
             })
             .collect(),
-        failures: failures(plan, &rec.failures, &recoveries, r.end_ns),
-        timeline: rec.timeline.iter().map(timeline_second).collect(),
+        failures: failures(plan, &measured, &rec.failures, &recoveries, r.end_ns),
+        timeline: timeline(plan, &rec.timeline, &rec.components),
         generator: generator(&rec.run),
         resilience: resilience(plan, &rec.timeline, &recoveries, &components, r.end_ns),
         capacity: capacity(plan, &rec.timeline, r.stop),
@@ -389,6 +395,7 @@ fn spectrum(h: &hdrhistogram::Histogram<u64>) -> Vec<[f64; 2]> {
 
 fn failures(
     plan: &Plan,
+    measured: &Measured<'_>,
     aggs: &[Aggregate],
     recoveries: &[Recovery],
     end_ns: u64,
@@ -397,7 +404,8 @@ fn failures(
         .iter()
         .zip(aggs)
         .zip(recoveries)
-        .map(|((f, agg), rec)| FailureResult {
+        .enumerate()
+        .map(|(j, ((f, agg), rec))| FailureResult {
             name: f.name.clone(),
             kind: f.effect.kind().to_string(),
             component: f.component.clone(),
@@ -413,21 +421,103 @@ fn failures(
                 degraded_share: round(rec.baseline_degraded_share, 6),
             },
             summary: summary(agg, secs(f.start_ns, f.end_ns)),
+            components: window_components(plan, f, measured.components),
+            cascade: (!measured.components.is_empty()).then(|| {
+                measured
+                    .cascade_of(j)
+                    .into_iter()
+                    .map(|s| super::CascadeEntry {
+                        component: COMPONENTS[s.component].to_string(),
+                        at_ms: s.first_s * 1_000,
+                        after_ms: (s.first_s * 1_000).saturating_sub(f.start_ns / 1_000_000),
+                        reason: s.reason.to_string(),
+                        health_min: round(s.health_min, 4),
+                    })
+                    .collect()
+            }),
         })
         .collect()
 }
 
-fn timeline_second(s: &Second) -> TimelineSecond {
-    TimelineSecond {
-        t: s.t,
-        counts: s.counts,
-        degraded: s.degraded,
-        latency_ms: Percentiles {
-            p50: s.p50_ms,
-            p95: s.p95_ms,
-            p99: s.p99_ms,
-        },
+/// Each component over the seconds a failure's window overlaps.
+fn window_components(
+    plan: &Plan,
+    f: &crate::plan::PlannedFailure,
+    seconds: &[[ComponentSecond; 5]],
+) -> Vec<super::WindowComponent> {
+    let from = (f.start_ns / SECOND) as usize;
+    let to = (f.end_ns.div_ceil(SECOND) as usize).min(seconds.len());
+    if seconds.is_empty() || from >= to {
+        return Vec::new();
     }
+    let specs = crate::targets::simulated::defaults::specs(plan);
+    (0..COMPONENTS.len())
+        .map(|i| {
+            let mut sum = ComponentSecond::default();
+            let (mut health, mut util) = (1.0f64, 0.0f64);
+            for s in &seconds[from..to] {
+                sum.add(&s[i]);
+                health = health.min(s[i].health());
+                util = util.max(s[i].utilisation(specs[i].concurrency));
+            }
+            super::WindowComponent {
+                name: COMPONENTS[i].to_string(),
+                health_min: round(health, 4),
+                calls: sum.calls.into(),
+                errors: sum.errors.into(),
+                timeouts: sum.timeouts.into(),
+                rejected: sum.rejected.into(),
+                queue_max: sum.queue.into(),
+                utilisation_max: round(util, 4),
+                breaker: sum.breaker_name().to_string(),
+            }
+        })
+        .collect()
+}
+
+/// The timeline, each second with the model's components in it.
+fn timeline(
+    plan: &Plan,
+    seconds: &[Second],
+    components: &[[ComponentSecond; 5]],
+) -> Vec<TimelineSecond> {
+    let concurrency = (!components.is_empty())
+        .then(|| crate::targets::simulated::defaults::specs(plan).map(|s| s.concurrency));
+    seconds
+        .iter()
+        .enumerate()
+        .map(|(k, s)| TimelineSecond {
+            t: s.t,
+            counts: s.counts,
+            degraded: s.degraded,
+            latency_ms: Percentiles {
+                p50: s.p50_ms,
+                p95: s.p95_ms,
+                p99: s.p99_ms,
+            },
+            components: match (components.get(k), concurrency) {
+                (Some(cs), Some(conc)) => cs
+                    .iter()
+                    .zip(COMPONENTS)
+                    .zip(conc)
+                    .map(|((c, name), n)| super::ComponentSecondResult {
+                        name: name.to_string(),
+                        health: round(c.health(), 4),
+                        calls: c.calls.into(),
+                        errors: c.errors.into(),
+                        timeouts: c.timeouts.into(),
+                        rejected: c.rejected.into(),
+                        denied: c.denied.into(),
+                        queue: c.queue.into(),
+                        in_flight: c.in_flight.into(),
+                        utilisation: round(c.utilisation(n), 4),
+                        breaker: c.breaker_name().to_string(),
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            },
+        })
+        .collect()
 }
 
 fn components(target: Option<&TargetReport>) -> Vec<ComponentResult> {
@@ -530,7 +620,12 @@ fn capacity(plan: &Plan, timeline: &[Second], stop: Option<Stop>) -> CapacityRes
 
 fn business(run: &Aggregate, plan: &Plan) -> BusinessResult {
     let m = verdict::money(run, &plan.business);
+    let b = &plan.business;
     BusinessResult {
+        investment_usd: b.investment,
+        payback_months: b.investment.zip(b.monthly_transactions).and_then(|(i, n)| {
+            verdict::payback_months(&m, run.answered(), i, n).map(|v| round(v, 2))
+        }),
         default_prices: !plan.priced,
         fraud_prevented_usd: round(m.prevented_usd, 2),
         fraud_missed_usd: round(m.missed_usd, 2),

@@ -315,6 +315,14 @@ pub struct FailureResult {
     pub baseline: Baseline,
     /// Transactions planned during the failure's window.
     pub summary: Summary,
+    /// Each of the model's components over the failure's window (the seconds it overlaps).
+    /// Absent for an http target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<WindowComponent>,
+    /// The components other than the one it hit that it spread to, in the order they were
+    /// first affected (during the window or the 30 s after). Absent for an http target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cascade: Option<Vec<CascadeEntry>>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
@@ -334,6 +342,65 @@ pub struct TimelineSecond {
     /// Decisions made in a degraded mode.
     pub degraded: u64,
     pub latency_ms: Percentiles,
+    /// The simulated model's components in this second, in pipeline order (by when calls
+    /// were made). Absent for an http target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub components: Vec<ComponentSecondResult>,
+}
+
+/// One component in one second of the run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ComponentSecondResult {
+    pub name: String,
+    /// Calls served well (ok, and not held up in its queue beyond its p99 service time) over
+    /// calls made and calls its open breaker refused; 1 when nothing was asked of it.
+    pub health: f64,
+    pub calls: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    /// Shed (queue full) or throttled.
+    pub rejected: u64,
+    /// Calls its open circuit breaker refused on its behalf.
+    pub denied: u64,
+    /// The most calls waiting in its queue.
+    pub queue: u64,
+    /// The most calls being served at once.
+    pub in_flight: u64,
+    /// Mean share of its servers busy (as its calls found them).
+    pub utilisation: f64,
+    /// `closed`, `half-open`, or `open` (also when it opened during the second).
+    pub breaker: String,
+}
+
+/// One component over a failure's window.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WindowComponent {
+    pub name: String,
+    /// Its lowest health in any second of the window.
+    pub health_min: f64,
+    pub calls: u64,
+    pub errors: u64,
+    pub timeouts: u64,
+    pub rejected: u64,
+    pub queue_max: u64,
+    pub utilisation_max: f64,
+    /// The worst state of its breaker in the window.
+    pub breaker: String,
+}
+
+/// A component a failure spread to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CascadeEntry {
+    pub component: String,
+    /// The start of the first second it was affected in.
+    pub at_ms: u64,
+    /// That, counted from the failure's start (0 within its first second).
+    pub after_ms: u64,
+    /// What affected it first: `health` (below 0.9), `errors` or `timeouts` (the rate rose
+    /// more than 1 point over its baseline).
+    pub reason: String,
+    /// Its lowest health from then to the end of the failure's reach.
+    pub health_min: f64,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]
@@ -428,6 +495,13 @@ pub struct BusinessResult {
     pub legit_blocked: u64,
     /// Their cost in customer friction, USD.
     pub customer_impact_usd: f64,
+    /// `[business] investment`, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub investment_usd: Option<f64>,
+    /// investment / (money saved per transaction handled × monthly_transactions); absent when
+    /// investment is not given or nothing was saved (it never pays back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payback_months: Option<f64>,
 }
 
 impl Results {

@@ -25,6 +25,8 @@ pub enum MetricKind {
     Money,
     /// Whatever a scraped series measures; a plain number, any sign.
     Value,
+    /// A number of months; a plain number.
+    Months,
 }
 
 /// A latency statistic.
@@ -88,6 +90,29 @@ impl ProbeStat {
     }
 }
 
+/// What a `component.NAME.…` criterion reads of one component's seconds in scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ComponentStat {
+    /// `health.min`: its lowest health in any second.
+    HealthMin,
+    /// `utilisation.max`: its highest utilisation in any second.
+    UtilisationMax,
+    /// `error_rate`: its errors and timeouts over its calls.
+    ErrorRate,
+}
+
+impl ComponentStat {
+    pub const ALL: [ComponentStat; 3] = [
+        ComponentStat::HealthMin,
+        ComponentStat::UtilisationMax,
+        ComponentStat::ErrorRate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        ["health.min", "utilisation.max", "error_rate"][self as usize]
+    }
+}
+
 /// Which probe and series a `probe.NAME.SERIES.STAT` criterion reads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct SeriesRef {
@@ -125,9 +150,14 @@ pub enum Metric {
     CapacityRate,
     /// `probe.NAME.SERIES.STAT`; the check's `series` says which.
     Probe(ProbeStat),
+    /// `component.NAME.STAT`; the check's `component` says which.
+    Component(ComponentStat),
+    ComponentsUnhealthy,
+    CascadeMax,
+    BusinessPaybackMonths,
 }
 
-const OTHERS: [Metric; 23] = [
+const OTHERS: [Metric; 26] = [
     Metric::Throughput,
     Metric::ThroughputRatio,
     Metric::Requests,
@@ -148,9 +178,12 @@ const OTHERS: [Metric; 23] = [
     Metric::BusinessMoneySaved,
     Metric::BusinessRoi,
     Metric::BusinessCostPerTransaction,
+    Metric::BusinessPaybackMonths,
     Metric::Availability,
     Metric::GeneratorLagP99,
     Metric::CapacityRate,
+    Metric::ComponentsUnhealthy,
+    Metric::CascadeMax,
 ];
 
 impl Metric {
@@ -220,6 +253,14 @@ impl Metric {
                 "probe.NAME.SERIES.mean",
                 "probe.NAME.SERIES.last",
             ][s as usize],
+            Component(s) => [
+                "component.NAME.health.min",
+                "component.NAME.utilisation.max",
+                "component.NAME.error_rate",
+            ][s as usize],
+            ComponentsUnhealthy => "components.unhealthy",
+            CascadeMax => "cascade.max",
+            BusinessPaybackMonths => "business.payback_months",
         }
     }
 
@@ -235,9 +276,13 @@ impl Metric {
             | FraudRecall
             | FraudPrecision
             | FraudFalsePositiveRate
-            | Availability => MetricKind::Share,
+            | Availability
+            | Component(_) => MetricKind::Share,
             BusinessRoi => MetricKind::Ratio,
-            Requests | Errors | Timeouts | Dropped | Lost => MetricKind::Count,
+            Requests | Errors | Timeouts | Dropped | Lost | ComponentsUnhealthy | CascadeMax => {
+                MetricKind::Count
+            }
+            BusinessPaybackMonths => MetricKind::Months,
             Throughput | CapacityRate => MetricKind::Rate,
             FraudPreventedAmount
             | FraudMissedAmount
@@ -277,6 +322,14 @@ impl Metric {
             GeneratorLagP99 => "how late the generator itself sent",
             CapacityRate => "the planned rate of the last second before the first broken one",
             Probe(_) => "a series scraped from the service's metrics endpoint",
+            Component(ComponentStat::HealthMin) => "a component's lowest health in any second",
+            Component(ComponentStat::UtilisationMax) => {
+                "a component's highest utilisation in any second"
+            }
+            Component(ComponentStat::ErrorRate) => "a component's errors and timeouts / its calls",
+            ComponentsUnhealthy => "components whose health fell below 0.9 in any second",
+            CascadeMax => "the most components any failure in scope spread to",
+            BusinessPaybackMonths => "investment / money saved per month at this run's rate",
         }
     }
 
@@ -293,6 +346,15 @@ impl Metric {
                 | BusinessMoneySaved
                 | BusinessRoi
                 | BusinessCostPerTransaction
+                | BusinessPaybackMonths
+        )
+    }
+
+    /// Read from the simulated model's own components (the per-component timeline).
+    pub fn needs_components(self) -> bool {
+        matches!(
+            self,
+            Metric::Component(_) | Metric::ComponentsUnhealthy | Metric::CascadeMax
         )
     }
 
@@ -387,18 +449,22 @@ pub struct Check {
     /// For `probe.NAME.SERIES.STAT`: the probe and series.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub series: Option<SeriesRef>,
+    /// For `component.NAME.STAT`: the component.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<String>,
 }
 
 impl Check {
     /// The metric as written: `latency.p95`, or `probe.api.queue.max` with its names.
     pub fn metric_name(&self) -> String {
-        written(self.metric, self.series.as_ref())
+        written(self.metric, self.series.as_ref(), self.component.as_deref())
     }
 }
 
-fn written(metric: Metric, series: Option<&SeriesRef>) -> String {
-    match (series, metric) {
-        (Some(r), Metric::Probe(s)) => format!("probe.{}.{}.{}", r.probe, r.series, s.name()),
+fn written(metric: Metric, series: Option<&SeriesRef>, component: Option<&str>) -> String {
+    match (series, component, metric) {
+        (Some(r), _, Metric::Probe(s)) => format!("probe.{}.{}.{}", r.probe, r.series, s.name()),
+        (_, Some(c), Metric::Component(s)) => format!("component.{c}.{}", s.name()),
         _ => metric.name().to_string(),
     }
 }
@@ -446,12 +512,12 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
             ),
         ));
     };
-    let (metric, series) = metric_at(text, op_at)?;
+    let (metric, series, component) = metric_at(text, op_at)?;
     let value_at = op_at + op_text.len();
     let value_raw = &text[value_at..];
     let value_text = value_raw.trim();
     let value_start = value_at + (value_raw.len() - value_raw.trim_start().len());
-    let full_name = written(metric, series.as_ref());
+    let full_name = written(metric, series.as_ref(), component.as_deref());
     let metric_name = full_name.as_str();
     if value_text.is_empty() {
         return Err(err(
@@ -484,7 +550,45 @@ pub fn parse(text: &str) -> Result<Check, CheckError> {
         threshold,
         text: format!("{metric_name} {} {shown}", op.symbol()),
         series,
+        component,
     })
+}
+
+/// `component.NAME.STAT`, with NAME one of the model's components.
+fn component_metric(name: &str, start: usize) -> Result<(Metric, String), CheckError> {
+    let rest = &name["component.".len()..];
+    let stats = ComponentStat::ALL.map(ComponentStat::name);
+    let shape = || {
+        err(
+            start,
+            start + name.len(),
+            format!(
+                "\"{name}\" is not a component metric; write component.NAME.STAT with STAT one of {}, e.g. \"component.ml-scorer.health.min > 0.9\"",
+                super::all_of(&stats)
+            ),
+        )
+    };
+    let Some((component, stat)) = ComponentStat::ALL
+        .into_iter()
+        .find_map(|s| Some((rest.strip_suffix(s.name())?.strip_suffix('.')?, s)))
+    else {
+        return Err(shape());
+    };
+    if component.is_empty() {
+        return Err(shape());
+    }
+    let known = super::model::COMPONENTS;
+    if !known.contains(&component) {
+        let at = start + "component.".len();
+        let mut message = format!("no component is named \"{component}\"");
+        if let Some(s) = did_you_mean(component, known) {
+            message.push_str(&format!("; did you mean \"{s}\"?"));
+        } else {
+            message.push_str(&format!("; the components are {}", super::all_of(&known)));
+        }
+        return Err(err(at, at + component.len(), message));
+    }
+    Ok((Metric::Component(stat), component.to_string()))
 }
 
 /// `probe.NAME.SERIES.STAT`, checked for its shape; which probes and series exist is the
@@ -532,8 +636,11 @@ fn probe_metric(name: &str, start: usize) -> Result<(Metric, SeriesRef), CheckEr
     ))
 }
 
+/// The metric named before the operator at `op_at`, with its probe series or component.
+type Named = (Metric, Option<SeriesRef>, Option<String>);
+
 /// The metric named before the operator at `op_at`.
-fn metric_at(text: &str, op_at: usize) -> Result<(Metric, Option<SeriesRef>), CheckError> {
+fn metric_at(text: &str, op_at: usize) -> Result<Named, CheckError> {
     let metric_raw = &text[..op_at];
     let metric_name = metric_raw.trim();
     let metric_start = metric_raw.len() - metric_raw.trim_start().len();
@@ -545,10 +652,13 @@ fn metric_at(text: &str, op_at: usize) -> Result<(Metric, Option<SeriesRef>), Ch
         ));
     }
     if metric_name.starts_with("probe.") {
-        return probe_metric(metric_name, metric_start).map(|(m, r)| (m, Some(r)));
+        return probe_metric(metric_name, metric_start).map(|(m, r)| (m, Some(r), None));
+    }
+    if metric_name.starts_with("component.") {
+        return component_metric(metric_name, metric_start).map(|(m, c)| (m, None, Some(c)));
     }
     Metric::parse(metric_name)
-        .map(|m| (m, None))
+        .map(|m| (m, None, None))
         .ok_or_else(|| {
             let mut message = format!("unknown metric \"{metric_name}\"");
             if let Some((ours, tool)) = foreign(metric_name) {
@@ -608,14 +718,20 @@ fn threshold(
                 "\"{metric_name}\" is a share; write it as a percentage like 0.1% or a fraction like 0.001, not with \"{u}\""
             )));
         }
-        (MetricKind::Count | MetricKind::Rate | MetricKind::Money | MetricKind::Value, "") => {
-            number
-        }
+        (
+            MetricKind::Count
+            | MetricKind::Rate
+            | MetricKind::Money
+            | MetricKind::Value
+            | MetricKind::Months,
+            "",
+        ) => number,
         (kind, u) => {
             let what = match kind {
                 MetricKind::Count => "a count",
                 MetricKind::Rate => "transactions per second",
                 MetricKind::Value => "a scraped value",
+                MetricKind::Months => "a number of months",
                 _ => "an amount in USD",
             };
             return Err(unit_err(format!(
@@ -684,16 +800,14 @@ fn out_of_range(metric: Metric, op: Op, threshold: f64) -> Option<&'static str> 
             MetricKind::Share => "a share is from 0% to 100%",
             MetricKind::Count => "a count is never negative",
             MetricKind::Rate => "a rate is never negative",
-            MetricKind::Money | MetricKind::Ratio | MetricKind::Value => {
+            MetricKind::Money | MetricKind::Ratio | MetricKind::Value | MetricKind::Months => {
                 "this amount is never negative"
             }
         });
     }
     match metric.kind() {
         MetricKind::Share if threshold > 1.0 => Some("a share is from 0% to 100%"),
-        MetricKind::Count if threshold.fract() != 0.0 => {
-            Some("a count is a whole number of transactions")
-        }
+        MetricKind::Count if threshold.fract() != 0.0 => Some("a count is a whole number"),
         _ => None,
     }
 }
@@ -812,6 +926,38 @@ mod tests {
         for m in Metric::all() {
             assert_eq!(Metric::parse(m.name()), Some(m));
         }
-        assert_eq!(Metric::all().count(), 39);
+        assert_eq!(Metric::all().count(), 42);
+    }
+
+    #[test]
+    fn component_metrics_name_a_component_of_the_model() {
+        let c = parse("component.ml-scorer.health.min > 90%").unwrap();
+        assert_eq!(c.metric, Metric::Component(ComponentStat::HealthMin));
+        assert_eq!(c.component.as_deref(), Some("ml-scorer"));
+        assert_eq!(c.threshold, 0.9);
+        assert_eq!(c.text, "component.ml-scorer.health.min > 90%");
+        let c = parse("component.rules-engine.error_rate < 1%").unwrap();
+        assert_eq!(c.metric, Metric::Component(ComponentStat::ErrorRate));
+        // An unknown component is pointed at inside the check, with the likely one.
+        let e = parse("component.ml-scorr.utilisation.max < 80%").unwrap_err();
+        assert_eq!((e.start, e.end), (10, 18));
+        assert!(
+            e.message.contains("did you mean \"ml-scorer\""),
+            "{}",
+            e.message
+        );
+        let e = parse("component.gateway.health < 1").unwrap_err();
+        assert!(
+            e.message
+                .contains("health.min, utilisation.max and error_rate"),
+            "{}",
+            e.message
+        );
+        assert_eq!(
+            parse("cascade.max == 0").unwrap().metric,
+            Metric::CascadeMax
+        );
+        let e = parse("components.unhealthy < 0.5").unwrap_err();
+        assert!(e.message.contains("whole number"), "{}", e.message);
     }
 }

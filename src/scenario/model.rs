@@ -1044,6 +1044,15 @@ pub struct Business {
     #[serde(default = "default_false_positive_cost")]
     #[schemars(range(min = 0, max = 1e9))]
     pub false_positive_cost: f64,
+    /// USD spent to build and roll out the system: with `monthly_transactions`, gives
+    /// `business.payback_months`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1e15))]
+    pub investment: Option<f64>,
+    /// Transactions the system handles in a month in production.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1e15))]
+    pub monthly_transactions: Option<u64>,
 }
 
 fn default_cost_per_million() -> f64 {
@@ -1062,6 +1071,8 @@ impl Default for Business {
             cost_per_million: default_cost_per_million(),
             review_cost: default_review_cost(),
             false_positive_cost: default_false_positive_cost(),
+            investment: None,
+            monthly_transactions: None,
         }
     }
 }

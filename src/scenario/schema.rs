@@ -40,6 +40,11 @@ fn check_pattern() -> String {
         .map(|m| m.name().replace('.', "\\."))
         .collect();
     names.push(r"probe\.[a-z0-9][a-z0-9-]*\.[A-Za-z_:][A-Za-z0-9_:-]*\.(min|max|mean|last)".into());
+    let stats: Vec<String> = crate::scenario::check::ComponentStat::ALL
+        .iter()
+        .map(|s| s.name().replace('.', "\\."))
+        .collect();
+    names.push(format!(r"component\.[a-z0-9][a-z0-9-]*\.({})", stats.join("|")));
     format!(
         r"^\s*({})\s*(<=|>=|==|!=|<|>)\s*[-+]?[0-9_]+(\.[0-9]+)?\s*(ms|s|m|%)?\s*$",
         names.join("|")

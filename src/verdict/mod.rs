@@ -5,6 +5,7 @@
 //! The same code judges live (for `abort`, inside the run loop) and at the end.
 
 mod capacity;
+pub mod cascade;
 mod recovery;
 
 pub use capacity::capacity;
@@ -13,7 +14,7 @@ pub use recovery::{Recovery, recovery};
 
 use crate::metrics::{Aggregate, Recorder, Second, ms};
 use crate::plan::{Plan, PlannedCriterion, Scope};
-use crate::scenario::check::{Metric, Op, ProbeStat, Stat};
+use crate::scenario::check::{ComponentStat, Metric, Op, ProbeStat, Stat};
 use crate::scenario::model::Business;
 
 const SECOND: u64 = 1_000_000_000;
@@ -83,6 +84,8 @@ pub struct Measured<'a> {
     pub rolling: &'a [crate::metrics::Rolling],
     /// What each probe's scrapes found.
     pub probes: &'a [crate::probe::ProbeLog],
+    /// The simulated model's components, per second.
+    pub components: &'a [[crate::targets::ComponentSecond; 5]],
     pub recoveries: &'a [Recovery],
     /// Where the run stands: its end, where it stopped, or now for live checks.
     pub now_ns: u64,
@@ -103,6 +106,16 @@ pub struct Money {
     pub roi: Option<f64>,
     pub legit_blocked: u64,
     pub customer_impact_usd: f64,
+}
+
+/// Months for `investment` to pay back when the system handles `monthly` transactions a
+/// month and saves what it saved per transaction handled in `m` (None when it saved nothing).
+pub fn payback_months(m: &Money, handled: u64, investment: f64, monthly: u64) -> Option<f64> {
+    if handled == 0 || m.money_saved_usd <= 0.0 {
+        return None;
+    }
+    let per_month = m.money_saved_usd / handled as f64 * monthly as f64;
+    Some(investment / per_month)
 }
 
 pub fn money(agg: &Aggregate, b: &Business) -> Money {
@@ -171,6 +184,7 @@ impl<'a> Measured<'a> {
             timeline: &rec.timeline,
             rolling: &rec.rolling,
             probes: &rec.probes,
+            components: &rec.components,
             recoveries,
             now_ns,
             stopped,
@@ -243,6 +257,9 @@ impl Measured<'_> {
         if let Metric::Probe(stat) = c.check.metric {
             return self.probe_value(c, stat);
         }
+        if c.check.metric.needs_components() {
+            return self.component_value(c);
+        }
         if c.window_s.is_some() || c.scope == Scope::OutsideFailures {
             return self.per_second_value(c);
         }
@@ -314,7 +331,121 @@ impl Measured<'_> {
             } else {
                 ms(agg.lag.value_at_quantile(0.99))
             }),
-            Metric::Probe(_) => unreachable!("judged above"),
+            Metric::BusinessPaybackMonths => self.payback(&agg),
+            Metric::Probe(_)
+            | Metric::Component(_)
+            | Metric::ComponentsUnhealthy
+            | Metric::CascadeMax => unreachable!("judged above"),
+        }
+    }
+
+    /// Months for the scenario's investment to pay back at the rate of saving in scope.
+    fn payback(&self, agg: &Aggregate) -> Value {
+        let b = &self.plan.business;
+        let (Some(investment), Some(monthly)) = (b.investment, b.monthly_transactions) else {
+            return Value::Missing(
+                "[business] needs investment and monthly_transactions".to_string(),
+            );
+        };
+        match payback_months(&money(agg, b), agg.answered(), investment, monthly) {
+            Some(m) => Value::Observed(m),
+            None => Value::Missing(
+                "no money saved in scope, so the investment never pays back".to_string(),
+            ),
+        }
+    }
+
+    /// The per-component figures of the seconds in scope: health, utilisation and rates of
+    /// one component, how many components turned unhealthy, how far failures spread.
+    fn component_value(&self, c: &PlannedCriterion) -> Value {
+        if c.check.metric == Metric::CascadeMax {
+            let started: Vec<usize> = self
+                .failures_in(c)
+                .into_iter()
+                .filter(|&j| self.plan.failures[j].start_ns < self.now_ns)
+                .collect();
+            if started.is_empty() {
+                let any_started = c.windows.iter().any(|&(a, _)| a < self.now_ns);
+                return if any_started || !self.live && c.scope == Scope::Run {
+                    Value::Observed(0.0)
+                } else {
+                    Value::NotReached("no failure in scope had started".to_string())
+                };
+            }
+            let most = started
+                .iter()
+                .map(|&j| self.cascade_of(j).len())
+                .max()
+                .unwrap_or(0);
+            return Value::Observed(most as f64);
+        }
+        let seconds: Vec<&[crate::targets::ComponentSecond; 5]> = self
+            .scope_seconds(c)
+            .iter()
+            .filter_map(|s| self.components.get(s.t as usize))
+            .collect();
+        if seconds.is_empty() {
+            let started = c.windows.iter().any(|&(a, _)| a <= self.now_ns);
+            return if started && !self.live {
+                Value::Missing("no second of the model's components in scope".to_string())
+            } else {
+                Value::NotReached("no second in scope has closed yet".to_string())
+            };
+        }
+        let names = crate::scenario::model::COMPONENTS;
+        let index = c
+            .check
+            .component
+            .as_deref()
+            .and_then(|n| names.iter().position(|&k| k == n));
+        match (c.check.metric, index) {
+            (Metric::ComponentsUnhealthy, _) => Value::Observed(
+                (0..names.len())
+                    .filter(|&i| {
+                        seconds
+                            .iter()
+                            .any(|s| s[i].health() < crate::targets::HEALTHY_FROM)
+                    })
+                    .count() as f64,
+            ),
+            (Metric::Component(ComponentStat::HealthMin), Some(i)) => Value::Observed(
+                seconds
+                    .iter()
+                    .map(|s| s[i].health())
+                    .fold(f64::INFINITY, f64::min),
+            ),
+            (Metric::Component(ComponentStat::UtilisationMax), Some(i)) => {
+                let concurrency =
+                    crate::targets::simulated::defaults::specs(self.plan)[i].concurrency;
+                Value::Observed(
+                    seconds
+                        .iter()
+                        .map(|s| s[i].utilisation(concurrency))
+                        .fold(0.0, f64::max),
+                )
+            }
+            (Metric::Component(ComponentStat::ErrorRate), Some(i)) => {
+                let (calls, failed) = seconds.iter().fold((0u64, 0u64), |(n, f), s| {
+                    (
+                        n + u64::from(s[i].calls),
+                        f + u64::from(s[i].errors + s[i].timeouts),
+                    )
+                });
+                share(failed, calls, "calls to the component")
+            }
+            _ => Value::Missing(format!("{}: no such component", c.check.metric_name())),
+        }
+    }
+
+    /// The components failure occurrence `j` spread to, from the seconds closed so far.
+    pub fn cascade_of(&self, j: usize) -> Vec<cascade::Spread> {
+        let f = &self.plan.failures[j];
+        let names = crate::scenario::model::COMPONENTS;
+        match names.iter().position(|&n| n == f.component) {
+            Some(hit) if !self.components.is_empty() => {
+                cascade::cascade(hit, f.start_ns, f.end_ns, self.components)
+            }
+            _ => Vec::new(),
         }
     }
 

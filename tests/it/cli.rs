@@ -123,7 +123,7 @@ fn plan_text_shows_the_timeline() {
             "scorer-crash  crash  ml-scorer  5m → 5m30s",
         ))
         .stdout(predicate::str::contains(
-            "error_rate < 0.1%    phase:sustained",
+            "error_rate < 0.1%          phase:sustained",
         ))
         .stdout(predicate::str::contains("rate (TPS)"))
         .stdout(predicate::str::contains("8000 │"));

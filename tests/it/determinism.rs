@@ -104,6 +104,11 @@ check = "lost == 0"
 abort = true
 [[criterion]]
 check = "recovery_time < 1m"
+[[criterion]]
+outside = "failures"
+check = "components.unhealthy==0"
+[[criterion]]
+check = "cascade.max == 0"
 [report]
 formats = ["md", "html", "junit"]
 "#;

@@ -1,0 +1,149 @@
+//! Fault spread: which components other than the one a failure hit were affected by it.
+//!
+//! A component is *affected* in a second when its health fell below 0.9, or when its error
+//! rate or its timeout rate rose more than 1 point over its baseline: its rates over the 30 s
+//! before the failure started (as for recovery). The failure's reach is its window and the
+//! 30 s after it. The cascade lists the affected components by the second each was first
+//! affected in (pipeline order within a second).
+
+use crate::targets::{ComponentSecond, HEALTHY_FROM};
+
+/// Seconds before a failure that make its baseline, and seconds after its end it may still
+/// spread in.
+pub const AROUND_S: u64 = 30;
+/// A rise of a component's error or timeout rate over its baseline beyond this affects it.
+pub const RISE: f64 = 0.01;
+
+const SECOND: u64 = 1_000_000_000;
+
+/// One component a failure spread to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spread {
+    /// Its index in pipeline order.
+    pub component: usize,
+    /// The first second it was affected in.
+    pub first_s: u64,
+    /// Why, that second: `health`, `errors` or `timeouts`.
+    pub reason: &'static str,
+    /// Its lowest health in the failure's reach.
+    pub health_min: f64,
+}
+
+/// (error rate, timeout rate) of one component over some seconds.
+fn rates<'s>(seconds: impl Iterator<Item = &'s ComponentSecond>) -> (f64, f64) {
+    let (mut calls, mut errors, mut timeouts) = (0u64, 0u64, 0u64);
+    for s in seconds {
+        calls += u64::from(s.calls);
+        errors += u64::from(s.errors);
+        timeouts += u64::from(s.timeouts);
+    }
+    if calls == 0 {
+        return (0.0, 0.0);
+    }
+    (errors as f64 / calls as f64, timeouts as f64 / calls as f64)
+}
+
+/// Why component `i` is affected in second `s` against its baseline, if it is.
+pub fn affected(s: &ComponentSecond, baseline: (f64, f64)) -> Option<&'static str> {
+    if s.health() < HEALTHY_FROM {
+        return Some("health");
+    }
+    if s.calls == 0 {
+        return None;
+    }
+    let calls = f64::from(s.calls);
+    if f64::from(s.errors) / calls - baseline.0 > RISE {
+        return Some("errors");
+    }
+    if f64::from(s.timeouts) / calls - baseline.1 > RISE {
+        return Some("timeouts");
+    }
+    None
+}
+
+/// The components other than `hit` (an index in pipeline order) that a failure from
+/// `start_ns` to `end_ns` spread to, from the per-second component figures so far.
+pub fn cascade(
+    hit: usize,
+    start_ns: u64,
+    end_ns: u64,
+    seconds: &[[ComponentSecond; 5]],
+) -> Vec<Spread> {
+    let n = seconds.len();
+    let first = ((start_ns / SECOND) as usize).min(n);
+    let before = first.saturating_sub(AROUND_S as usize)..first;
+    let reach = first..((end_ns.div_ceil(SECOND) + AROUND_S) as usize).clamp(first, n);
+    let mut spread: Vec<Spread> = Vec::new();
+    for i in (0..5).filter(|&i| i != hit) {
+        let baseline = rates(seconds[before.clone()].iter().map(|s| &s[i]));
+        let mut found: Option<Spread> = None;
+        for t in reach.clone() {
+            let s = &seconds[t][i];
+            match &mut found {
+                Some(f) => f.health_min = f.health_min.min(s.health()),
+                None => {
+                    if let Some(reason) = affected(s, baseline) {
+                        found = Some(Spread {
+                            component: i,
+                            first_s: t as u64,
+                            reason,
+                            health_min: s.health(),
+                        });
+                    }
+                }
+            }
+        }
+        spread.extend(found);
+    }
+    spread.sort_by_key(|s| (s.first_s, s.component));
+    spread
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn second(calls: u32, ok: u32, timeouts: u32) -> ComponentSecond {
+        ComponentSecond {
+            calls,
+            ok,
+            timeouts,
+            ..ComponentSecond::default()
+        }
+    }
+
+    #[test]
+    fn spread_is_listed_by_when_each_component_was_first_affected() {
+        // 40 healthy seconds; a failure on component 1 from 35 s to 40 s.
+        let mut seconds = vec![[second(100, 100, 0); 5]; 80];
+        // Component 4's timeouts rise 5 points at 37 s; component 0 turns unhealthy at 36 s.
+        seconds[37][4] = second(100, 95, 5);
+        seconds[36][0] = second(100, 50, 0);
+        // The hit component itself never counts; component 2 is affected too late (71 s).
+        seconds[36][1] = second(100, 0, 100);
+        seconds[71][2] = second(100, 0, 0);
+        let c = cascade(1, 35 * SECOND, 40 * SECOND, &seconds);
+        let got: Vec<(usize, u64, &str)> = c
+            .iter()
+            .map(|s| (s.component, s.first_s, s.reason))
+            .collect();
+        assert_eq!(got, vec![(0, 36, "health"), (4, 37, "timeouts")]);
+        assert_eq!(c[0].health_min, 0.5);
+    }
+
+    #[test]
+    fn a_rate_already_high_before_the_failure_is_its_baseline() {
+        // Component 3 times out 5% of calls all along: not spread.
+        let mut seconds = vec![[second(100, 100, 0); 5]; 60];
+        for s in &mut seconds {
+            s[3] = second(100, 95, 5);
+        }
+        assert!(cascade(0, 31 * SECOND, 35 * SECOND, &seconds).is_empty());
+        // A failure past the seconds so far (a run stopped early) spread nowhere yet.
+        assert!(cascade(0, 90 * SECOND, 95 * SECOND, &seconds).is_empty());
+        // Without its 30 s of baseline (a failure at 0 s), the same rate is a rise.
+        let c = cascade(0, 0, 5 * SECOND, &seconds);
+        assert_eq!(c.len(), 1);
+        assert_eq!((c[0].component, c[0].reason), (3, "timeouts"));
+    }
+}
