@@ -73,6 +73,8 @@ pub struct Charts {
     pub degraded: Chart,
     /// One per kept series of each probe, on the run's time axis.
     pub probes: Vec<Chart>,
+    /// The simulated model's components' health, one line each (absent for http).
+    pub components: Option<Chart>,
 }
 
 fn nice_top(max: f64) -> f64 {
@@ -340,8 +342,39 @@ impl Charts {
                     })
                 })
                 .collect(),
+            components: components_chart(&frame, tl),
         }
     }
+}
+
+/// Each component's health per second, in %, one line per component.
+fn components_chart(frame: &Frame, tl: &[crate::results::TimelineSecond]) -> Option<Chart> {
+    let first = tl.iter().find(|s| !s.components.is_empty())?;
+    let names: Vec<String> = first.components.iter().map(|c| c.name.clone()).collect();
+    let lines: Vec<(String, Vec<Option<f64>>)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let values = tl
+                .iter()
+                .map(|s| s.components.get(i).map(|c| c.health * 100.0))
+                .collect();
+            (name.clone(), values)
+        })
+        .collect();
+    let classes: Vec<String> = names.iter().map(|n| format!("c-{n}")).collect();
+    Some(
+        frame.chart(
+            "Component health (share of calls served well)",
+            "%",
+            lines
+                .iter()
+                .zip(&classes)
+                .map(|((name, values), class)| (name.as_str(), class.as_str(), values.clone()))
+                .collect(),
+            Some(100.0),
+        ),
+    )
 }
 
 /// The latency percentile spectrum: x is log10(1 / (1 - p)) (50% at 0.3, 99.999% at 5), y is

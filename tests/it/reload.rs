@@ -323,10 +323,10 @@ fn run_watch_on_a_realtime_simulation_takes_valid_saves_and_refuses_bad_ones() {
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert_eq!(
         html.matches("<g class=\"reload accepted\">").count(),
-        4,
+        5,
         "one per chart"
     );
-    assert_eq!(html.matches("<g class=\"reload refused\">").count(), 8);
+    assert_eq!(html.matches("<g class=\"reload refused\">").count(), 10);
     assert!(html.contains("the seed changed from 5 to 6"));
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("## Reloads"), "{md}");

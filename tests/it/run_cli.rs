@@ -121,8 +121,8 @@ fn the_html_report_is_self_contained() {
     }
     assert_eq!(
         html.matches("<svg").count(),
-        5,
-        "four charts over time and the percentile spectrum"
+        6,
+        "four charts over time, the percentile spectrum and the component health"
     );
     assert!(html.contains("Latency by percentile"));
     assert!(
