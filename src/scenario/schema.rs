@@ -44,7 +44,10 @@ fn check_pattern() -> String {
         .iter()
         .map(|s| s.name().replace('.', "\\."))
         .collect();
-    names.push(format!(r"component\.[a-z0-9][a-z0-9-]*\.({})", stats.join("|")));
+    names.push(format!(
+        r"component\.[a-z0-9][a-z0-9-]*\.({})",
+        stats.join("|")
+    ));
     format!(
         r"^\s*({})\s*(<=|>=|==|!=|<|>)\s*[-+]?[0-9_]+(\.[0-9]+)?\s*(ms|s|m|%)?\s*$",
         names.join("|")

@@ -45,8 +45,21 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
         "ends at 1m20s, after the run ends at 1m",
     ),
     ("fraction-out-of-range", 6, 14, "must be at most 1, not 1.5"),
+    ("component-metric-http", 15, 9, "scrape them with [[probe]]"),
+    (
+        "component-metric-unknown",
+        11,
+        20,
+        "did you mean \"ml-scorer\"?",
+    ),
     ("http-bad-component", 16, 13, "did you mean \"gateway\"?"),
     ("http-missing-url", 5, 1, "missing key \"url\""),
+    (
+        "payback-without-investment",
+        14,
+        9,
+        "needs [business] investment",
+    ),
     ("probe-simulated", 10, 1, "a probe scrapes a real service"),
     ("probe-bad-selector", 17, 28, "expected =, !=, =~ or !~"),
     (

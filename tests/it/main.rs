@@ -6,6 +6,7 @@ mod dashboard;
 mod determinism;
 mod diagnostics;
 mod docs;
+mod health;
 mod honest;
 mod http;
 mod http_server;
