@@ -1,6 +1,7 @@
 //! The dashboard in a real browser: `tests/browser/dashboard.py` drives Debian's chromium
 //! through chromedriver and Selenium, and parses /metrics with prometheus_client's strict
-//! OpenMetrics parser. Its screenshots are kept in `target/tmp/browser/`.
+//! OpenMetrics parser; `tests/browser/report.py` looks at the HTML report's component-health
+//! chart. Their screenshots are kept in `target/tmp/browser/`.
 //!
 //! It needs chromium, chromium-driver, python3-selenium and python3-prometheus-client
 //! (`bash .ci/run` installs them). Without them it says so and passes, except under CI
@@ -27,14 +28,22 @@ fn browser_tools() -> Result<(), String> {
     Ok(())
 }
 
-#[test]
-fn the_dashboard_works_in_chromium() {
+/// Whether the browser and its driver are here; under CI their absence is a failure.
+fn have_browser() -> bool {
     if let Err(why) = browser_tools() {
         assert!(
             std::env::var_os("CI").is_none(),
             "the browser test cannot run under CI: {why}; install chromium chromium-driver python3-selenium python3-prometheus-client"
         );
         eprintln!("browser test skipped: {why} (bash .ci/run installs what it needs)");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn the_dashboard_works_in_chromium() {
+    if !have_browser() {
         return;
     }
     let script = super::support::root().join("tests/browser/dashboard.py");
@@ -53,4 +62,35 @@ fn the_dashboard_works_in_chromium() {
     );
     assert!(stdout.contains("dashboard in chromium: ok"), "{stdout}");
     assert!(shots.join("dashboard-failure.png").exists());
+}
+
+#[test]
+fn the_component_health_chart_shows_the_spread_in_chromium() {
+    if !have_browser() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // The severe failure spreads, so the run fails on purpose.
+    super::support::gauntlet()
+        .args(["run", "scenarios/cascade.toml", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .code(1);
+    let script = super::support::root().join("tests/browser/report.py");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    let result = Command::new(PYTHON)
+        .arg(&script)
+        .arg(out.join("report.html"))
+        .arg(&shots)
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        result.status.success(),
+        "the report's browser test failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("report in chromium: ok"), "{stdout}");
+    assert!(shots.join("report-component-health.png").exists());
 }
