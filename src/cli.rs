@@ -125,6 +125,58 @@ pub enum Command {
             requires = "dashboard"
         )]
         linger: crate::units::Duration,
+        /// Run as shard K (from 0) of N of one run spread over N generators: send only the
+        /// arrivals numbered i mod N == K, at their planned times from the shared start
+        /// (`--start-at`), and write shard.json for `gauntlet merge`. http targets only.
+        #[arg(long, value_name = "K/N", conflicts_with = "shards")]
+        shard: Option<crate::shard::ShardId>,
+        /// Run as one of N shards, its number K taken from GAUNTLET_SHARD or, in a Kubernetes
+        /// Indexed Job, JOB_COMPLETION_INDEX.
+        #[arg(long, value_name = "N")]
+        shards: Option<u64>,
+        /// The instant every shard counts its plan from (RFC 3339, e.g.
+        /// 2026-12-01T10:00:00Z): a shard waits for it, or starts late and says so. Default:
+        /// now.
+        #[arg(long, value_name = "RFC3339")]
+        start_at: Option<String>,
+    },
+    /// Merge the results of a sharded run (the folders its shards wrote) into one run: checks
+    /// every shard of one plan is there once, adds their histograms and counters exactly,
+    /// judges the criteria on the whole and writes results.json and every report.
+    Merge {
+        /// The shards' results folders (each holding shard.json), or the shard.json files.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Write the merged results into DIR (created if missing) instead of
+        /// `<report.dir>/<scenario>/<id>-merged/`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// A folder of report templates replacing or adding to the built-in ones.
+        #[arg(long, value_name = "DIR")]
+        templates: Option<PathBuf>,
+    },
+    /// Print the Kubernetes manifests that run a scenario as N shards and merge them: a
+    /// ConfigMap with the scenario, an Indexed Job of N shards sharing a start instant, and a
+    /// Job that waits for them and runs `gauntlet merge`.
+    Kubernetes {
+        /// The scenario file (an http target).
+        file: PathBuf,
+        /// How many shards (pods) to run.
+        #[arg(long, value_name = "N")]
+        shards: u64,
+        /// The container image holding gauntlet (see deploy/Containerfile).
+        #[arg(long, value_name = "IMAGE")]
+        image: String,
+        /// The namespace of every object.
+        #[arg(long, value_name = "NS", default_value = "default")]
+        namespace: String,
+        /// How far in the future the shared start instant lies, to let every pod start.
+        #[arg(long, value_name = "DURATION", default_value = "2m")]
+        start_in: crate::units::Duration,
+        /// The volume's PersistentVolumeClaim (ReadWriteMany) where shards write and the
+        /// merge reads.
+        #[arg(long, value_name = "NAME", default_value = "gauntlet-results")]
+        claim: String,
     },
     /// The demo in one command: runs the built-in investor-demo scenario in real time with
     /// the live dashboard, opens a browser, and writes its results like any run.

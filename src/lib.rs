@@ -16,6 +16,7 @@ pub mod report;
 pub mod results;
 pub mod rng;
 pub mod scenario;
+pub mod shard;
 pub mod targets;
 pub mod units;
 mod verdict;

@@ -3,6 +3,8 @@
 
 mod error;
 mod follow;
+mod kubernetes;
+mod merge;
 mod plan;
 mod report;
 mod run;
@@ -50,7 +52,11 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             dashboard,
             listen,
             linger,
+            shard,
+            shards,
+            start_at,
         } => run::run(&run::Options {
+            shard: run::resolve_shard(shard, shards, start_at.as_deref())?,
             source: run::Source::File(file),
             seed,
             vars: crate::targets::http::Vars::new(env),
@@ -82,6 +88,26 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             templates,
         } => report::run(&results, &formats, templates.as_deref()),
         Command::Serve { listen, seed } => serve::run(listen, seed),
+        Command::Merge {
+            dirs,
+            out,
+            templates,
+        } => merge::run(&dirs, out, templates.as_deref()),
+        Command::Kubernetes {
+            file,
+            shards,
+            image,
+            namespace,
+            start_in,
+            claim,
+        } => kubernetes::run(&kubernetes::Options {
+            file,
+            shards,
+            image,
+            namespace,
+            start_in: std::time::Duration::from_nanos(start_in.as_nanos()),
+            claim,
+        }),
         Command::Schema { write, results } => schema::run(write.as_deref(), results),
     }
 }

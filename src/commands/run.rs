@@ -25,6 +25,7 @@ use crate::plan::Plan;
 use crate::report::Templates;
 use crate::results::{self, Results, write_atomic};
 use crate::scenario::model::Target;
+use crate::shard::{self, ShardId};
 use crate::units::thousands;
 use crate::watch::FileWatch;
 
@@ -65,6 +66,68 @@ pub struct Options {
     pub watch: bool,
     pub pace: Option<PaceArg>,
     pub dashboard: Option<DashboardOptions>,
+    /// Set when this run is one shard of a run spread over several generators.
+    pub shard: Option<ShardOptions>,
+}
+
+/// One shard of a sharded run: which, and the instant all shards start from.
+pub struct ShardOptions {
+    pub id: ShardId,
+    pub start_at: SystemTime,
+}
+
+/// The shard this run is, from `--shard K/N`, or `--shards N` with K from GAUNTLET_SHARD or
+/// JOB_COMPLETION_INDEX, or GAUNTLET_SHARD=K/N alone; and its start instant.
+pub fn resolve_shard(
+    shard: Option<ShardId>,
+    shards: Option<u64>,
+    start_at: Option<&str>,
+) -> Result<Option<ShardOptions>, Error> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let id = match (shard, shards) {
+        (Some(id), _) => Some(id),
+        (None, Some(n)) => {
+            let (k, from) = match (env("GAUNTLET_SHARD"), env("JOB_COMPLETION_INDEX")) {
+                (Some(v), _) => (v, "GAUNTLET_SHARD"),
+                (None, Some(v)) => (v, "JOB_COMPLETION_INDEX"),
+                (None, None) => {
+                    return Err(Error::Invalid(format!(
+                        "--shards {n}: which shard is this? Give --shard K/{n}, or set GAUNTLET_SHARD (or JOB_COMPLETION_INDEX, as a Kubernetes Indexed Job does)"
+                    )));
+                }
+            };
+            let k = k.split_once('/').map_or(k.as_str(), |(k, _)| k).trim();
+            let k: u64 = k.parse().map_err(|_| {
+                Error::Invalid(format!(
+                    "{from}={k}: not a shard number (0 to {})",
+                    n.saturating_sub(1)
+                ))
+            })?;
+            Some(ShardId::new(k, n).map_err(|e| Error::Invalid(format!("{from}: {e}")))?)
+        }
+        (None, None) => match env("GAUNTLET_SHARD") {
+            Some(v) => Some(v.parse::<ShardId>().map_err(|e| {
+                Error::Invalid(format!(
+                    "GAUNTLET_SHARD: {e} (or give --shards N with GAUNTLET_SHARD=K)"
+                ))
+            })?),
+            None => None,
+        },
+    };
+    let start_at = start_at
+        .map(clock::parse_rfc3339)
+        .transpose()
+        .map_err(|e| Error::Invalid(format!("--start-at: {e}")))?;
+    match (id, start_at) {
+        (Some(id), at) => Ok(Some(ShardOptions {
+            id,
+            start_at: at.unwrap_or_else(SystemTime::now),
+        })),
+        (None, Some(_)) => Err(Error::Invalid(
+            "--start-at is the start the shards of one run share: give it with --shard K/N".into(),
+        )),
+        (None, None) => Ok(None),
+    }
 }
 
 /// The investor demo, built in so `gauntlet demo` works from any folder.
@@ -87,6 +150,7 @@ pub fn demo(
         templates: None,
         progress: Progress::Auto,
         watch: false,
+        shard: None,
         pace: Some(pace),
         dashboard: Some(DashboardOptions {
             listen,
@@ -186,6 +250,9 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
     };
     let file_seed = loaded.scenario.scenario.seed;
     let plan = crate::plan::compile(&loaded, o.seed).map_err(|d| Error::diagnostics(&d))?;
+    if let Some(s) = &o.shard {
+        check_shardable(o, &plan, s)?;
+    }
     let ready = preflight(o, &plan)?;
     let board = o
         .dashboard
@@ -216,9 +283,14 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
             path.display()
         ));
     }
+    let shard_run = match &o.shard {
+        Some(s) => Some(wait_for_start(s, &control, &observer)?),
+        None => None,
+    };
     let options = engine::Options {
         pace: ready.pace,
         control: &control,
+        shard: shard_run.as_ref().map(|(run, _)| *run),
     };
     let outcome = engine::run(&plan, ready.target, edits.as_mut(), &options, &mut observer)
         .map_err(|e| error::target(&path, e))?;
@@ -230,6 +302,29 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
         lines.last(&snapshot);
     }
     let results = results::build(&snapshot);
+    if let (Some(s), Some((_, lag_ms))) = (&o.shard, &shard_run) {
+        let who = shard::Identity {
+            id: s.id,
+            start_at: clock::rfc3339_ms(s.start_at),
+            start_lag_ms: *lag_ms,
+            source_name: &path.file_name().map_or("scenario.toml".to_string(), |n| {
+                n.to_string_lossy().into_owned()
+            }),
+            source: &loaded.source.text,
+        };
+        let file = shard::ShardFile::of(
+            &plan,
+            &who,
+            &outcome.live.recorder,
+            outcome.stop,
+            snapshot.end_ns,
+            &outcome.target,
+        );
+        let json = serde_json::to_string(&file).unwrap_or_default() + "\n";
+        let at = ready.out.join(shard::FILE);
+        write_atomic(&at, json.as_bytes())
+            .map_err(error::io(format!("cannot write {}", at.display())))?;
+    }
     write(o, &plan, &results, &ready.out, started, wall)?;
     ready
         .templates
@@ -256,11 +351,99 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
         linger(server.addr, d, &control);
     }
     drop(server);
+    if let Some(s) = &o.shard {
+        // A shard's own figures are a share of the run's: its verdict is the merge's.
+        eprintln!(
+            "shard {} done: merge every shard's folder with `gauntlet merge` for the run's verdict",
+            s.id
+        );
+        return Ok(ExitCode::from(match results.verdict.status.as_str() {
+            "interrupted" => exit::INTERRUPTED,
+            _ => exit::OK,
+        }));
+    }
     Ok(ExitCode::from(match results.verdict.status.as_str() {
         "passed" => exit::OK,
         "interrupted" => exit::INTERRUPTED,
         _ => exit::FAILED,
     }))
+}
+
+/// What a shard cannot be: a simulated run (one system in virtual time), a run that follows
+/// its file, a run with probes (their scrapes are not merged).
+fn check_shardable(o: &Options, plan: &Plan, s: &ShardOptions) -> Result<(), Error> {
+    if matches!(plan.target, Target::Simulated { .. }) {
+        return Err(Error::Invalid(format!(
+            "--shard {}: the simulated target is one system in virtual time and cannot be split over generators; run it whole (it is deterministic, and fast)",
+            s.id
+        )));
+    }
+    if o.watch {
+        return Err(Error::Invalid(format!(
+            "--shard {} with --watch: the shards of a run follow one plan; leave --watch out",
+            s.id
+        )));
+    }
+    if !plan.probes.is_empty() {
+        return Err(Error::Invalid(format!(
+            "--shard {}: the scenario has [[probe]]s, whose scrapes shards do not merge; run probes in an unsharded run",
+            s.id
+        )));
+    }
+    Ok(())
+}
+
+/// Waits for the shared start instant (an interrupt ends the wait) and gives the shard's run
+/// and how late it started, ms. A late shard keeps the shared clock: what was due while it
+/// was not running goes out at once, each measured from its planned time, so the lag shows.
+fn wait_for_start(
+    s: &ShardOptions,
+    control: &Control,
+    observer: &RunObserver<'_>,
+) -> Result<(engine::ShardRun, f64), Error> {
+    if let Ok(wait) = s.start_at.duration_since(SystemTime::now())
+        && !wait.is_zero()
+    {
+        observer.say(format!(
+            "shard {} waits {:.1} s for the shared start {}",
+            s.id,
+            wait.as_secs_f64(),
+            clock::rfc3339_ms(s.start_at)
+        ));
+        let until = Instant::now() + wait;
+        while Instant::now() < until {
+            if control.interrupted() {
+                return Err(Error::Invalid(format!(
+                    "shard {} interrupted before its start",
+                    s.id
+                )));
+            }
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+        }
+    }
+    let late = SystemTime::now()
+        .duration_since(s.start_at)
+        .unwrap_or_default();
+    let start = Instant::now()
+        .checked_sub(late)
+        .unwrap_or_else(Instant::now);
+    let lag_ms = (late.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
+    if late > Duration::from_millis(100) {
+        eprintln!(
+            "warning: shard {} starts {:.2} s after --start-at {}: what was due before now goes out at once, each measured from its planned time (generator lag), and start_lag_ms records it",
+            s.id,
+            late.as_secs_f64(),
+            clock::rfc3339_ms(s.start_at)
+        );
+    }
+    Ok((
+        engine::ShardRun {
+            k: s.id.k,
+            n: s.id.n,
+            start,
+        },
+        lag_ms,
+    ))
 }
 
 /// Starts the dashboard's server and says where it is.
@@ -654,7 +837,7 @@ impl Lines {
     }
 }
 
-fn run_dir(plan: &Plan, started: SystemTime) -> PathBuf {
+pub(super) fn run_dir(plan: &Plan, started: SystemTime) -> PathBuf {
     let base = Path::new(&plan.report.dir).join(&plan.name);
     let id = format!("{}-seed{}", clock::compact(started), plan.seed);
     let mut dir = base.join(&id);
@@ -674,7 +857,7 @@ fn host() -> String {
 }
 
 /// The verdict as the terminal shows it: the same headline as every report.
-fn verdict_text(r: &Results, out: &Path) -> String {
+pub(super) fn verdict_text(r: &Results, out: &Path) -> String {
     let mut s = String::new();
     let t = &r.summary.totals;
     s.push_str(&format!(

@@ -479,17 +479,21 @@ pub(super) fn drive(
     prepared: Prepared,
     edits: &mut dyn Edits,
     control: &Control,
+    shard: Option<super::ShardRun>,
     observer: &mut dyn Observer,
 ) -> Result<RunOutcome, TargetError> {
     let watched = edits.may_come();
     let horizon = prepared.timeout.as_nanos() as u64 + 2 * SECOND;
-    let mut live = Live::new(plan.clone(), horizon);
+    let mut live = match shard {
+        Some(s) => Live::sharded(plan.clone(), horizon, s.k, s.n),
+        None => Live::new(plan.clone(), horizon),
+    };
     let max_in_flight = prepared.max_in_flight;
     let Connected {
         shared,
         proxy,
         scrapers,
-    } = connect(runtime, &plan, prepared, watched)?;
+    } = connect(runtime, &plan, prepared, watched, shard.map(|s| s.start))?;
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
     let (scrape_tx, mut scrape_rx) = mpsc::unbounded_channel::<Scrape>();
     // Aborted when the run ends (dropping the guard), scrapes and all.
@@ -638,10 +642,11 @@ fn connect(
     plan: &Plan,
     mut prepared: Prepared,
     watched: bool,
+    start: Option<std::time::Instant>,
 ) -> Result<Connected, TargetError> {
     let scrapers = std::mem::take(&mut prepared.probes);
     let upstream = runtime.block_on(prepared.endpoint.resolve())?;
-    let clock = Arc::new(PlanClock::starting_now());
+    let clock = Arc::new(start.map_or_else(PlanClock::starting_now, PlanClock::starting_at));
     let proxy = if plan.failures.is_empty() && !watched {
         None
     } else {

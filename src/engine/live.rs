@@ -117,6 +117,8 @@ pub struct Live {
     /// The simulated model's components as they stood at the last second.
     pub components: Option<Vec<crate::targets::ComponentState>>,
     pending: VecDeque<(u64, Edit)>,
+    /// A shard sends only the arrivals numbered `i mod n == k`: (k, n).
+    shard: Option<(u64, u64)>,
 }
 
 impl Live {
@@ -134,6 +136,31 @@ impl Live {
             paused: false,
             components: None,
             pending: VecDeque::new(),
+            shard: None,
+        }
+    }
+
+    /// The state of shard `k` of `n` of a run: it sends, and counts as planned, only the
+    /// arrivals numbered `i mod n == k`, at the times the whole plan gives them.
+    pub fn sharded(plan: Arc<Plan>, horizon_ns: u64, k: u64, n: u64) -> Live {
+        let mut live = Live::new(plan, horizon_ns);
+        live.shard = Some((k, n));
+        live.recorder.shard(k, n);
+        if live.next.is_some_and(|a| !live.owns(&a)) {
+            live.next = live.pull();
+        }
+        live
+    }
+
+    fn owns(&self, a: &Arrival) -> bool {
+        self.shard.is_none_or(|(k, n)| a.index % n == k)
+    }
+
+    /// The next arrival of the schedule this run sends.
+    fn pull(&mut self) -> Option<Arrival> {
+        match self.shard {
+            None => self.arrivals.next(),
+            Some((k, n)) => self.arrivals.by_ref().find(|a| a.index % n == k),
         }
     }
 
@@ -170,7 +197,7 @@ impl Live {
         if a.at_ns >= limit_ns || self.due_at().is_some_and(|r| r <= a.at_ns) {
             return None;
         }
-        self.next = self.arrivals.next();
+        self.next = self.pull();
         self.recorder.drawn(a.request);
         Some(a)
     }
@@ -179,7 +206,7 @@ impl Live {
     /// apply reloads first at equal instants).
     pub fn take(&mut self) -> Option<Arrival> {
         let a = self.next?;
-        self.next = self.arrivals.next();
+        self.next = self.pull();
         self.recorder.drawn(a.request);
         Some(a)
     }
@@ -187,7 +214,15 @@ impl Live {
     /// Records every arrival left as cancelled (the run stopped early), finished at
     /// `done_ns(arrival)`.
     pub fn cancel_unsent(&mut self, done_ns: impl Fn(&Arrival) -> u64) {
-        for a in self.next.take().into_iter().chain(self.arrivals.by_ref()) {
+        let shard = self.shard;
+        let owned = move |a: &Arrival| shard.is_none_or(|(k, n)| a.index % n == k);
+        for a in self
+            .next
+            .take()
+            .into_iter()
+            .chain(self.arrivals.by_ref())
+            .filter(owned)
+        {
             self.recorder.drawn(a.request);
             self.recorder
                 .record(&Finished::unsent(&a, Outcome::Cancelled, done_ns(&a)));
@@ -245,7 +280,7 @@ impl Live {
                         let changes = diff::changes(&self.schedule, &new);
                         self.record = s.plan;
                         self.arrivals = arrivals;
-                        self.next = self.arrivals.next();
+                        self.next = self.pull();
                         self.schedule = new;
                         tracing::info!(at_ms = at / MS, changes = ?changes, "reload accepted");
                         self.reloads.push(Reload {

@@ -130,9 +130,20 @@ pub enum Prepared {
     Http(Box<http::Prepared>, tokio::runtime::Runtime),
 }
 
+/// One shard of a run spread over several generators: it sends the arrivals numbered
+/// `i mod n == k`, at their planned times counted from `start`, the instant all shards share.
+#[derive(Clone, Copy, Debug)]
+pub struct ShardRun {
+    pub k: u64,
+    pub n: u64,
+    pub start: std::time::Instant,
+}
+
 /// How a run goes.
 pub struct Options<'a> {
     pub pace: Pace,
+    /// Set for one shard of a sharded run (http targets only).
+    pub shard: Option<ShardRun>,
     /// Looked at as the run goes: pause, resume and stop; an interrupt ends the run cleanly
     /// (everything left is `cancelled`).
     pub control: &'a Control,
@@ -190,6 +201,7 @@ pub fn run(
             *prepared,
             edits,
             options.control,
+            options.shard,
             observer,
         ),
     }?;

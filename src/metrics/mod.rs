@@ -25,12 +25,12 @@ const SECOND: u64 = 1_000_000_000;
 /// Latencies are recorded in µs, from 1 µs to an hour.
 const MAX_US: u64 = 3_600_000_000;
 
-fn histogram(sigfig: u8) -> Histogram<u64> {
+pub(crate) fn histogram(sigfig: u8) -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_US, sigfig).expect("valid histogram bounds")
 }
 
 /// Decisions against ground truth, and the money involved (integer cents).
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Fraud {
     /// Fraudulent transactions answered with a decision.
     pub fraud: u64,
@@ -160,6 +160,17 @@ impl Aggregate {
     }
 }
 
+/// What shards measured, added together: the input of [`Recorder::merged`].
+pub struct Merged {
+    pub run: Aggregate,
+    pub phases: Vec<Aggregate>,
+    pub failures: Vec<Aggregate>,
+    pub requests: Vec<Aggregate>,
+    /// Every second of the run: its counts (planned included) and latency histogram.
+    pub seconds: Vec<(Second, Histogram<u64>)>,
+    pub probes: Vec<crate::probe::ProbeLog>,
+}
+
 /// One second of the run, by planned start, once final.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Second {
@@ -228,6 +239,33 @@ pub struct Recorder {
     /// The simulated model's components, one entry per second of the run as each second of
     /// virtual time passes (by when calls were made); empty for an http target.
     pub components: Vec<[crate::targets::ComponentSecond; 5]>,
+    /// A shard of a run counts only its own arrivals as planned.
+    shard: Option<ShardCount>,
+    /// A shard keeps every closed second's latency histogram, so shards merge exactly.
+    pub kept: Option<Vec<Histogram<u64>>>,
+}
+
+/// How a shard counts the plan's arrivals: those numbered `i` with `i mod n == k`. Arrivals
+/// are numbered in time order, so the arrivals in [a, b) are numbered from the count before a
+/// to the count before b; `base_n` arrivals precede `base_t` (the first open second's start),
+/// which keeps every count a short walk.
+#[derive(Clone, Copy, Debug)]
+struct ShardCount {
+    k: u64,
+    n: u64,
+    base_t: u64,
+    base_n: u64,
+}
+
+impl ShardCount {
+    /// How many of the numbers 0..count are the shard's.
+    fn owned_below(&self, count: u64) -> u64 {
+        if count > self.k {
+            (count - self.k).div_ceil(self.n)
+        } else {
+            0
+        }
+    }
 }
 
 /// Latency statistics of every window of `seconds` consecutive seconds, as each closes: the
@@ -335,6 +373,29 @@ impl Recorder {
                 .collect(),
             schedule: vec![(plan, 0)],
             components: Vec::new(),
+            shard: None,
+            kept: None,
+        }
+    }
+
+    /// Makes this the recorder of shard `k` of `n`: it counts as planned only the arrivals
+    /// numbered `i mod n == k`, and keeps each second's latency histogram for the merge.
+    pub fn shard(&mut self, k: u64, n: u64) {
+        self.shard = Some(ShardCount {
+            k,
+            n: n.max(1),
+            base_t: 0,
+            base_n: 0,
+        });
+        self.kept = Some(Vec::new());
+    }
+
+    /// The number of the first arrival planned at or after `t` (the whole plan's numbering).
+    fn index_at(&self, plan: &Plan, base_t: u64, base_n: u64, t: u64) -> u64 {
+        if t >= base_t {
+            base_n + plan.count_between(base_t, t)
+        } else {
+            plan.count_between(0, t)
         }
     }
 
@@ -355,6 +416,13 @@ impl Recorder {
 
     /// Arrivals planned in [a, b) by the versions in force then.
     fn planned_between(&self, a: u64, b: u64) -> u64 {
+        if let Some(sh) = self.shard {
+            // A sharded run is never reloaded: one version of the plan.
+            let plan = &self.schedule[0].0;
+            let lo = self.index_at(plan, sh.base_t, sh.base_n, a);
+            let hi = self.index_at(plan, sh.base_t, sh.base_n, b.max(a));
+            return sh.owned_below(hi) - sh.owned_below(lo);
+        }
         let mut n = 0;
         for (i, (plan, from)) in self.schedule.iter().enumerate() {
             let until = self.schedule.get(i + 1).map_or(u64::MAX, |(_, next)| *next);
@@ -539,10 +607,46 @@ impl Recorder {
         for r in &mut self.rolling {
             r.push(s.counts.t, &s.latency);
         }
+        if let Some(kept) = &mut self.kept {
+            kept.push(s.latency.clone());
+        }
         s.latency.reset();
         self.pool.push(s.latency);
         self.count_planned(&mut s.counts, planned);
         self.timeline.push(s.counts);
         self.first_open += 1;
+        if let Some(sh) = &mut self.shard {
+            let plan = &self.schedule[0].0;
+            sh.base_n += plan.count_between(sh.base_t, sh.base_t + SECOND);
+            sh.base_t += SECOND;
+        }
+    }
+
+    /// The recorder of a whole run from its shards' measurements: `run`, `phases`,
+    /// `failures` and `requests` added scope by scope, and the seconds (counts and latency
+    /// histograms) added second by second, then closed as one run closes them, so rolling
+    /// windows and per-second percentiles come from all the samples.
+    pub fn merged(plan: Arc<Plan>, parts: Merged) -> Recorder {
+        let mut r = Recorder::new(plan, 0);
+        r.run = parts.run;
+        r.phases = parts.phases;
+        r.failures = parts.failures;
+        r.requests = parts.requests;
+        r.probes = parts.probes;
+        for (counts, mut latency) in parts.seconds {
+            let mut s = counts;
+            if !latency.is_empty() {
+                s.p50_ms = Some(ms(latency.value_at_quantile(0.50)));
+                s.p95_ms = Some(ms(latency.value_at_quantile(0.95)));
+                s.p99_ms = Some(ms(latency.value_at_quantile(0.99)));
+            }
+            for roll in &mut r.rolling {
+                roll.push(s.t, &latency);
+            }
+            latency.reset();
+            r.timeline.push(s);
+            r.first_open += 1;
+        }
+        r
     }
 }

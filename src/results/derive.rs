@@ -222,6 +222,7 @@ pub fn build(r: &Snapshot<'_>) -> Results {
         reloads: r.reloads.to_vec(),
         controls: r.controls.to_vec(),
         probes: probes(plan, &rec.probes, rec.timeline.len()),
+        shards: Vec::new(),
     }
 }
 

@@ -95,6 +95,10 @@ pub struct Results {
     /// scenario has none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub probes: Vec<ProbeResult>,
+    /// A merged run's shards (`gauntlet merge`), in shard order; absent from a run that was
+    /// not sharded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<crate::shard::ShardRow>,
 }
 
 /// A probe: how its scrapes went, and its series.

@@ -151,6 +151,17 @@ impl CheckCounts {
         self.0[why as usize] += 1;
     }
 
+    /// Adds `n` failures of the reason named `name`; false when no reason has that name.
+    pub fn add_named(&mut self, name: &str, n: u64) -> bool {
+        match http::CheckFailure::ALL.iter().find(|k| k.name() == name) {
+            Some(&k) => {
+                self.0[k as usize] += n;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The reasons seen at least once, with their counts.
     pub fn seen(&self) -> impl Iterator<Item = (http::CheckFailure, u64)> + '_ {
         http::CheckFailure::ALL
@@ -167,6 +178,17 @@ pub struct ErrorCounts([u64; ErrorKind::ALL.len()]);
 impl ErrorCounts {
     pub fn add(&mut self, kind: ErrorKind) {
         self.0[kind as usize] += 1;
+    }
+
+    /// Adds `n` errors of the kind named `name`; false when no kind has that name.
+    pub fn add_named(&mut self, name: &str, n: u64) -> bool {
+        match ErrorKind::from_name(name) {
+            Some(k) => {
+                self.0[k as usize] += n;
+                true
+            }
+            None => false,
+        }
     }
 
     /// The kinds seen at least once, with their counts.

@@ -19,8 +19,13 @@ const RUNNING: u64 = u64::MAX;
 
 impl PlanClock {
     pub fn starting_now() -> PlanClock {
+        PlanClock::starting_at(Instant::now())
+    }
+
+    /// A clock whose plan time 0 is `start` (a shared start instant, possibly past).
+    pub fn starting_at(start: Instant) -> PlanClock {
         PlanClock {
-            start: Instant::now(),
+            start,
             offset: AtomicU64::new(0),
             frozen: AtomicU64::new(RUNNING),
         }

@@ -30,7 +30,11 @@ pub fn run_edited(
     let plan = compile(text);
     let target =
         engine::prepare(&plan, &Default::default()).expect("a simulated target is always ready");
-    let options = engine::Options { pace, control };
+    let options = engine::Options {
+        pace,
+        control,
+        shard: None,
+    };
     let outcome = engine::run(&plan, target, edits, &options, observer).expect("a simulated run");
     results::build(&outcome.snapshot())
 }
