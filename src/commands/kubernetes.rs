@@ -68,6 +68,132 @@ fn block(text: &str, indent: usize) -> String {
     out.trim_end_matches('\n').to_string()
 }
 
+/// The manifests, with `{placeholders}` filled in by `run`.
+const MANIFESTS: &str = r#"# gauntlet {version}: {name} as {n} shards from {start_at}, merged into
+# /results/{run}/merged on the volume {claim}. Apply with: kubectl apply -f -
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {run}
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/name: gauntlet
+    app.kubernetes.io/instance: {run}
+data:
+  scenario.toml: {scenario}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {run}-shards
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/name: gauntlet
+    app.kubernetes.io/instance: {run}
+spec:
+  completionMode: Indexed
+  completions: {n}
+  parallelism: {n}
+  backoffLimit: 0
+  activeDeadlineSeconds: {deadline}
+  ttlSecondsAfterFinished: 86400
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: gauntlet
+        app.kubernetes.io/component: shard
+        app.kubernetes.io/instance: {run}
+    spec:
+      restartPolicy: Never
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+        runAsGroup: 10001
+        fsGroup: 10001
+      containers:
+        - name: shard
+          image: {image}
+          args: ["run", "/scenario/scenario.toml", "--shards", "{n}", "--start-at", "{start_at}", "--progress", "lines", "--out", "/results/{run}/shard-$(SHARD)"]
+          env:
+            - name: SHARD
+              valueFrom:
+                fieldRef:
+                  fieldPath: metadata.annotations['batch.kubernetes.io/job-completion-index']{env}
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: ["ALL"]
+          volumeMounts:
+            - name: scenario
+              mountPath: /scenario
+              readOnly: true
+            - name: results
+              mountPath: /results
+      volumes:
+        - name: scenario
+          configMap:
+            name: {run}
+        - name: results
+          persistentVolumeClaim:
+            claimName: {claim}
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {run}-merge
+  namespace: {ns}
+  labels:
+    app.kubernetes.io/name: gauntlet
+    app.kubernetes.io/instance: {run}
+spec:
+  backoffLimit: 2
+  activeDeadlineSeconds: {deadline}
+  ttlSecondsAfterFinished: 86400
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: gauntlet
+        app.kubernetes.io/component: merge
+        app.kubernetes.io/instance: {run}
+    spec:
+      restartPolicy: Never
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 10001
+        runAsGroup: 10001
+        fsGroup: 10001
+      initContainers:
+        - name: wait-for-shards
+          image: {image}
+          command: ["/bin/sh", "-c"]
+          args: ["until [ \"$(ls /results/{run}/shard-*/shard.json 2>/dev/null | wc -l)\" -ge {n} ]; do sleep 5; done"]
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: ["ALL"]
+          volumeMounts:
+            - name: results
+              mountPath: /results
+      containers:
+        - name: merge
+          image: {image}
+          args: ["merge", {dirs}, "--out", "/results/{run}/merged"]
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities:
+              drop: ["ALL"]
+          volumeMounts:
+            - name: results
+              mountPath: /results
+      volumes:
+        - name: results
+          persistentVolumeClaim:
+            claimName: {claim}
+"#;
+
 pub fn run(o: &Options) -> Result<ExitCode, Error> {
     let loaded = crate::scenario::load_file(&o.file)?;
     let plan = crate::plan::compile(&loaded, None).map_err(|d| Error::diagnostics(&d))?;
@@ -118,7 +244,6 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
     let n = o.shards;
     let ns = &o.namespace;
     let image = quoted(&o.image);
-    let file_name = "scenario.toml";
     // The scenario's ${NAME}s, from the Secret gauntlet-env.
     let mut env = String::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -139,64 +264,24 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
     }
     // Long enough for every shard to start, run and be merged; then Kubernetes gives up.
     let deadline_s = o.start_in.as_secs() + plan.duration_ns.div_ceil(1_000_000_000) + 600;
-    let labels = format!(
-        "app.kubernetes.io/name: gauntlet\n    app.kubernetes.io/instance: {run}\n    gauntlet.dev/scenario: {}",
-        plan.name
-    );
-    let security = "securityContext:\n        runAsNonRoot: true\n        runAsUser: 10001\n        runAsGroup: 10001\n        fsGroup: 10001";
-    let container_security = "securityContext:\n            allowPrivilegeEscalation: false\n            readOnlyRootFilesystem: true\n            capabilities:\n              drop: [\"ALL\"]";
-    let volumes = format!(
-        "volumes:\n        - name: scenario\n          configMap:\n            name: {run}\n        - name: results\n          persistentVolumeClaim:\n            claimName: {}",
-        o.claim
-    );
-    let mut y = String::new();
-    let _ = write!(
-        y,
-        "# gauntlet {version}: {name} as {n} shards from {start_at}, merged into /results/{run}/merged\n\
-# on the volume {claim}. Apply with: kubectl apply -f -\n\
-apiVersion: v1\n\
-kind: ConfigMap\n\
-metadata:\n  name: {run}\n  namespace: {ns}\n  labels:\n    {labels}\n\
-data:\n  {file_name}: {scenario}\n\
----\n\
-apiVersion: batch/v1\n\
-kind: Job\n\
-metadata:\n  name: {run}-shards\n  namespace: {ns}\n  labels:\n    {labels}\n\
-spec:\n  completionMode: Indexed\n  completions: {n}\n  parallelism: {n}\n  backoffLimit: 0\n  activeDeadlineSeconds: {deadline_s}\n  ttlSecondsAfterFinished: 86400\n\
-  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: gauntlet\n        app.kubernetes.io/component: shard\n        app.kubernetes.io/instance: {run}\n\
-    spec:\n      restartPolicy: Never\n      {security}\n\
-      containers:\n        - name: shard\n          image: {image}\n\
-          args: [\"run\", \"/scenario/{file_name}\", \"--shards\", \"{n}\", \"--start-at\", \"{start_at}\", \"--progress\", \"lines\", \"--out\", \"/results/{run}/shard-$(SHARD)\"]\n\
-          env:\n            - name: SHARD\n              valueFrom:\n                fieldRef:\n                  fieldPath: metadata.annotations['batch.kubernetes.io/job-completion-index']{env}\n\
-          {container_security}\n\
-          volumeMounts:\n            - name: scenario\n              mountPath: /scenario\n              readOnly: true\n            - name: results\n              mountPath: /results\n\
-      {volumes}\n\
----\n\
-apiVersion: batch/v1\n\
-kind: Job\n\
-metadata:\n  name: {run}-merge\n  namespace: {ns}\n  labels:\n    {labels}\n\
-spec:\n  backoffLimit: 2\n  activeDeadlineSeconds: {deadline_s}\n  ttlSecondsAfterFinished: 86400\n\
-  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: gauntlet\n        app.kubernetes.io/component: merge\n        app.kubernetes.io/instance: {run}\n\
-    spec:\n      restartPolicy: Never\n      {security}\n\
-      initContainers:\n        - name: wait-for-shards\n          image: {image}\n\
-          command: [\"/bin/sh\", \"-c\"]\n\
-          args: [\"until [ \\\"$(ls /results/{run}/shard-*/shard.json 2>/dev/null | wc -l)\\\" -ge {n} ]; do sleep 5; done\"]\n\
-          {container_security}\n\
-          volumeMounts:\n            - name: results\n              mountPath: /results\n\
-      containers:\n        - name: merge\n          image: {image}\n\
-          args: [\"merge\", {dirs}, \"--out\", \"/results/{run}/merged\"]\n\
-          {container_security}\n\
-          volumeMounts:\n            - name: scenario\n              mountPath: /scenario\n              readOnly: true\n            - name: results\n              mountPath: /results\n\
-      {volumes}\n",
-        version = env!("CARGO_PKG_VERSION"),
-        name = plan.name,
-        claim = o.claim,
-        scenario = block(&loaded.source.text, 2),
-        dirs = (0..n)
-            .map(|k| format!("\"/results/{run}/shard-{k}\""))
-            .collect::<Vec<_>>()
-            .join(", "),
-    );
+    let dirs = (0..n)
+        .map(|k| format!("\"/results/{run}/shard-{k}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let y = MANIFESTS
+        .replace("{version}", env!("CARGO_PKG_VERSION"))
+        .replace("{name}", &plan.name)
+        .replace("{run}", &run)
+        .replace("{ns}", ns)
+        .replace("{n}", &n.to_string())
+        .replace("{image}", &image)
+        .replace("{start_at}", &start_at)
+        .replace("{deadline}", &deadline_s.to_string())
+        .replace("{claim}", &o.claim)
+        .replace("{dirs}", &dirs)
+        .replace("{env}", &env)
+        // Last: the scenario's text is not searched for placeholders.
+        .replace("{scenario}", &block(&loaded.source.text, 2));
     super::print(&y)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -16,6 +16,7 @@ mod properties;
 mod reload;
 mod run_cli;
 mod schema;
+mod shards;
 mod simulation;
 mod support;
 mod tls;
