@@ -387,6 +387,17 @@ fn the_kubernetes_manifests_validate_against_the_kubernetes_schemas() {
         String::from_utf8_lossy(&v.stdout),
         String::from_utf8_lossy(&v.stderr)
     );
+    // The example claim in deploy/ too.
+    let claim = Command::new(&validate)
+        .args(["--strict", "--quiet"])
+        .arg(root().join("deploy/results-claim.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        claim.status.success(),
+        "{}",
+        String::from_utf8_lossy(&claim.stdout)
+    );
     // And the validator can fail: a misspelt field is refused.
     std::fs::write(&file, yaml.replace("parallelism:", "paralelism:")).unwrap();
     let bad = Command::new(&validate)
