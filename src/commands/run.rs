@@ -118,6 +118,14 @@ pub fn resolve_shard(
         .map(clock::parse_rfc3339)
         .transpose()
         .map_err(|e| Error::Invalid(format!("--start-at: {e}")))?;
+    if let Some(at) = start_at
+        && at.duration_since(SystemTime::now()).unwrap_or_default() > Duration::from_secs(86_400)
+    {
+        return Err(Error::Invalid(format!(
+            "--start-at {}: more than a day away; give the instant the shards start from, a little in the future",
+            clock::rfc3339(at)
+        )));
+    }
     match (id, start_at) {
         (Some(id), at) => Ok(Some(ShardOptions {
             id,
