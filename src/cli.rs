@@ -155,6 +155,27 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
     },
+    /// Judge a run against a baseline: per scope (the run, each phase, each failure window),
+    /// the change of every figure with a 95% confidence interval (seeded bootstrap over
+    /// seconds, paired when both ran the same plan). Exit 0 no regression, 1 a regression, 2
+    /// the runs cannot be compared.
+    Compare {
+        /// The baseline run's folder (or its results.json).
+        baseline: PathBuf,
+        /// The run to judge (folder or results.json).
+        run: PathBuf,
+        /// Limits, e.g. "latency.p95=10%,error_rate=0.1pt,recovery_time=5s,fraud.recall=-2pt": a
+        /// change beyond one, with its whole interval beyond it, is a regression. Default: the
+        /// run's scenario's [compare] max_regression.
+        #[arg(long, value_name = "SPEC")]
+        max_regression: Option<String>,
+        /// md (fit for a pull-request comment), html or json.
+        #[arg(long, value_name = "FORMAT", default_value = "md", value_parser = ["md", "html", "json"])]
+        format: String,
+        /// Write the report to FILE instead of stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
     /// Print the Kubernetes manifests that run a scenario as N shards and merge them: a
     /// ConfigMap with the scenario, an Indexed Job of N shards sharing a start instant, and a
     /// Job that waits for them and runs `gauntlet merge`.

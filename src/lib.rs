@@ -7,6 +7,7 @@
 pub mod cli;
 mod clock;
 pub mod commands;
+pub mod compare;
 pub mod dashboard;
 pub mod engine;
 pub mod metrics;

@@ -1,6 +1,7 @@
 //! Carries out each command. Output the command was asked for goes to stdout; diagnostics to
 //! stderr; the exit code says how it went (see `cli::exit`).
 
+mod compare;
 mod error;
 mod follow;
 mod kubernetes;
@@ -88,6 +89,13 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             templates,
         } => report::run(&results, &formats, templates.as_deref()),
         Command::Serve { listen, seed } => serve::run(listen, seed),
+        Command::Compare {
+            baseline,
+            run,
+            max_regression,
+            format,
+            out,
+        } => compare::run(&baseline, &run, max_regression.as_deref(), &format, out),
         Command::Merge {
             dirs,
             out,

@@ -31,6 +31,11 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
     c.check_target(&s.target, &loaded.base_dir);
     c.check_workload(&s.workload);
     c.check_report(&s.report, &loaded.base_dir);
+    if let Some(cmp) = &s.compare
+        && let Err(e) = crate::compare::parse_limits(&cmp.max_regression)
+    {
+        c.err("/compare/max_regression", e);
+    }
     let failures = failures(&mut c, s, &timeline);
     let requests = requests(&s.target);
     let probes = probes(&mut c, s);
@@ -56,6 +61,7 @@ pub fn compile(loaded: &Loaded, seed: Option<u64>) -> Result<Plan, Vec<Diagnosti
         priced: s.business.is_some(),
         capacity: s.capacity,
         report: s.report.clone(),
+        max_regression: s.compare.as_ref().map(|c| c.max_regression.clone()),
         base_dir: loaded.base_dir.clone(),
         request_cdf: requests
             .iter()

@@ -181,6 +181,8 @@ pub struct Plan {
     /// When a second counts as broken, for the capacity figure.
     pub capacity: Capacity,
     pub report: Report,
+    /// `[compare] max_regression`, checked; not part of the digest (it changes no run).
+    pub max_regression: Option<String>,
     /// The folder of the scenario file, for its relative paths.
     pub base_dir: PathBuf,
     /// The requests of an http target's mix, in order (one, `default`, for a target without

@@ -183,6 +183,25 @@ impl Frame {
                 ),
             });
         }
+        frame.set_ticks();
+        frame
+    }
+
+    /// A time axis of `seconds` with nothing marked on it.
+    fn bare(seconds: usize) -> Frame {
+        let mut frame = Frame {
+            seconds: seconds.max(1) as f64,
+            bands: Vec::new(),
+            markers: Vec::new(),
+            events: Vec::new(),
+            ticks: Vec::new(),
+        };
+        frame.set_ticks();
+        frame
+    }
+
+    fn set_ticks(&mut self) {
+        let seconds = self.seconds;
         // Ticks on round times: the smallest step from this list that gives at most 8.
         let step = [
             1u64, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400,
@@ -190,16 +209,15 @@ impl Frame {
         .into_iter()
         .find(|s| seconds / *s as f64 <= 8.0)
         .unwrap_or(86400 * ((seconds / 8.0 / 86400.0).ceil() as u64).max(1));
-        frame.ticks = (0..=(seconds as u64 / step))
+        self.ticks = (0..=(seconds as u64 / step))
             .map(|i| {
                 let t = (i * step) as f64;
                 Tick {
-                    x: frame.x(t),
+                    x: self.x(t),
                     label: crate::units::ns((t * 1e9) as u64),
                 }
             })
             .collect();
-        frame
     }
 
     /// The horizontal position of second `t`.
@@ -273,6 +291,43 @@ impl Frame {
             ticks: self.ticks.clone(),
         }
     }
+}
+
+/// Two runs over time on one axis: p95 latency, error rate and throughput, the baseline's
+/// line beside the run's.
+pub fn comparison(c: &crate::compare::Comparison) -> Vec<Chart> {
+    let s = &c.series;
+    let frame = Frame::bare(s.p95_ms[0].len().max(s.p95_ms[1].len()));
+    let pct = |v: &Vec<Option<f64>>| v.iter().map(|x| x.map(|x| x * 100.0)).collect();
+    vec![
+        frame.chart(
+            "Latency p95 per second (ms)",
+            " ms",
+            vec![
+                ("baseline", "base", s.p95_ms[0].clone()),
+                ("run", "run", s.p95_ms[1].clone()),
+            ],
+            None,
+        ),
+        frame.chart(
+            "Error rate per second (%)",
+            "%",
+            vec![
+                ("baseline", "base", pct(&s.error_rate[0])),
+                ("run", "run", pct(&s.error_rate[1])),
+            ],
+            None,
+        ),
+        frame.chart(
+            "Throughput (ok per second)",
+            "",
+            vec![
+                ("baseline", "base", s.throughput[0].clone()),
+                ("run", "run", s.throughput[1].clone()),
+            ],
+            None,
+        ),
+    ]
 }
 
 impl Charts {

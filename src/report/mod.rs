@@ -39,6 +39,63 @@ pub const BUILTIN: [(&str, &str, &str); 4] = [
     ),
 ];
 
+/// Templates other templates import: the HTML reports' time chart.
+const PARTIALS: [(&str, &str); 1] = [(
+    "chart.html",
+    include_str!("../../report-templates/chart.html"),
+)];
+
+/// The comparison reports of `gauntlet compare`: (format, template name, source).
+const COMPARE: [(&str, &str, &str); 2] = [
+    (
+        "md",
+        "compare.md",
+        include_str!("../../report-templates/compare.md"),
+    ),
+    (
+        "html",
+        "compare.html",
+        include_str!("../../report-templates/compare.html"),
+    ),
+];
+
+/// An environment with gauntlet's filters, strict about undefined names.
+fn environment() -> Result<Environment<'static>, ReportError> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+            .expect("the default syntax is valid"),
+    );
+    add_filters(&mut env);
+    for (name, source) in PARTIALS {
+        env.add_template_owned(name.to_string(), source.to_string())?;
+    }
+    Ok(env)
+}
+
+/// Renders a comparison as `md` or `html` (`json` is its serialisation).
+pub fn render_comparison(
+    c: &crate::compare::Comparison,
+    format: &str,
+) -> Result<String, ReportError> {
+    if format == "json" {
+        return Ok(serde_json::to_string_pretty(c).unwrap_or_default() + "\n");
+    }
+    let Some((_, name, source)) = COMPARE.iter().find(|(f, _, _)| *f == format) else {
+        return Err(ReportError::UnknownFormat(format.to_string()));
+    };
+    let mut env = environment()?;
+    env.add_template_owned(name.to_string(), source.to_string())?;
+    let charts = charts::comparison(c);
+    Ok(env.get_template(name)?.render(minijinja::context! {
+        c => Serde(c),
+        charts => Serde(&charts),
+    })?)
+}
+
 /// Why reports could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
@@ -84,15 +141,7 @@ pub struct Templates {
 impl Templates {
     /// Loads and compiles every template, so a syntax error shows before a run starts.
     pub fn load(folder: Option<&Path>) -> Result<Templates, ReportError> {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_syntax(
-            minijinja::syntax::SyntaxConfig::builder()
-                .keep_trailing_newline(true)
-                .build()
-                .expect("the default syntax is valid"),
-        );
-        add_filters(&mut env);
+        let mut env = environment()?;
         for (_, file, source) in BUILTIN {
             env.add_template_owned(file.to_string(), source.to_string())?;
         }
@@ -238,7 +287,53 @@ fn rename(e: minijinja::Error, path: &Path) -> minijinja::Error {
     new
 }
 
+/// A change as `compare` measures it: `+12.3%`, `-0.15 pt`, `+1.2 s`.
+fn delta(v: Option<f64>, unit: &str) -> String {
+    let Some(v) = v else {
+        return "n/a".to_string();
+    };
+    let sign = if v > 0.0 {
+        "+"
+    } else if v < 0.0 {
+        "-"
+    } else {
+        "±"
+    };
+    let a = v.abs();
+    match unit {
+        "relative" => format!("{sign}{}%", trimmed(a * 100.0, 1)),
+        "points" => format!("{sign}{} pt", trimmed(a * 100.0, 2)),
+        _ if a >= 1000.0 => format!("{sign}{} s", trimmed(a / 1000.0, 2)),
+        _ => format!("{sign}{} ms", trimmed(a, 1)),
+    }
+}
+
+/// A value of one of `compare`'s figures, in its own unit.
+fn figure(v: Option<f64>, metric: &str) -> String {
+    let Some(v) = v else {
+        return "n/a".to_string();
+    };
+    if metric.starts_with("latency")
+        || metric.starts_with("service_time")
+        || metric == "recovery_time"
+    {
+        if v >= 1000.0 {
+            format!("{} s", trimmed(v / 1000.0, 2))
+        } else {
+            format!("{} ms", trimmed(v, 1))
+        }
+    } else if metric == "throughput" {
+        format!("{} TPS", trimmed(v, 1))
+    } else {
+        format!("{}%", trimmed(v * 100.0, 2))
+    }
+}
+
 fn add_filters(env: &mut Environment<'static>) {
+    env.add_filter("delta", |v: Option<f64>, unit: String| delta(v, &unit));
+    env.add_filter("figure", |v: Option<f64>, metric: String| {
+        figure(v, &metric)
+    });
     // A latency in ms: "45.2 ms", "1.25 s"; nothing as "n/a".
     env.add_filter("ms", |v: Option<f64>| -> String {
         match v {

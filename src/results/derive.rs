@@ -219,6 +219,7 @@ pub fn build(r: &Snapshot<'_>) -> Results {
             Target::Simulated { .. } => None,
         },
         report_formats: plan.report.formats.iter().map(|f| f.0.clone()).collect(),
+        max_regression: plan.max_regression.clone(),
         reloads: r.reloads.to_vec(),
         controls: r.controls.to_vec(),
         probes: probes(plan, &rec.probes, rec.timeline.len()),

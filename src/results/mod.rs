@@ -83,6 +83,10 @@ pub struct Results {
     pub transport: Option<TransportResult>,
     /// The report formats the scenario asked for.
     pub report_formats: Vec<String>,
+    /// The scenario's `[compare] max_regression`: what `gauntlet compare` judges this run by
+    /// when given no `--max-regression`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_regression: Option<String>,
     /// Every reload of the scenario during `run --watch`, accepted or refused, in order.
     /// (Absent from results written before reloads existed: read as none.)
     #[serde(default)]

@@ -119,6 +119,21 @@ pub struct Scenario {
     /// Which reports to render and where.
     #[serde(default)]
     pub report: Report,
+    /// How `gauntlet compare` judges this scenario's runs against a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compare: Option<CompareTable>,
+}
+
+/// `[compare]`: the regressions `gauntlet compare BASELINE RUN` fails on when no
+/// `--max-regression` is given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompareTable {
+    /// `METRIC=LIMIT,...`, e.g. `"latency.p95=10%,error_rate=0.1pt,recovery_time=5s,fraud.recall=-2pt"`:
+    /// a change of the figure in its worse direction beyond the limit, with its whole 95%
+    /// interval beyond it, is a regression. `%` is relative, `pt` points of a share, `ms`, `s`,
+    /// `m` a time.
+    pub max_regression: String,
 }
 
 /// `[scenario]`: identity and randomness.

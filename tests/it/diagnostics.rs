@@ -45,6 +45,7 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
         "ends at 1m20s, after the run ends at 1m",
     ),
     ("fraction-out-of-range", 6, 14, "must be at most 1, not 1.5"),
+    ("compare-bad-limit", 11, 18, "cannot be limited in a time"),
     ("component-metric-http", 15, 9, "scrape them with [[probe]]"),
     (
         "component-metric-unknown",

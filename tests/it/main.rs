@@ -2,6 +2,7 @@
 
 mod browser;
 mod cli;
+mod compare;
 mod dashboard;
 mod determinism;
 mod diagnostics;
