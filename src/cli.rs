@@ -82,6 +82,9 @@ pub enum Command {
         /// `<report.dir>/<scenario>/<run-id>/`.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// With --out: when DIR already holds a run, empty it first instead of refusing.
+        #[arg(long, requires = "out")]
+        force: bool,
         /// A folder of report templates replacing or adding to the built-in ones.
         #[arg(long, value_name = "DIR")]
         templates: Option<PathBuf>,
@@ -326,6 +329,8 @@ pub fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        // Colours only on a terminal: a redirected stderr (CI logs, files) stays plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             seed,
             env,
             out,
+            force,
             templates,
             quiet,
             progress,
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
             seed,
             vars: crate::targets::http::Vars::new(env),
             out,
+            force,
             templates,
             progress: if quiet {
                 crate::cli::Progress::None

@@ -61,6 +61,8 @@ pub struct Options {
     /// `--env` over the environment, for `${NAME}` in the target.
     pub vars: crate::targets::http::Vars,
     pub out: Option<PathBuf>,
+    /// Empty `out` first when it already holds a run.
+    pub force: bool,
     pub templates: Option<PathBuf>,
     pub progress: Progress,
     pub watch: bool,
@@ -155,6 +157,7 @@ pub fn demo(
         seed: None,
         vars: Default::default(),
         out,
+        force: false,
         templates: None,
         progress: Progress::Auto,
         watch: false,
@@ -580,7 +583,21 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
         templates.file_for(f)?;
     }
     let out = match &o.out {
-        Some(dir) => dir.clone(),
+        Some(dir) => {
+            if holds_a_run(dir) {
+                if !o.force {
+                    return Err(Error::Invalid(format!(
+                        "--out {}: the folder already holds a run (results.json); choose another folder, or add --force to empty it first",
+                        dir.display()
+                    )));
+                }
+                std::fs::remove_dir_all(dir).map_err(error::io(format!(
+                    "--force: cannot empty {}",
+                    dir.display()
+                )))?;
+            }
+            dir.clone()
+        }
         None => run_dir(plan, SystemTime::now()),
     };
     std::fs::create_dir_all(&out).map_err(error::io(format!("cannot create {}", out.display())))?;
@@ -591,6 +608,13 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
         formats,
         out,
     })
+}
+
+/// Whether `dir` holds the record of a run (so writing a run there would mix two).
+fn holds_a_run(dir: &Path) -> bool {
+    ["results.json", "run.json", "shard.json"]
+        .iter()
+        .any(|f| dir.join(f).exists())
 }
 
 /// Whether progress shows as a bar, as lines, or not at all.

@@ -19,10 +19,19 @@ pub fn run(listen: SocketAddr, seed: u64) -> Result<ExitCode, Error> {
         let addr = listener
             .local_addr()
             .map_err(error::io(format!("cannot listen on {listen}")))?;
-        eprintln!("gauntlet serve: the fraud-pipeline on http://{addr}/score (GET /health); Ctrl-C stops it");
+        if !crate::dashboard::is_loopback(&addr) {
+            eprintln!(
+                "warning: gauntlet serve listens on {addr}, reachable from other machines: anyone who can reach it can send it load"
+            );
+        }
+        eprintln!("gauntlet serve: the fraud-pipeline on http://{addr}/score (GET /health); Ctrl-C or SIGTERM stops it");
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .map_err(error::io("cannot catch SIGTERM"))?;
+        // Ctrl-C and SIGTERM (a container's or a service manager's stop) both end it cleanly.
         tokio::select! {
             _ = serve::run(listener, seed) => {}
             _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
         }
         Ok(ExitCode::SUCCESS)
     })

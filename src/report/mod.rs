@@ -96,9 +96,16 @@ pub fn render_comparison(
     })?)
 }
 
+/// Files of a run's folder no report may overwrite: the run's record.
+const RESERVED: [&str; 3] = ["results.json", "run.json", "shard.json"];
+
 /// Why reports could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    #[error(
+        "{0}: a template may not be named results.json, run.json or shard.json: its report would overwrite the run's own record; rename it"
+    )]
+    Reserved(String),
     #[error("{path}: cannot read the template folder: {source}")]
     Folder {
         path: String,
@@ -165,6 +172,9 @@ impl Templates {
                 else {
                     continue;
                 };
+                if RESERVED.contains(&name.as_str()) {
+                    return Err(ReportError::Reserved(path.display().to_string()));
+                }
                 let source = std::fs::read_to_string(&path).map_err(err)?;
                 // Templates are named by their path so errors point at the file.
                 env.add_template_owned(name.clone(), source)

@@ -7,6 +7,7 @@ mod dashboard;
 mod determinism;
 mod diagnostics;
 mod docs;
+mod hardening;
 mod health;
 mod honest;
 mod http;

@@ -398,6 +398,7 @@ fn piped_progress_is_a_line_every_ten_seconds() {
             .arg(&w.path)
             .args(["--pace", "30x", "--out"])
             .arg(&out)
+            .arg("--force")
             .args(extra)
             .assert()
             .success();
