@@ -180,6 +180,28 @@ fn misbehaving_services_are_counted_by_kind_and_the_run_completes() {
     }
 }
 
+/// The rest of the ways a server misbehaves: each request still ends in a counted outcome
+/// (an error or a timeout, none ok, none lost), and the run writes its report.
+#[test]
+fn servers_that_stop_halfway_or_never_finish_end_in_counted_outcomes() {
+    for behaviour in [
+        Behaviour::CloseAfterHeaders,
+        Behaviour::EndlessChunks,
+        Behaviour::NeverReads,
+        Behaviour::Body100MB,
+    ] {
+        let server = Server::start(behaviour);
+        let (code, r, w) = run(&scenario(&server.url("/"), 10, "1s", ""));
+        assert_eq!(code, 0, "{behaviour:?}: no criteria, so the verdict passes");
+        assert_accounted(&r);
+        let (planned, ok, errors, timeouts, ..) = totals(&r);
+        assert_eq!(planned, 10);
+        assert_eq!(ok, 0, "{behaviour:?}: {}", r["errors_by_kind"]);
+        assert_eq!(errors + timeouts, planned, "{behaviour:?}");
+        assert!(w.dir.path().join("out/report.html").is_file());
+    }
+}
+
 /// The kind a user reads is the kind the service caused, whether or not requests go through
 /// the fault proxy (a 1 ms latency failure puts the proxy in the path without failing any
 /// request itself).

@@ -38,6 +38,14 @@ pub enum Behaviour {
     /// Answers normally until `after` since the first request, then stops: closes everything
     /// and refuses connections.
     DiesAfter(Duration),
+    /// Sends a status line and headers promising a body, then closes.
+    CloseAfterHeaders,
+    /// Answers with chunked encoding whose chunks never end.
+    EndlessChunks,
+    /// Accepts connections and never reads from them (nor answers).
+    NeverReads,
+    /// Promises and streams a 100 MB body.
+    Body100MB,
 }
 
 #[derive(Default)]
@@ -154,6 +162,13 @@ async fn connection(
     first: Arc<Mutex<Option<Instant>>>,
     dead: Arc<std::sync::atomic::AtomicBool>,
 ) {
+    if behaviour == Behaviour::NeverReads {
+        // Hold the connection open, unread, until the client gives up on it.
+        let mut one = [0u8; 1];
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        let _ = stream.try_read(&mut one);
+        return;
+    }
     let mut buf = Vec::new();
     while let Some((head, body)) = read_request(&mut stream, &mut buf).await {
         let since_first = {
@@ -251,6 +266,36 @@ async fn connection(
                 tokio::time::sleep(d).await;
                 normal
             }
+            Behaviour::CloseAfterHeaders => {
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 50\r\n\r\n")
+                    .await;
+                return;
+            }
+            Behaviour::EndlessChunks => {
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                loop {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    if stream.write_all(b"4\r\nxxxx\r\n").await.is_err() {
+                        return;
+                    }
+                }
+            }
+            Behaviour::Body100MB => {
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 104857600\r\n\r\n")
+                    .await;
+                let chunk = vec![b'x'; 64 * 1024];
+                for _ in 0..1600 {
+                    if stream.write_all(&chunk).await.is_err() {
+                        return;
+                    }
+                }
+                continue;
+            }
+            Behaviour::NeverReads => return,
             Behaviour::DiesAfter(after) => {
                 if since_first >= after {
                     dead.store(true, std::sync::atomic::Ordering::SeqCst);
