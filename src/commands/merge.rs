@@ -80,7 +80,7 @@ pub fn run(
         start_at: merged.start_at.clone(),
         merged_at: crate::clock::rfc3339(SystemTime::now()),
         shards: merged.rows.iter().map(|r| r.from.clone()).collect(),
-        command: std::env::args().collect(),
+        command: super::run::redacted_args(std::env::args()),
     };
     let json = serde_json::to_string_pretty(&info).unwrap_or_default() + "\n";
     write_atomic(&out.join("run.json"), json.as_bytes())

@@ -668,7 +668,7 @@ fn write(
             / (wall_ms.max(1) as f64 / 1000.0))
             .round(),
         host: host(),
-        command: std::env::args().collect(),
+        command: redacted_args(std::env::args()),
         interrupted: results.interrupted,
     };
     let json = serde_json::to_string_pretty(&info).unwrap_or_default() + "\n";
@@ -879,6 +879,31 @@ pub(super) fn run_dir(plan: &Plan, started: SystemTime) -> PathBuf {
         n += 1;
     }
     dir
+}
+
+/// The command line with the values of `--env NAME=VALUE` hidden: they are secrets as often
+/// as not, and run.json is shared.
+pub(super) fn redacted_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut value_next = false;
+    for a in args {
+        let hide = |nv: &str| match nv.split_once('=') {
+            Some((name, _)) => format!("{name}=***"),
+            None => nv.to_string(),
+        };
+        if value_next {
+            out.push(hide(&a));
+            value_next = false;
+        } else if a == "--env" {
+            out.push(a);
+            value_next = true;
+        } else if let Some(nv) = a.strip_prefix("--env=") {
+            out.push(format!("--env={}", hide(nv)));
+        } else {
+            out.push(a);
+        }
+    }
+    out
 }
 
 fn host() -> String {

@@ -599,3 +599,69 @@ fn linger_keeps_serving_the_final_state_and_the_report() {
         "Ctrl-C while lingering ends the dashboard, not the verdict"
     );
 }
+
+/// A secret planted in the environment and another given with `--env` reach the service and
+/// nothing else: no file of the run, no log line (at the most verbose level), no page or feed
+/// of the dashboard.
+#[test]
+fn a_planted_secret_reaches_the_service_and_no_output_log_or_dashboard() {
+    const A: &str = "pl4nted-s3cret-a";
+    const B: &str = "pl4nted-s3cret-b";
+    let server = Server::start(Behaviour::Normal);
+    let text = format!(
+        "[scenario]\nname = \"secret\"\nseed = 2\n\n[target]\nkind = \"http\"\nurl = \"{}\"\nheaders = {{ authorization = \"Bearer ${{PLANTED_A}}\", x-api-key = \"${{PLANTED_B}}\" }}\n\n[[phase]]\nname = \"p\"\nduration = \"3s\"\nload = {{ pattern = \"constant\", rate = 50 }}\n\n[[failure]]\nname = \"slow\"\nkind = \"latency\"\ncomponent = \"upstream\"\nat = \"1s\"\nduration = \"1s\"\ndelay = \"5ms\"\n\n[report]\nformats = [\"md\", \"html\", \"junit\", \"summary\"]\n",
+        server.url("/score")
+    );
+    let w = write("s.toml", &text);
+    let out = w.dir.path().join("out");
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("gauntlet"));
+    cmd.args(["-vvv", "run"])
+        .arg(&w.path)
+        .args(["--dashboard", "--listen", "127.0.0.1:0", "--linger", "2s"])
+        .args(["--env", &format!("PLANTED_B={B}"), "--out"])
+        .arg(&out)
+        .env("PLANTED_A", A);
+    let mut child = Lines::stderr(cmd);
+    let addr = serving_at(&mut child);
+    let mut pages = String::new();
+    for path in ["/", "/api/live", "/metrics"] {
+        pages.push_str(&http(addr, "GET", path, None).2);
+    }
+    child.expect("dashboard: serving the final state");
+    for path in ["/api/live", "/metrics", "/report"] {
+        pages.push_str(&http(addr, "GET", path, None).2);
+    }
+    let (code, lines) = child.finish();
+    assert_eq!(code, 0, "{lines:?}");
+    let seen = server.seen.lock().unwrap();
+    assert!(
+        seen.headers.iter().any(|h| h.contains(A) && h.contains(B)),
+        "the service got both secrets"
+    );
+    let mut outputs = vec![
+        ("dashboard".to_string(), pages),
+        ("stderr".to_string(), lines.join("\n")),
+    ];
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        outputs.push((
+            path.display().to_string(),
+            String::from_utf8_lossy(&std::fs::read(&path).unwrap()).to_string(),
+        ));
+    }
+    assert!(
+        outputs.len() >= 7,
+        "results, run and four reports: {}",
+        outputs.len()
+    );
+    for (what, text) in &outputs {
+        assert!(!text.contains(A) && !text.contains(B), "a secret in {what}");
+    }
+    let run: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+    assert!(
+        run["command"].to_string().contains("PLANTED_B=***"),
+        "{}",
+        run["command"]
+    );
+}
