@@ -12,31 +12,7 @@ use crate::compare;
 use crate::results::{Results, write_atomic};
 
 fn load(path: &Path) -> Result<(String, Results), Error> {
-    let file = if path.is_dir() {
-        path.join("results.json")
-    } else {
-        path.to_path_buf()
-    };
-    let text = std::fs::read_to_string(&file).map_err(|e| {
-        Error::Invalid(format!(
-            "{}: cannot read the results: {}",
-            file.display(),
-            if e.kind() == std::io::ErrorKind::NotFound {
-                "no such file (give a run's folder or its results.json)".to_string()
-            } else {
-                e.to_string()
-            }
-        ))
-    })?;
-    let mut r: Results = serde_json::from_str(&text).map_err(|e| {
-        Error::Invalid(format!(
-            "{}:{}:{}: not a gauntlet results file: {e}",
-            file.display(),
-            e.line(),
-            e.column()
-        ))
-    })?;
-    r.upgrade();
+    let (file, r) = super::report::load(path)?;
     if !r.complete {
         eprintln!(
             "warning: {} is a checkpoint of a run that did not finish",
