@@ -214,6 +214,10 @@ pub struct ShardFile {
     /// The scenario's file name and text, so `merge` compiles the same plan.
     pub source_name: String,
     pub source: String,
+    /// The scenario's folder where the shard ran (files it names, such as a body template,
+    /// are looked up there when merging on the same machine, else beside the shard file).
+    #[serde(default)]
+    pub base_dir: String,
     /// The shard ran its whole plan.
     pub complete: bool,
     pub stop: Option<StopFile>,
@@ -276,6 +280,10 @@ impl ShardFile {
             start_lag_ms: who.start_lag_ms,
             source_name: who.source_name.to_string(),
             source: who.source.to_string(),
+            base_dir: std::fs::canonicalize(&plan.base_dir)
+                .unwrap_or_else(|_| plan.base_dir.clone())
+                .display()
+                .to_string(),
             complete: stop.is_none(),
             stop: stop.map(|s| match s {
                 Stop::Aborted { criterion, at_ns } => StopFile::Aborted { criterion, at_ns },
@@ -457,12 +465,12 @@ pub fn merge(mut shards: Vec<Read>) -> Result<MergedRun, String> {
     }
 
     let base = &shards[0].file;
-    let loaded = crate::scenario::load_bytes(
-        &base.source_name,
-        base.source.as_bytes(),
-        PathBuf::from("."),
-    )
-    .map_err(|d| crate::scenario::render(&d))?;
+    let base_dir = Some(PathBuf::from(&base.base_dir))
+        .filter(|d| !base.base_dir.is_empty() && d.is_dir())
+        .or_else(|| shards[0].path.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    let loaded = crate::scenario::load_bytes(&base.source_name, base.source.as_bytes(), base_dir)
+        .map_err(|d| crate::scenario::render(&d))?;
     let plan =
         crate::plan::compile(&loaded, Some(seed)).map_err(|d| crate::scenario::render(&d))?;
     if plan.digest != digest {
