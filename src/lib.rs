@@ -5,7 +5,7 @@
 //! report. `cli` parses the command line; `commands` carries each command out.
 
 pub mod cli;
-mod clock;
+pub mod clock;
 pub mod commands;
 pub mod compare;
 pub mod dashboard;

@@ -612,9 +612,7 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
 
 /// Whether `dir` holds the record of a run (so writing a run there would mix two).
 fn holds_a_run(dir: &Path) -> bool {
-    ["results.json", "run.json", "shard.json"]
-        .iter()
-        .any(|f| dir.join(f).exists())
+    crate::report::RESERVED.iter().any(|f| dir.join(f).exists())
 }
 
 /// Whether progress shows as a bar, as lines, or not at all.

@@ -297,15 +297,14 @@ fn ratio(num: f64, den: f64) -> Option<f64> {
     (den > 0.0).then(|| num / den)
 }
 
-fn sum(seconds: &[&TimelineSecond], f: Sample) -> Option<f64> {
-    let (mut n, mut d) = (0.0, 0.0);
-    for s in seconds {
-        if let Some((a, b)) = f(s) {
-            n += a;
-            d += b;
-        }
-    }
+/// Σ numerators over Σ denominators.
+fn total(samples: impl Iterator<Item = (f64, f64)>) -> Option<f64> {
+    let (n, d) = samples.fold((0.0, 0.0), |(n, d), (x, y)| (n + x, d + y));
     ratio(n, d)
+}
+
+fn sum(seconds: &[&TimelineSecond], f: Sample) -> Option<f64> {
+    total(seconds.iter().filter_map(|s| f(s)))
 }
 
 /// The change from `a` to `b` in `unit`.
@@ -330,11 +329,7 @@ fn bootstrap(
     if sa.is_empty() || sb.is_empty() {
         return None;
     }
-    let total = |v: &[(f64, f64)]| {
-        let (n, d) = v.iter().fold((0.0, 0.0), |(n, d), (x, y)| (n + x, d + y));
-        ratio(n, d)
-    };
-    let point = change(total(&sa)?, total(&sb)?, unit)?;
+    let point = change(total(sa.iter().copied())?, total(sb.iter().copied())?, unit)?;
     let pick = |rng: &mut ChaCha8Rng, n: usize| (rng.next_u64() % n as u64) as usize;
     let mut changes = Vec::with_capacity(RESAMPLES);
     for _ in 0..RESAMPLES {

@@ -184,6 +184,15 @@ pub struct Second {
 }
 
 impl Second {
+    /// Its latency percentiles from the histogram of its answered transactions.
+    fn set_percentiles(&mut self, latency: &Histogram<u64>) {
+        if !latency.is_empty() {
+            self.p50_ms = Some(ms(latency.value_at_quantile(0.50)));
+            self.p95_ms = Some(ms(latency.value_at_quantile(0.95)));
+            self.p99_ms = Some(ms(latency.value_at_quantile(0.99)));
+        }
+    }
+
     /// Errors and timeouts over the transactions due: what availability and recovery read.
     pub fn failure_rate(&self) -> f64 {
         self.counts.failure_rate()
@@ -599,11 +608,7 @@ impl Recorder {
             },
             latency: self.pool.pop().unwrap_or_else(|| histogram(2)),
         });
-        if !s.latency.is_empty() {
-            s.counts.p50_ms = Some(ms(s.latency.value_at_quantile(0.50)));
-            s.counts.p95_ms = Some(ms(s.latency.value_at_quantile(0.95)));
-            s.counts.p99_ms = Some(ms(s.latency.value_at_quantile(0.99)));
-        }
+        s.counts.set_percentiles(&s.latency);
         for r in &mut self.rolling {
             r.push(s.counts.t, &s.latency);
         }
@@ -635,11 +640,7 @@ impl Recorder {
         r.probes = parts.probes;
         for (counts, mut latency) in parts.seconds {
             let mut s = counts;
-            if !latency.is_empty() {
-                s.p50_ms = Some(ms(latency.value_at_quantile(0.50)));
-                s.p95_ms = Some(ms(latency.value_at_quantile(0.95)));
-                s.p99_ms = Some(ms(latency.value_at_quantile(0.99)));
-            }
+            s.set_percentiles(&latency);
             for roll in &mut r.rolling {
                 roll.push(s.t, &latency);
             }

@@ -97,7 +97,7 @@ pub fn render_comparison(
 }
 
 /// Files of a run's folder no report may overwrite: the run's record.
-const RESERVED: [&str; 3] = ["results.json", "run.json", "shard.json"];
+pub const RESERVED: [&str; 3] = ["results.json", "run.json", "shard.json"];
 
 /// Why reports could not be rendered.
 #[derive(Debug, thiserror::Error)]

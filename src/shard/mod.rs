@@ -481,15 +481,12 @@ pub fn merge(mut shards: Vec<Read>) -> Result<MergedRun, String> {
             &digest[..digest.len().min(12)]
         ));
     }
-    let scopes = |f: &ShardFile| {
-        (
-            f.phases.len() == plan.phases.len(),
-            f.failures.len() == plan.failures.len(),
-            f.requests.len() == plan.requests.len(),
-        )
-    };
     for s in &shards {
-        if scopes(&s.file) != (true, true, true) {
+        let f = &s.file;
+        if f.phases.len() != plan.phases.len()
+            || f.failures.len() != plan.failures.len()
+            || f.requests.len() != plan.requests.len()
+        {
             return Err(format!(
                 "{}: its scopes do not match the plan's phases, failures and requests",
                 s.path.display()

@@ -55,23 +55,7 @@ formats = ["md", "html", "junit"]
 
 /// An instant `secs` from now, RFC 3339 with milliseconds.
 fn start_in(secs: u64) -> String {
-    let t = SystemTime::now() + Duration::from_secs(secs);
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap();
-    // Via the CLI's own parser and printer would be circular; this is plain arithmetic.
-    let (s, ms) = (d.as_secs(), d.subsec_millis());
-    let days = s / 86_400;
-    let (h, m, sec) = (s % 86_400 / 3600, s % 3600 / 60, s % 60);
-    // days since 1970-01-01 to a civil date (Howard Hinnant).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{sec:02}.{ms:03}Z")
+    gauntlet::clock::rfc3339_ms(SystemTime::now() + Duration::from_secs(secs))
 }
 
 /// Runs the shards of `file` side by side from one start instant, each into `dir/sK`.
