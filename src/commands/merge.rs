@@ -70,7 +70,7 @@ pub fn run(
     let mut results = results::build(&snapshot);
     results.shards = merged.rows.clone();
     let path = out.join("results.json");
-    write_atomic(&path, results::to_json(&results).as_bytes())
+    results::write_results(&path, &results)
         .map_err(error::io(format!("cannot write {}", path.display())))?;
     let info = MergeInfo {
         gauntlet: env!("CARGO_PKG_VERSION"),

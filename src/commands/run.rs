@@ -305,6 +305,10 @@ pub fn run(o: &Options) -> Result<ExitCode, Error> {
     };
     let outcome = engine::run(&plan, ready.target, edits.as_mut(), &options, &mut observer)
         .map_err(|e| error::target(&path, e))?;
+    tracing::info!(
+        at_ms = outcome.end_ns / 1_000_000,
+        "the run is over; writing results and reports"
+    );
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -647,7 +651,7 @@ fn write(
     wall: Instant,
 ) -> Result<(), Error> {
     let path = out.join("results.json");
-    write_atomic(&path, results::to_json(results).as_bytes())
+    results::write_results(&path, results)
         .map_err(error::io(format!("cannot write {}", path.display())))?;
     let wall_ms = wall.elapsed().as_millis() as u64;
     let info = RunInfo {
@@ -715,7 +719,7 @@ impl Observer for RunObserver<'_> {
         if self.last_checkpoint.elapsed().as_secs() >= CHECKPOINT_EVERY_S {
             self.last_checkpoint = Instant::now();
             let partial = results::build(run);
-            match write_atomic(&self.results_path, results::to_json(&partial).as_bytes()) {
+            match results::write_results(&self.results_path, &partial) {
                 Ok(()) => tracing::debug!(at_ms = t / 1_000_000, "checkpoint written"),
                 Err(e) => tracing::warn!(
                     "cannot write a checkpoint to {}: {e}",

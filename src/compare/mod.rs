@@ -287,7 +287,7 @@ fn sample_of(name: &str) -> Option<Sample> {
         "error_rate" => |s| Some((s.counts.errors as f64, s.counts.due() as f64)),
         "timeout_rate" => |s| Some((s.counts.timeouts as f64, s.counts.due() as f64)),
         "drop_rate" => |s| Some((s.counts.dropped as f64, s.counts.due() as f64)),
-        "throughput" => |s| Some((s.counts.ok as f64, 1.0)),
+        "throughput" => |s| Some((s.counts.ok as f64, s.span_s as f64)),
         "degraded_share" => |s| Some((s.degraded as f64, s.counts.ok as f64)),
         _ => return None,
     })
@@ -579,7 +579,7 @@ fn series(r: &Results) -> [Vec<Option<f64>>; 3] {
     let tput = r
         .timeline
         .iter()
-        .map(|s| Some(s.counts.ok as f64))
+        .map(|s| Some(s.per_second(s.counts.ok)))
         .collect();
     [p95, err, tput]
 }

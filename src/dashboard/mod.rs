@@ -143,11 +143,11 @@ impl Board {
         let metrics = view::metrics(run, &live);
         let points: Vec<Point> = self.with(|inner| {
             let known = inner.points.last().map_or(0, |p| p.t + 1);
-            let new: Vec<Point> = run
-                .recorder
-                .timeline
+            // Entries from `known` on, once whole (a coarse one fills over many seconds).
+            let timeline = &run.recorder.timeline;
+            let new: Vec<Point> = timeline[timeline.partition_point(|s| s.t < known)..]
                 .iter()
-                .skip(known.min(run.recorder.timeline.len() as u64) as usize)
+                .filter(|s| s.span == crate::metrics::slot(s.t).span)
                 .map(view::point)
                 .collect();
             for p in &new {

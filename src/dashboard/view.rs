@@ -202,13 +202,15 @@ pub fn shape(plan: &Plan) -> Shape {
     }
 }
 
+/// An entry of the timeline as a point of the charts: its counts per second.
 pub fn point(s: &crate::metrics::Second) -> Point {
+    let per = |n: u64| n / s.span.max(1);
     Point {
         t: s.t,
-        planned: s.counts.planned,
-        ok: s.counts.ok,
-        errors: s.counts.errors,
-        timeouts: s.counts.timeouts,
+        planned: per(s.counts.planned),
+        ok: per(s.counts.ok),
+        errors: per(s.counts.errors),
+        timeouts: per(s.counts.timeouts),
         p50: s.p50_ms,
         p95: s.p95_ms,
         p99: s.p99_ms,
@@ -275,8 +277,8 @@ pub fn live(run: &Snapshot<'_>, now: u64, state: State) -> Live {
     let with_traffic = rec.timeline.iter().filter(|s| s.had_traffic());
     let (seconds, up) = with_traffic.fold((0u64, 0u64), |(n, up), s| {
         (
-            n + 1,
-            up + (s.failure_rate() < verdict::AVAILABLE_BELOW) as u64,
+            n + s.span,
+            up + (s.failure_rate() < verdict::AVAILABLE_BELOW) as u64 * s.span,
         )
     });
     Live {
@@ -289,7 +291,7 @@ pub fn live(run: &Snapshot<'_>, now: u64, state: State) -> Live {
         throughput: if paused {
             0
         } else {
-            last.map_or(0, |s| s.counts.ok)
+            last.map_or(0, |s| s.counts.ok / s.span.max(1))
         },
         second_ms: last.map(|s| s.t * 1000),
         planned_rate: if paused || state == State::Finished {

@@ -159,7 +159,7 @@ pub(super) fn simulate(
             }
         }
         if t >= next_tick {
-            live.recorder.components.push(sim.take_second());
+            live.recorder.components_second(sim.take_second());
             if let Some(states) = live.components.as_mut() {
                 sim.states(next_tick, states);
             }
@@ -248,7 +248,7 @@ fn wrap_up(
         live.cancel_unsent(|a| a.at_ns);
     }
     // The calls made after the last whole second.
-    live.recorder.components.push(sim.take_second());
+    live.recorder.components_second(sim.take_second());
     let duration = live.record.duration_ns;
     let end_ns = now.max(duration);
     // The last seconds of the plan close with whatever they hold.

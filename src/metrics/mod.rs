@@ -171,10 +171,63 @@ pub struct Merged {
     pub probes: Vec<crate::probe::ProbeLog>,
 }
 
-/// One second of the run, by planned start, once final.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// Seconds the timeline keeps one by one; beyond, an entry covers more of them.
+pub const FULL_RESOLUTION_S: u64 = 3600;
+
+/// Where second `t` lies on the timeline: the entry that holds it (its index, first second
+/// and length in seconds). The first [`FULL_RESOLUTION_S`] seconds have an entry each; from
+/// there every time the run's length doubles its entries do too (2 s from 1 h, 4 s from 2 h,
+/// 8 s from 4 h ...), so a run of any length keeps at most a few tens of thousands of entries
+/// (27,000 for the longest, 366 days) and memory and output stay bounded. The layout depends
+/// on `t` alone, so shards, reloads and resumed runs all lay seconds out alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub index: usize,
+    pub start: u64,
+    pub span: u64,
+}
+
+pub fn slot(t: u64) -> Slot {
+    const F: u64 = FULL_RESOLUTION_S;
+    if t < F {
+        return Slot {
+            index: t as usize,
+            start: t,
+            span: 1,
+        };
+    }
+    // t / F in [2^(k-1), 2^k): entries of 2^k seconds from F * 2^(k-1), F / 2 of them.
+    let k = u64::from(64 - (t / F).leading_zeros());
+    let region = F << (k - 1);
+    let span = 1u64 << k;
+    let n = (t - region) / span;
+    Slot {
+        index: (F + (k - 1) * (F / 2) + n) as usize,
+        start: region + n * span,
+        span,
+    }
+}
+
+/// The entry at `index` of the layout [`slot`] describes.
+pub fn slot_at(index: usize) -> Slot {
+    const F: u64 = FULL_RESOLUTION_S;
+    let i = index as u64;
+    if i < F {
+        return slot(i);
+    }
+    let k = (i - F) / (F / 2) + 1;
+    let n = (i - F) % (F / 2);
+    slot((F << (k - 1)) + n * (1u64 << k))
+}
+
+/// One entry of the timeline, by planned start, once final: a second, or beyond
+/// [`FULL_RESOLUTION_S`] the `span` seconds from `t` on (see [`slot`]).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Second {
     pub t: u64,
+    /// Seconds it covers: 1 up to [`FULL_RESOLUTION_S`]; beyond, those of its slot closed so
+    /// far.
+    pub span: u64,
     pub counts: Counts,
     pub degraded: u64,
     /// Latency percentiles in ms over the answered transactions; None when none were.
@@ -183,7 +236,36 @@ pub struct Second {
     pub p99_ms: Option<f64>,
 }
 
+impl Default for Second {
+    fn default() -> Self {
+        Second {
+            t: 0,
+            span: 1,
+            counts: Counts::default(),
+            degraded: 0,
+            p50_ms: None,
+            p95_ms: None,
+            p99_ms: None,
+        }
+    }
+}
+
 impl Second {
+    /// Where it starts on the plan's clock, ns.
+    pub fn start_ns(&self) -> u64 {
+        self.t * SECOND
+    }
+
+    /// Where it ends on the plan's clock, ns.
+    pub fn end_ns(&self) -> u64 {
+        (self.t + self.span) * SECOND
+    }
+
+    /// Whether it overlaps [start, end) (ns).
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.start_ns() < end && self.end_ns() > start
+    }
+
     /// Its latency percentiles from the histogram of its answered transactions.
     fn set_percentiles(&mut self, latency: &Histogram<u64>) {
         if !latency.is_empty() {
@@ -230,7 +312,10 @@ pub struct Recorder {
     /// draws them from the plan (each then ends in one outcome), not by second.
     pub requests: Vec<Aggregate>,
     windows: Vec<(u64, u64)>,
+    /// One entry per closed second up to [`FULL_RESOLUTION_S`], coarser beyond (see [`slot`]).
     pub timeline: Vec<Second>,
+    /// The latencies of the timeline's last entry when it covers more than a second.
+    coarse: Histogram<u64>,
     open: VecDeque<OpenSecond>,
     first_open: u64,
     pool: Vec<Histogram<u64>>,
@@ -245,12 +330,15 @@ pub struct Recorder {
     pub probes: Vec<crate::probe::ProbeLog>,
     /// Per probe, which series keep their rate of increase.
     probe_rates: Vec<Vec<bool>>,
-    /// The simulated model's components, one entry per second of the run as each second of
-    /// virtual time passes (by when calls were made); empty for an http target.
+    /// The simulated model's components, one entry per entry of the timeline (by when calls
+    /// were made, laid out as the timeline is), added as each second of virtual time passes
+    /// (see [`Recorder::components_second`]); empty for an http target.
     pub components: Vec<[crate::targets::ComponentSecond; 5]>,
+    /// Seconds of the model's components recorded so far.
+    component_seconds: u64,
     /// A shard of a run counts only its own arrivals as planned.
     shard: Option<ShardCount>,
-    /// A shard keeps every closed second's latency histogram, so shards merge exactly.
+    /// A shard keeps every timeline entry's latency histogram, so shards merge exactly.
     pub kept: Option<Vec<Histogram<u64>>>,
 }
 
@@ -279,13 +367,24 @@ impl ShardCount {
 
 /// Latency statistics of every window of `seconds` consecutive seconds, as each closes: the
 /// last `seconds` closed seconds' histograms are kept and merged, so memory is bounded by the
-/// window, and each window leaves a few numbers.
+/// window, and each window leaves a few numbers. Windows that end in one coarse entry of the
+/// timeline (see [`slot`]) share one record, holding the highest and lowest of each statistic.
 pub struct Rolling {
     pub seconds: u64,
     ring: VecDeque<Histogram<u64>>,
-    /// (the window's last second, its statistics in ms: min, mean, p50, p90, p95, p99, p99.9,
-    /// max), for windows with an answered transaction.
-    pub windows: Vec<(u64, [f64; 8])>,
+    /// The windows with an answered transaction, by the second they end in.
+    pub windows: Vec<Windows>,
+}
+
+/// Statistics in ms (min, mean, p50, p90, p95, p99, p99.9, max) of the rolling windows that
+/// end from second `first` to second `last`: each one's highest and lowest over them (the
+/// same for a single window).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Windows {
+    pub first: u64,
+    pub last: u64,
+    pub high: [f64; 8],
+    pub low: [f64; 8],
 }
 
 impl Rolling {
@@ -314,19 +413,32 @@ impl Rolling {
             return;
         }
         let q = |x: f64| ms(all.value_at_quantile(x));
-        self.windows.push((
-            t,
-            [
-                ms(all.min()),
-                all.mean() / 1_000.0,
-                q(0.50),
-                q(0.90),
-                q(0.95),
-                q(0.99),
-                q(0.999),
-                ms(all.max()),
-            ],
-        ));
+        let stats = [
+            ms(all.min()),
+            all.mean() / 1_000.0,
+            q(0.50),
+            q(0.90),
+            q(0.95),
+            q(0.99),
+            q(0.999),
+            ms(all.max()),
+        ];
+        let at = slot(t);
+        match self.windows.last_mut() {
+            Some(w) if at.span > 1 && w.first >= at.start => {
+                w.last = t;
+                for (i, v) in stats.into_iter().enumerate() {
+                    w.high[i] = w.high[i].max(v);
+                    w.low[i] = w.low[i].min(v);
+                }
+            }
+            _ => self.windows.push(Windows {
+                first: t,
+                last: t,
+                high: stats,
+                low: stats,
+            }),
+        }
     }
 }
 
@@ -361,7 +473,13 @@ impl Recorder {
                 .iter()
                 .map(|f| (f.start_ns, f.end_ns))
                 .collect(),
-            timeline: Vec::with_capacity((plan.duration_ns / SECOND) as usize + 1),
+            timeline: Vec::with_capacity(
+                slot(plan.duration_ns / SECOND)
+                    .index
+                    .min(FULL_RESOLUTION_S as usize)
+                    + 1,
+            ),
+            coarse: histogram(2),
             open: VecDeque::new(),
             first_open: 0,
             pool: Vec::new(),
@@ -382,6 +500,7 @@ impl Recorder {
                 .collect(),
             schedule: vec![(plan, 0)],
             components: Vec::new(),
+            component_seconds: 0,
             shard: None,
             kept: None,
         }
@@ -578,6 +697,20 @@ impl Recorder {
         }
     }
 
+    /// The model's components over the next second of virtual time.
+    pub fn components_second(&mut self, second: [crate::targets::ComponentSecond; 5]) {
+        let at = slot(self.component_seconds);
+        self.component_seconds += 1;
+        match self.components.get_mut(at.index) {
+            Some(entry) => {
+                for (e, s) in entry.iter_mut().zip(&second) {
+                    e.add(s);
+                }
+            }
+            None => self.components.push(second),
+        }
+    }
+
     /// Closes every open second up to the end of the run (`end_ns`).
     pub fn finish(&mut self, end_ns: u64) {
         let last = end_ns.div_ceil(SECOND);
@@ -608,17 +741,44 @@ impl Recorder {
             },
             latency: self.pool.pop().unwrap_or_else(|| histogram(2)),
         });
-        s.counts.set_percentiles(&s.latency);
         for r in &mut self.rolling {
             r.push(s.counts.t, &s.latency);
         }
-        if let Some(kept) = &mut self.kept {
-            kept.push(s.latency.clone());
+        self.count_planned(&mut s.counts, planned);
+        let at = slot(s.counts.t);
+        if at.span == 1 {
+            s.counts.set_percentiles(&s.latency);
+            if let Some(kept) = &mut self.kept {
+                kept.push(s.latency.clone());
+            }
+            self.timeline.push(s.counts);
+        } else {
+            // A coarse entry: the second adds to it, and its percentiles come from all its
+            // seconds' latencies so far.
+            if self.timeline.len() <= at.index {
+                self.coarse.reset();
+                self.timeline.push(Second {
+                    t: at.start,
+                    span: 0,
+                    ..Second::default()
+                });
+                if let Some(kept) = &mut self.kept {
+                    kept.push(histogram(2));
+                }
+            }
+            let _ = self.coarse.add(&s.latency);
+            if let Some(h) = self.kept.as_mut().and_then(|k| k.last_mut()) {
+                let _ = h.add(&s.latency);
+            }
+            if let Some(e) = self.timeline.last_mut() {
+                e.span += 1;
+                e.counts.add(&s.counts.counts);
+                e.degraded += s.counts.degraded;
+                e.set_percentiles(&self.coarse);
+            }
         }
         s.latency.reset();
         self.pool.push(s.latency);
-        self.count_planned(&mut s.counts, planned);
-        self.timeline.push(s.counts);
         self.first_open += 1;
         if let Some(sh) = &mut self.shard {
             let plan = &self.schedule[0].0;
@@ -638,16 +798,53 @@ impl Recorder {
         r.failures = parts.failures;
         r.requests = parts.requests;
         r.probes = parts.probes;
-        for (counts, mut latency) in parts.seconds {
+        for (counts, latency) in parts.seconds {
             let mut s = counts;
             s.set_percentiles(&latency);
+            // Rolling windows need seconds: a coarse entry stands as one window of its own.
             for roll in &mut r.rolling {
                 roll.push(s.t, &latency);
             }
-            latency.reset();
+            r.first_open = s.t + s.span;
             r.timeline.push(s);
-            r.first_open += 1;
         }
         r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeline_layout_tiles_time_and_stays_bounded() {
+        // Entries tile the seconds: each starts where the one before ended, one second each
+        // up to FULL_RESOLUTION_S, then doubling at every doubling of the run's length.
+        let mut expected = Slot {
+            index: 0,
+            start: 0,
+            span: 1,
+        };
+        let last = 366 * 24 * 3600;
+        let mut t = 0;
+        while t < last {
+            let at = slot(t);
+            assert_eq!(at, expected, "second {t}");
+            assert_eq!(slot_at(at.index), at);
+            assert_eq!(slot(t + at.span - 1), at, "an entry holds all its seconds");
+            let next = t + at.span;
+            expected = Slot {
+                index: at.index + 1,
+                start: next,
+                span: slot(next).span,
+            };
+            assert!(expected.span == at.span || expected.span == 2 * at.span);
+            t = next;
+        }
+        assert_eq!(slot(FULL_RESOLUTION_S - 1).span, 1);
+        assert_eq!(slot(FULL_RESOLUTION_S).span, 2);
+        assert_eq!(slot(2 * FULL_RESOLUTION_S).span, 4);
+        // The longest run a scenario may ask for keeps under 28,000 entries.
+        assert!(slot(last).index < 28_000, "{}", slot(last).index);
     }
 }

@@ -373,12 +373,13 @@ impl ProbeLog {
         })
     }
 
-    /// Series `k` per second of the run: the highest value scraped in each second (so a
-    /// spike between two scrapes of a fast probe still shows), None for a second without one.
-    pub fn per_second(&self, k: usize, seconds: usize) -> Vec<Option<f64>> {
-        let mut out: Vec<Option<f64>> = vec![None; seconds];
+    /// Series `k` per entry of the run's timeline (`entries` of them, laid out by
+    /// `metrics::slot`): the highest value scraped in each (so a spike between two scrapes of
+    /// a fast probe still shows), None for an entry without one.
+    pub fn per_second(&self, k: usize, entries: usize) -> Vec<Option<f64>> {
+        let mut out: Vec<Option<f64>> = vec![None; entries];
         for (at, values) in &self.samples {
-            let t = (at / 1_000_000_000) as usize;
+            let t = crate::metrics::slot(at / 1_000_000_000).index;
             let v = values.get(k).copied().flatten().filter(|v| !v.is_nan());
             if let (Some(slot), Some(v)) = (out.get_mut(t), v) {
                 *slot = Some(slot.map_or(v, |old| old.max(v)));

@@ -105,6 +105,9 @@ fn fmt(v: f64) -> String {
 /// reload markers.
 struct Frame {
     seconds: f64,
+    /// The middle of each timeline entry, s: where its value is drawn (an entry may cover
+    /// more than a second; see `metrics::slot`). Past its end, entry `i` stands at `i + 0.5`.
+    mids: Vec<f64>,
     bands: Vec<Band>,
     markers: Vec<Marker>,
     events: Vec<Event>,
@@ -113,9 +116,14 @@ struct Frame {
 
 impl Frame {
     fn new(r: &Results) -> Frame {
-        let seconds = r.timeline.len().max(1) as f64;
+        let seconds = r.timeline.last().map_or(1, |s| s.t + s.span_s).max(1) as f64;
         let mut frame = Frame {
             seconds,
+            mids: r
+                .timeline
+                .iter()
+                .map(|s| s.t as f64 + s.span_s as f64 / 2.0)
+                .collect(),
             bands: Vec::new(),
             markers: Vec::new(),
             events: Vec::new(),
@@ -191,6 +199,7 @@ impl Frame {
     fn bare(seconds: usize) -> Frame {
         let mut frame = Frame {
             seconds: seconds.max(1) as f64,
+            mids: Vec::new(),
             bands: Vec::new(),
             markers: Vec::new(),
             events: Vec::new(),
@@ -269,7 +278,8 @@ impl Frame {
                 for (t, v) in values.iter().enumerate() {
                     if let Some(v) = v {
                         let y = HEIGHT - (v / top).clamp(0.0, 1.0) * HEIGHT;
-                        points.push_str(&format!("{},{:.2} ", self.x(t as f64 + 0.5), y));
+                        let mid = self.mids.get(t).copied().unwrap_or(t as f64 + 0.5);
+                        points.push_str(&format!("{},{:.2} ", self.x(mid), y));
                     }
                 }
                 Series {
@@ -335,7 +345,7 @@ impl Charts {
         let frame = Frame::new(r);
         let tl = &r.timeline;
         let per_second = |f: fn(&crate::results::TimelineSecond) -> u64| -> Vec<Option<f64>> {
-            tl.iter().map(|s| Some(f(s) as f64)).collect()
+            tl.iter().map(|s| Some(s.per_second(f(s)))).collect()
         };
         Charts {
             spectrum: spectrum(r),
@@ -404,15 +414,20 @@ impl Charts {
 
 /// Each component's health per second, in %, one line per component.
 fn components_chart(frame: &Frame, tl: &[crate::results::TimelineSecond]) -> Option<Chart> {
-    let first = tl.iter().find(|s| !s.components.is_empty())?;
-    let names: Vec<String> = first.components.iter().map(|c| c.name.clone()).collect();
+    let first = tl.iter().find_map(|s| s.components.as_ref())?;
+    let names: Vec<String> = first.iter().map(|c| c.name.to_string()).collect();
     let lines: Vec<(String, Vec<Option<f64>>)> = names
         .iter()
         .enumerate()
         .map(|(i, name)| {
             let values = tl
                 .iter()
-                .map(|s| s.components.get(i).map(|c| c.health * 100.0))
+                .map(|s| {
+                    s.components
+                        .as_ref()
+                        .and_then(|cs| cs.get(i))
+                        .map(|c| c.health * 100.0)
+                })
                 .collect();
             (name.clone(), values)
         })

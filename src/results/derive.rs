@@ -191,6 +191,11 @@ pub fn build(r: &Snapshot<'_>) -> Results {
             .collect(),
         failures: failures(plan, &measured, &rec.failures, &recoveries, r.end_ns),
         timeline: timeline(plan, &rec.timeline, &rec.components),
+        timeline_full_resolution_s: rec
+            .timeline
+            .iter()
+            .any(|s| s.span > 1)
+            .then_some(crate::metrics::FULL_RESOLUTION_S),
         generator: generator(&rec.run),
         resilience: resilience(plan, &rec.timeline, &recoveries, &components, r.end_ns),
         capacity: capacity(plan, &rec.timeline, r.stop),
@@ -447,8 +452,10 @@ fn window_components(
     f: &crate::plan::PlannedFailure,
     seconds: &[[ComponentSecond; 5]],
 ) -> Vec<super::WindowComponent> {
-    let from = (f.start_ns / SECOND) as usize;
-    let to = (f.end_ns.div_ceil(SECOND) as usize).min(seconds.len());
+    let from = crate::metrics::slot(f.start_ns / SECOND).index;
+    let to = f.end_ns.div_ceil(SECOND).checked_sub(1).map_or(0, |last| {
+        (crate::metrics::slot(last).index + 1).min(seconds.len())
+    });
     if seconds.is_empty() || from >= to {
         return Vec::new();
     }
@@ -490,6 +497,7 @@ fn timeline(
         .enumerate()
         .map(|(k, s)| TimelineSecond {
             t: s.t,
+            span_s: s.span,
             counts: s.counts,
             degraded: s.degraded,
             latency_ms: Percentiles {
@@ -497,13 +505,13 @@ fn timeline(
                 p95: s.p95_ms,
                 p99: s.p99_ms,
             },
+            // Held inline (no allocation per entry), so the results of a long run are a
+            // few large blocks that go back to the system once written.
             components: match (components.get(k), concurrency) {
-                (Some(cs), Some(conc)) => cs
-                    .iter()
-                    .zip(COMPONENTS)
-                    .zip(conc)
-                    .map(|((c, name), n)| super::ComponentSecondResult {
-                        name: name.to_string(),
+                (Some(cs), Some(conc)) => Some(std::array::from_fn(|i| {
+                    let (c, n) = (&cs[i], conc[i]);
+                    super::ComponentSecondResult {
+                        name: COMPONENTS[i].into(),
                         health: round(c.health(), 4),
                         calls: c.calls.into(),
                         errors: c.errors.into(),
@@ -513,10 +521,10 @@ fn timeline(
                         queue: c.queue.into(),
                         in_flight: c.in_flight.into(),
                         utilisation: round(c.utilisation(n), 4),
-                        breaker: c.breaker_name().to_string(),
-                    })
-                    .collect(),
-                _ => Vec::new(),
+                        breaker: c.breaker_name().into(),
+                    }
+                })),
+                _ => None,
             },
         })
         .collect()
@@ -561,10 +569,11 @@ fn resilience(
     end_ns: u64,
 ) -> Resilience {
     let with_traffic: Vec<&Second> = timeline.iter().filter(|s| s.had_traffic()).collect();
-    let up = with_traffic
+    let down_s: u64 = with_traffic
         .iter()
-        .filter(|s| s.failure_rate() < verdict::AVAILABLE_BELOW)
-        .count();
+        .filter(|s| s.failure_rate() >= verdict::AVAILABLE_BELOW)
+        .map(|s| s.span)
+        .sum();
     let mut events = 0;
     let mut previous = false;
     let mut peak_degraded: f64 = 0.0;
@@ -585,8 +594,8 @@ fn resilience(
         .max_by_key(|&&j| recoveries[j].recovery_ms.unwrap_or(u64::MAX));
     Resilience {
         availability: (!with_traffic.is_empty())
-            .then(|| round(up as f64 / with_traffic.len() as f64, 6)),
-        downtime_s: (with_traffic.len() - up) as u64,
+            .then(|| round(verdict::up_share(&with_traffic), 6)),
+        downtime_s: down_s,
         failures_injected: injected.len() as u32,
         failures_recovered: injected
             .iter()

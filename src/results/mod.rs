@@ -14,7 +14,7 @@ pub use crate::engine::control::ControlRecord;
 pub use crate::engine::live::Reload;
 use crate::metrics::Counts;
 pub use derive::{build, display, summary};
-pub use write::{to_json, write_atomic};
+pub use write::{to_json, write_atomic, write_results};
 
 /// Generator lag p99 above which the report warns that the generator, not the target, may
 /// have limited the measurement.
@@ -59,8 +59,15 @@ pub struct Results {
     #[serde(default)]
     pub requests: Vec<RequestResult>,
     pub failures: Vec<FailureResult>,
-    /// One entry per second of the run, by planned start.
+    /// One entry per second of the run, by planned start, for its first
+    /// `timeline_full_resolution_s` seconds; beyond, each entry covers `span_s` seconds (2 from
+    /// the first hour on, 4 from the second, 8 from the fourth, doubling each time the run's
+    /// length doubles), so the timeline stays a few tens of thousands of entries at most.
     pub timeline: Vec<TimelineSecond>,
+    /// Present when the timeline holds entries longer than a second: the seconds kept one
+    /// by one (3600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeline_full_resolution_s: Option<u64>,
     pub generator: GeneratorResult,
     pub components: Vec<ComponentResult>,
     pub resilience: Resilience,
@@ -344,6 +351,10 @@ pub struct Percentiles {
 pub struct TimelineSecond {
     /// Seconds from the run's start.
     pub t: u64,
+    /// Seconds the entry covers, when more than one (beyond `timeline_full_resolution_s`);
+    /// its counts are over all of them, its percentiles over all their transactions.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub span_s: u64,
     /// `planned` counted from the plan; the outcomes of the transactions planned in it.
     #[serde(flatten)]
     pub counts: Counts,
@@ -352,14 +363,29 @@ pub struct TimelineSecond {
     pub latency_ms: Percentiles,
     /// The simulated model's components in this second, in pipeline order (by when calls
     /// were made). Absent for an http target.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub components: Vec<ComponentSecondResult>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub components: Option<[ComponentSecondResult; 5]>,
+}
+
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
+impl TimelineSecond {
+    /// Its counts per second of what it covers.
+    pub fn per_second(&self, n: u64) -> f64 {
+        n as f64 / self.span_s.max(1) as f64
+    }
 }
 
 /// One component in one second of the run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ComponentSecondResult {
-    pub name: String,
+    pub name: std::borrow::Cow<'static, str>,
     /// Calls served well (ok, and not held up in its queue beyond its p99 service time) over
     /// calls made and calls its open breaker refused; 1 when nothing was asked of it.
     pub health: f64,
@@ -377,7 +403,7 @@ pub struct ComponentSecondResult {
     /// Mean share of its servers busy (as its calls found them).
     pub utilisation: f64,
     /// `closed`, `half-open`, or `open` (also when it opened during the second).
-    pub breaker: String,
+    pub breaker: std::borrow::Cow<'static, str>,
 }
 
 /// One component over a failure's window.

@@ -81,6 +81,14 @@ impl std::str::FromStr for ShardId {
 }
 
 /// A histogram in HDR's V2 encoding compressed with DEFLATE, in base64 (empty: no samples).
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
 fn encode(h: &Histogram<u64>) -> String {
     if h.is_empty() {
         return String::new();
@@ -172,6 +180,9 @@ impl ScopeFile {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SecondFile {
     pub t: u64,
+    /// Seconds the entry covers (see `metrics::slot`).
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub span: u64,
     pub counts: Counts,
     pub degraded: u64,
     /// Latency from the planned start, µs.
@@ -300,6 +311,7 @@ impl ShardFile {
                 .enumerate()
                 .map(|(i, s)| SecondFile {
                     t: s.t,
+                    span: s.span,
                     counts: s.counts,
                     degraded: s.degraded,
                     latency: kept.get(i).map(encode).unwrap_or_default(),
@@ -523,24 +535,28 @@ pub fn merge(mut shards: Vec<Read>) -> Result<MergedRun, String> {
             into.merge(&from.aggregate(3).map_err(err(s))?);
         }
         for sec in &f.seconds {
-            let t = sec.t as usize;
-            if t > plan.duration_ns.div_ceil(1_000_000_000) as usize + 3600 {
+            let t = sec.t;
+            let at = crate::metrics::slot(t);
+            if t > plan.duration_ns.div_ceil(1_000_000_000) + 3600 || at.start != t {
                 return Err(format!(
-                    "{}: second {t} lies far beyond the plan",
+                    "{}: second {t} lies far beyond the plan or off the timeline's layout",
                     s.path.display()
                 ));
             }
-            while seconds.len() <= t {
-                let t = seconds.len() as u64;
+            while seconds.len() <= at.index {
+                let at = crate::metrics::slot_at(seconds.len());
                 seconds.push((
                     Second {
-                        t,
+                        t: at.start,
+                        span: 0,
                         ..Second::default()
                     },
                     crate::metrics::histogram(2),
                 ));
             }
-            let (into, h) = &mut seconds[t];
+            let (into, h) = &mut seconds[at.index];
+            // A shard that stopped early closed fewer of a coarse entry's seconds.
+            into.span = into.span.max(sec.span.clamp(1, at.span));
             into.counts.add(&sec.counts);
             into.degraded += sec.degraded;
             let _ = h.add(&decode(&sec.latency, 2).map_err(err(s))?);
@@ -603,6 +619,12 @@ pub fn merge(mut shards: Vec<Read>) -> Result<MergedRun, String> {
             start_lag_ms: f.start_lag_ms,
             complete: f.complete,
         });
+    }
+    // An entry no shard closed covers its whole slot.
+    for (second, _) in &mut seconds {
+        if second.span == 0 {
+            second.span = crate::metrics::slot(second.t).span;
+        }
     }
     let start_at = base.start_at.clone();
     let plan_arc = Arc::new(plan.clone());

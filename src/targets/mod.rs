@@ -287,18 +287,19 @@ impl ComponentSecond {
         ["closed", "half-open", "open"][usize::from(self.breaker.min(2))]
     }
 
-    /// Adds another second's calls (folding the tail of a run into its last second).
+    /// Adds another second's calls (folding the tail of a run into its last second, or the
+    /// seconds of a coarse timeline entry together; the counts saturate rather than wrap).
     pub fn add(&mut self, o: &ComponentSecond) {
-        self.calls += o.calls;
-        self.ok += o.ok;
-        self.errors += o.errors;
-        self.timeouts += o.timeouts;
-        self.rejected += o.rejected;
-        self.denied += o.denied;
-        self.slow += o.slow;
+        self.calls = self.calls.saturating_add(o.calls);
+        self.ok = self.ok.saturating_add(o.ok);
+        self.errors = self.errors.saturating_add(o.errors);
+        self.timeouts = self.timeouts.saturating_add(o.timeouts);
+        self.rejected = self.rejected.saturating_add(o.rejected);
+        self.denied = self.denied.saturating_add(o.denied);
+        self.slow = self.slow.saturating_add(o.slow);
         self.queue = self.queue.max(o.queue);
         self.in_flight = self.in_flight.max(o.in_flight);
-        self.busy_seen += o.busy_seen;
+        self.busy_seen = self.busy_seen.saturating_add(o.busy_seen);
         self.breaker = self.breaker.max(o.breaker);
     }
 }

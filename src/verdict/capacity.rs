@@ -68,10 +68,7 @@ fn broken(plan: &Plan, s: &Second) -> Option<String> {
 /// The capacity shown by the seconds of `timeline` that overlap `windows`.
 pub fn capacity(plan: &Plan, timeline: &[Second], windows: &[(u64, u64)]) -> Capacity {
     let mut highest_held: f64 = 0.0;
-    let in_scope = |s: &&Second| {
-        let (a, b) = (s.t * SECOND, (s.t + 1) * SECOND);
-        windows.iter().any(|&(start, end)| a < end && b > start)
-    };
+    let in_scope = |s: &&Second| windows.iter().any(|&(start, end)| s.overlaps(start, end));
     for s in timeline.iter().filter(in_scope).filter(|s| s.had_traffic()) {
         if let Some(why) = broken(plan, s) {
             let before = s.t.checked_sub(1).map_or(0.0, |t| rate_of_second(plan, t));

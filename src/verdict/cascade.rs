@@ -69,10 +69,13 @@ pub fn cascade(
     end_ns: u64,
     seconds: &[[ComponentSecond; 5]],
 ) -> Vec<Spread> {
+    // `seconds` is laid out as the timeline (see `metrics::slot`): one entry per second for
+    // the first hour, coarser beyond.
     let n = seconds.len();
-    let first = ((start_ns / SECOND) as usize).min(n);
-    let before = first.saturating_sub(AROUND_S as usize)..first;
-    let reach = first..((end_ns.div_ceil(SECOND) + AROUND_S) as usize).clamp(first, n);
+    let entry = |t: u64| crate::metrics::slot(t).index;
+    let first = entry(start_ns / SECOND).min(n);
+    let before = entry((start_ns / SECOND).saturating_sub(AROUND_S)).min(first)..first;
+    let reach = first..entry(end_ns.div_ceil(SECOND) + AROUND_S).clamp(first, n);
     let mut spread: Vec<Spread> = Vec::new();
     for i in (0..5).filter(|&i| i != hit) {
         let baseline = rates(seconds[before.clone()].iter().map(|s| &s[i]));
@@ -85,7 +88,7 @@ pub fn cascade(
                     if let Some(reason) = affected(s, baseline) {
                         found = Some(Spread {
                             component: i,
-                            first_s: t as u64,
+                            first_s: crate::metrics::slot_at(t).start,
                             reason,
                             health_min: s.health(),
                         });

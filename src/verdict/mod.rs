@@ -223,10 +223,9 @@ impl Measured<'_> {
     }
 
     fn seconds<'s>(&'s self, windows: &'s [(u64, u64)]) -> impl Iterator<Item = &'s Second> + 's {
-        self.timeline.iter().filter(move |s| {
-            let (a, b) = (s.t * SECOND, (s.t + 1) * SECOND);
-            windows.iter().any(|&(start, end)| a < end && b > start)
-        })
+        self.timeline
+            .iter()
+            .filter(move |s| windows.iter().any(|&(start, end)| s.overlaps(start, end)))
     }
 
     /// Failure occurrences a criterion's recovery_time looks at.
@@ -382,7 +381,7 @@ impl Measured<'_> {
         let seconds: Vec<&[crate::targets::ComponentSecond; 5]> = self
             .scope_seconds(c)
             .iter()
-            .filter_map(|s| self.components.get(s.t as usize))
+            .filter_map(|s| self.components.get(crate::metrics::slot(s.t).index))
             .collect();
         if seconds.is_empty() {
             let started = c.windows.iter().any(|&(a, _)| a <= self.now_ns);
@@ -514,10 +513,7 @@ impl Measured<'_> {
             .collect();
         self.timeline
             .iter()
-            .filter(|s| {
-                let (a, b) = (s.t * SECOND, (s.t + 1) * SECOND);
-                !excluded.iter().any(|&(start, end)| a < end && b > start)
-            })
+            .filter(|s| !excluded.iter().any(|&(start, end)| s.overlaps(start, end)))
             .collect()
     }
 
@@ -537,12 +533,12 @@ impl Measured<'_> {
         let mut runs: Vec<&[&Second]> = Vec::new();
         let mut start = 0;
         for i in 1..=seconds.len() {
-            if i == seconds.len() || seconds[i].t != seconds[i - 1].t + 1 {
+            if i == seconds.len() || seconds[i].t != seconds[i - 1].t + seconds[i - 1].span {
                 runs.push(&seconds[start..i]);
                 start = i;
             }
         }
-        let whole: Vec<&[&Second]> = runs.iter().flat_map(|r| r.windows(w)).collect();
+        let whole: Vec<&[&Second]> = runs.iter().flat_map(|r| windows_of(r, w as u64)).collect();
         if whole.is_empty() {
             if self.live || seconds.is_empty() {
                 return Value::Missing("no whole window in scope yet".to_string());
@@ -580,16 +576,35 @@ impl Measured<'_> {
         w: u64,
         seconds: &[&Second],
     ) -> Value {
-        let in_scope: std::collections::HashSet<u64> = seconds.iter().map(|s| s.t).collect();
+        // The scope's seconds as runs of consecutive ones, [from, to).
+        let mut covered: Vec<(u64, u64)> = Vec::new();
+        for s in seconds {
+            match covered.last_mut() {
+                Some(last) if last.1 == s.t => last.1 = s.t + s.span,
+                _ => covered.push((s.t, s.t + s.span)),
+            }
+        }
+        let inside = |from: u64, to: u64| {
+            let i = covered.partition_point(|&(_, end)| end <= from);
+            covered.get(i).is_some_and(|&(a, b)| a <= from && to <= b)
+        };
         let series = self.rolling.iter().find(|r| r.seconds == w);
+        let low = matches!(c.check.op, Op::Gt | Op::Ge);
         let values = series
             .into_iter()
             .flat_map(|r| r.windows.iter())
-            .filter(|(end, _)| (end + 1 - w..=*end).all(|t| in_scope.contains(&t)))
-            .map(|(_, stats)| stats[stat as usize]);
-        let worst = match c.check.op {
-            Op::Gt | Op::Ge => values.reduce(f64::min),
-            _ => values.reduce(f64::max),
+            .filter(|x| inside((x.first + 1).saturating_sub(w), x.last + 1))
+            .map(|x| {
+                if low {
+                    x.low[stat as usize]
+                } else {
+                    x.high[stat as usize]
+                }
+            });
+        let worst = if low {
+            values.reduce(f64::min)
+        } else {
+            values.reduce(f64::max)
         };
         match worst {
             Some(v) => Value::Observed(v),
@@ -644,11 +659,7 @@ impl Measured<'_> {
         if seconds.is_empty() {
             return Value::Missing("no seconds with traffic in scope".to_string());
         }
-        let up = seconds
-            .iter()
-            .filter(|s| s.failure_rate() < AVAILABLE_BELOW)
-            .count();
-        Value::Observed(up as f64 / seconds.len() as f64)
+        Value::Observed(up_share(&seconds))
     }
 
     /// The longest recovery of the failures in scope that started. A failure that ended and
@@ -736,6 +747,38 @@ impl Measured<'_> {
 }
 
 /// A per-second metric over a set of seconds.
+/// The share of the seconds (each entry by its span) with traffic whose failure rate stayed
+/// below [`AVAILABLE_BELOW`]; `seconds` all had traffic.
+pub fn up_share(seconds: &[&Second]) -> f64 {
+    let all: u64 = seconds.iter().map(|s| s.span).sum();
+    let up: u64 = seconds
+        .iter()
+        .filter(|s| s.failure_rate() < AVAILABLE_BELOW)
+        .map(|s| s.span)
+        .sum();
+    up as f64 / all.max(1) as f64
+}
+
+/// Every run of consecutive entries of `run` that spans `w` seconds or more and would not
+/// without its last entry: for one-second entries, every window of `w` of them.
+fn windows_of<'a, 's>(run: &'a [&'s Second], w: u64) -> Vec<&'a [&'s Second]> {
+    let mut out = Vec::new();
+    let mut end = 0;
+    let mut span = 0;
+    for start in 0..run.len() {
+        while end < run.len() && span < w {
+            span += run[end].span;
+            end += 1;
+        }
+        if span < w {
+            break;
+        }
+        out.push(&run[start..end]);
+        span -= run[start].span;
+    }
+    out
+}
+
 fn over_seconds(metric: Metric, seconds: &[&Second]) -> Value {
     let mut sum = crate::metrics::Counts::default();
     for s in seconds {
@@ -761,16 +804,15 @@ fn over_seconds(metric: Metric, seconds: &[&Second]) -> Value {
         Metric::Throughput if seconds.is_empty() => {
             Value::Missing("no seconds in scope".to_string())
         }
-        Metric::Throughput => Value::Observed(sum.ok as f64 / seconds.len() as f64),
+        Metric::Throughput => {
+            Value::Observed(sum.ok as f64 / seconds.iter().map(|s| s.span).sum::<u64>() as f64)
+        }
         Metric::Availability if with_traffic.is_empty() => {
             Value::Missing("no seconds with traffic in scope".to_string())
         }
         Metric::Availability => {
-            let up = with_traffic
-                .iter()
-                .filter(|s| s.failure_rate() < AVAILABLE_BELOW)
-                .count();
-            Value::Observed(up as f64 / with_traffic.len() as f64)
+            let with_traffic: Vec<&Second> = with_traffic.into_iter().copied().collect();
+            Value::Observed(up_share(&with_traffic))
         }
         Metric::DegradationMax => seconds
             .iter()
@@ -873,4 +915,50 @@ pub fn failing_abort(plan: &Plan, now: u64, rec: &Recorder) -> Option<usize> {
         let c = &plan.criteria[i];
         matches!(measured.value(c), Value::Observed(v) if !c.check.op.holds(v, c.check.threshold))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(t: u64, span: u64) -> Second {
+        Second {
+            t,
+            span,
+            ..Second::default()
+        }
+    }
+
+    #[test]
+    fn windows_run_over_seconds_whatever_each_entry_covers() {
+        let ones: Vec<Second> = (0..5).map(|t| entry(t, 1)).collect();
+        let refs: Vec<&Second> = ones.iter().collect();
+        let starts = |w: Vec<&[&Second]>| -> Vec<(u64, usize)> {
+            w.iter().map(|x| (x[0].t, x.len())).collect()
+        };
+        // One-second entries: every window of w of them, as slice::windows gives.
+        assert_eq!(starts(windows_of(&refs, 3)), vec![(0, 3), (1, 3), (2, 3)]);
+        assert!(windows_of(&refs, 6).is_empty());
+        // Coarse entries: as many as it takes to cover w seconds.
+        let mixed = [
+            entry(0, 1),
+            entry(1, 1),
+            entry(2, 2),
+            entry(4, 4),
+            entry(8, 4),
+        ];
+        let refs: Vec<&Second> = mixed.iter().collect();
+        assert_eq!(
+            starts(windows_of(&refs, 3)),
+            vec![(0, 3), (1, 2), (2, 2), (4, 1), (8, 1)]
+        );
+        // Availability weighs an entry by its seconds.
+        let mut down = entry(1, 4);
+        down.counts.planned = 10;
+        down.counts.errors = 10;
+        let mut up = entry(0, 1);
+        up.counts.planned = 10;
+        up.counts.ok = 10;
+        assert_eq!(up_share(&[&up, &down]), 0.2);
+    }
 }

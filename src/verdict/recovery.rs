@@ -10,7 +10,7 @@ const SECOND: u64 = 1_000_000_000;
 /// Seconds before a failure that make its baseline.
 pub const BASELINE_SECONDS: u64 = 30;
 /// Consecutive healthy seconds that mark recovery.
-pub const RECOVERY_STREAK: usize = 5;
+pub const RECOVERY_STREAK: u64 = 5;
 /// A recovered second's p95 is within this factor of the baseline's.
 pub const RECOVERY_P95_FACTOR: f64 = 1.2;
 /// ... its failure rate within this many points (as a fraction) of the baseline's.
@@ -72,7 +72,7 @@ impl Baseline {
         let first = (start_ns / SECOND).saturating_sub(BASELINE_SECONDS);
         let before: Vec<&Second> = timeline
             .iter()
-            .filter(|s| s.t >= first && (s.t + 1) * SECOND <= start_ns && s.had_traffic())
+            .filter(|s| s.t >= first && s.end_ns() <= start_ns && s.had_traffic())
             .collect();
         let mut p95s: Vec<f64> = before.iter().filter_map(|s| s.p95_ms).collect();
         p95s.sort_by(f64::total_cmp);
@@ -114,14 +114,14 @@ impl Baseline {
 }
 
 /// The first second (its number) from which `ok` holds for 5 consecutive seconds with
-/// traffic, looking from second `from` on.
+/// traffic, looking from second `from` on (an entry of the timeline counts its seconds).
 fn first_streak(timeline: &[Second], from: u64, ok: impl Fn(&Second) -> bool) -> Option<u64> {
     let mut streak = None;
     let mut count = 0;
     for s in timeline.iter().filter(|s| s.t >= from && s.had_traffic()) {
         if ok(s) {
             let start = *streak.get_or_insert(s.t);
-            count += 1;
+            count += s.span;
             if count >= RECOVERY_STREAK {
                 return Some(start);
             }
@@ -180,6 +180,7 @@ mod tests {
     fn second(t: u64, errors: u64, degraded: u64, p95: f64) -> Second {
         Second {
             t,
+            span: 1,
             counts: Counts {
                 planned: 100,
                 ok: 100 - errors,

@@ -116,3 +116,72 @@ fn serve_warns_on_a_public_address_and_ends_cleanly_on_sigterm() {
     let (code, _) = serve.finish();
     assert_eq!(code, 0, "SIGTERM ends serve as Ctrl-C does");
 }
+
+/// A 3-day run at 0.1 TPS: one timeline entry per second for the first hour, coarser beyond
+/// (2 s, 4 s, ... doubling at every doubling of the run's length), so results stay a few
+/// thousand entries instead of 259,200, and every figure still adds up.
+#[test]
+fn a_long_run_keeps_a_bounded_timeline_that_still_adds_up() {
+    let text = r#"
+[scenario]
+name = "long"
+seed = 8
+
+[[phase]]
+name = "days"
+duration = "72h"
+load = { pattern = "constant", rate = 0.1 }
+
+[[failure]]
+name = "scorer-errors"
+kind = "errors"
+component = "gateway"
+at = "40h"
+duration = "10m"
+probability = 0.9
+
+[[criterion]]
+check = "recovery_time < 30m"
+
+[[criterion]]
+check = "error_rate < 5%"
+"#;
+    let (_w, out, run) = super::support::run_into(text);
+    run.code(0);
+    let r = super::support::results_json(&out);
+    let tl = r["timeline"].as_array().unwrap();
+    assert_eq!(r["timeline_full_resolution_s"], 3600);
+    // 3,600 one-second entries, 1,800 for each doubling from 1 h to 64 h, then 8 h of
+    // 128-second ones.
+    assert_eq!(tl.len(), 3600 + 6 * 1800 + 225);
+    let mut t: u64 = 0;
+    for s in tl {
+        assert_eq!(s["t"], t, "entries tile the run");
+        let span = s["span_s"].as_u64().unwrap_or(1);
+        let expected = if t < 3600 { 1 } else { 2 << (t / 3600).ilog2() };
+        assert_eq!(span, expected, "entry at {t} s");
+        t += span;
+    }
+    assert_eq!(t, 72 * 3600, "the last entry ends with the run");
+    let planned: u64 = tl.iter().map(|s| s["planned"].as_u64().unwrap()).sum();
+    let ok: u64 = tl.iter().map(|s| s["ok"].as_u64().unwrap()).sum();
+    let totals = &r["summary"]["totals"];
+    assert_eq!(planned, totals["planned"].as_u64().unwrap());
+    assert_eq!(ok, totals["ok"].as_u64().unwrap());
+    assert_eq!(totals["lost"], 0);
+    assert!(planned > 25_000, "{planned}");
+    // The failure lies in the 64-second entries: its errors show there, and recovery is
+    // read from the entries after it.
+    let failure = &r["failures"][0];
+    assert!(failure["summary"]["totals"]["errors"].as_u64().unwrap() > 20);
+    let recovery = failure["recovery_time_ms"].as_u64().expect("it recovered");
+    assert!(recovery <= 2 * 64_000, "{recovery}");
+    let during: u64 = tl
+        .iter()
+        .filter(|s| (40 * 3600..40 * 3600 + 600).contains(&s["t"].as_u64().unwrap()))
+        .map(|s| s["errors"].as_u64().unwrap())
+        .sum();
+    assert!(during > 20, "{during}");
+    let size = std::fs::metadata(out.join("results.json")).unwrap().len();
+    assert!(size < 40_000_000, "results.json is {size} bytes");
+}
