@@ -10,6 +10,7 @@
 //! minus outcomes) shows any transaction the engine or the target failed to account for.
 
 mod counts;
+mod scopes;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use hdrhistogram::Histogram;
 
 pub use counts::Counts;
+pub use scopes::Scopes;
 
 use crate::plan::Plan;
 use crate::targets::{Decision, Finished, Outcome};
@@ -81,6 +83,25 @@ impl Aggregate {
             service_min_ns: u64::MAX,
             service_max_ns: 0,
             fraud: Fraud::default(),
+        }
+    }
+
+    /// Its figures with the smallest histograms in place of its own.
+    fn clone_without_histograms(&self) -> Aggregate {
+        let tiny = || Histogram::new_with_bounds(1, 2, 0).expect("valid histogram bounds");
+        Aggregate {
+            counts: self.counts,
+            degraded: self.degraded,
+            latency: tiny(),
+            service: tiny(),
+            lag: tiny(),
+            latency_sum_ns: self.latency_sum_ns,
+            service_sum_ns: self.service_sum_ns,
+            latency_min_ns: self.latency_min_ns,
+            latency_max_ns: self.latency_max_ns,
+            service_min_ns: self.service_min_ns,
+            service_max_ns: self.service_max_ns,
+            fraud: self.fraud.clone(),
         }
     }
 
@@ -176,10 +197,10 @@ pub const FULL_RESOLUTION_S: u64 = 3600;
 
 /// Where second `t` lies on the timeline: the entry that holds it (its index, first second
 /// and length in seconds). The first [`FULL_RESOLUTION_S`] seconds have an entry each; from
-/// there every time the run's length doubles its entries do too (2 s from 1 h, 4 s from 2 h,
-/// 8 s from 4 h ...), so a run of any length keeps at most a few tens of thousands of entries
-/// (27,000 for the longest, 366 days) and memory and output stay bounded. The layout depends
-/// on `t` alone, so shards, reloads and resumed runs all lay seconds out alike.
+/// there every time the run's length doubles its entries do too (4 s from 1 h, 8 s from 2 h,
+/// 16 s from 4 h ...: 900 entries per doubling), so a run of any length keeps at most about
+/// 15,500 entries (the longest, 366 days) and memory and output stay bounded. The layout
+/// depends on `t` alone, so shards, reloads and resumed runs all lay seconds out alike.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Slot {
     pub index: usize,
@@ -196,13 +217,13 @@ pub fn slot(t: u64) -> Slot {
             span: 1,
         };
     }
-    // t / F in [2^(k-1), 2^k): entries of 2^k seconds from F * 2^(k-1), F / 2 of them.
+    // t / F in [2^(k-1), 2^k): entries of 2^(k+1) seconds from F * 2^(k-1), F / 4 of them.
     let k = u64::from(64 - (t / F).leading_zeros());
     let region = F << (k - 1);
-    let span = 1u64 << k;
+    let span = 2u64 << k;
     let n = (t - region) / span;
     Slot {
-        index: (F + (k - 1) * (F / 2) + n) as usize,
+        index: (F + (k - 1) * (F / 4) + n) as usize,
         start: region + n * span,
         span,
     }
@@ -215,9 +236,9 @@ pub fn slot_at(index: usize) -> Slot {
     if i < F {
         return slot(i);
     }
-    let k = (i - F) / (F / 2) + 1;
-    let n = (i - F) % (F / 2);
-    slot((F << (k - 1)) + n * (1u64 << k))
+    let k = (i - F) / (F / 4) + 1;
+    let n = (i - F) % (F / 4);
+    slot((F << (k - 1)) + n * (2u64 << k))
 }
 
 /// One entry of the timeline, by planned start, once final: a second, or beyond
@@ -303,11 +324,17 @@ struct OpenSecond {
 /// Records a run's transactions.
 pub struct Recorder {
     pub run: Aggregate,
-    /// One per phase of the plan, by planned start in the phase's window.
-    pub phases: Vec<Aggregate>,
+    /// One per phase of the plan, by planned start in the phase's window; packed once the
+    /// phase's seconds have all closed.
+    pub phases: Scopes,
     phase_windows: Vec<(u64, u64)>,
-    /// One per failure occurrence of the plan, by planned start in its window.
-    pub failures: Vec<Aggregate>,
+    /// One per failure occurrence of the plan, by planned start in its window; packed once
+    /// its seconds have all closed.
+    pub failures: Scopes,
+    /// Phases and failure occurrences before these (in order of their ends) are packed.
+    packed: (usize, usize),
+    /// The failure occurrences by when their windows end.
+    failures_by_end: Vec<usize>,
     /// One per request of the target's mix. Their `planned` counts arrivals as the engine
     /// draws them from the plan (each then ends in one outcome), not by second.
     pub requests: Vec<Aggregate>,
@@ -442,6 +469,13 @@ impl Rolling {
     }
 }
 
+/// The plan's failure occurrences in the order their windows end.
+fn by_end(plan: &Plan) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..plan.failures.len()).collect();
+    order.sort_by_key(|&j| plan.failures[j].end_ns);
+    order
+}
+
 /// The window lengths (s) of the plan's criteria that judge latency over rolling windows.
 fn rolling_lengths(plan: &Plan) -> Vec<u64> {
     let mut lengths: Vec<u64> = plan
@@ -464,9 +498,11 @@ impl Recorder {
     pub fn new(plan: Arc<Plan>, horizon_ns: u64) -> Recorder {
         Recorder {
             run: Aggregate::new(3),
-            phases: plan.phases.iter().map(|_| Aggregate::new(3)).collect(),
+            phases: Scopes::new(plan.phases.len(), 3),
             phase_windows: plan.phases.iter().map(|p| (p.start_ns, p.end_ns)).collect(),
-            failures: plan.failures.iter().map(|_| Aggregate::new(2)).collect(),
+            failures: Scopes::new(plan.failures.len(), 2),
+            packed: (0, 0),
+            failures_by_end: by_end(&plan),
             requests: plan.requests.iter().map(|_| Aggregate::new(3)).collect(),
             windows: plan
                 .failures
@@ -588,12 +624,16 @@ impl Recorder {
             .phase_windows
             .get(p)
             .is_some_and(|&(start, _)| start <= f.planned_ns)
+            && let Some(a) = self.phases.open_mut(p)
         {
-            self.phases[p].record(f);
+            a.record(f);
         }
         for (i, &(start, end)) in self.windows.iter().enumerate() {
-            if f.planned_ns >= start && f.planned_ns < end {
-                self.failures[i].record(f);
+            if f.planned_ns >= start
+                && f.planned_ns < end
+                && let Some(a) = self.failures.open_mut(i)
+            {
+                a.record(f);
             }
         }
         let second = (f.planned_ns / SECOND).max(self.first_open);
@@ -633,12 +673,18 @@ impl Recorder {
             if start >= b {
                 break;
             }
-            self.phases[i].counts.planned += self.planned_between(a.max(start), b.min(end));
+            let n = self.planned_between(a.max(start), b.min(end));
+            if let Some(agg) = self.phases.open_mut(i) {
+                agg.counts.planned += n;
+            }
         }
         for i in 0..self.windows.len() {
             let (start, end) = self.windows[i];
             if start < b && end > a {
-                self.failures[i].counts.planned += self.planned_between(a.max(start), b.min(end));
+                let n = self.planned_between(a.max(start), b.min(end));
+                if let Some(agg) = self.failures.open_mut(i) {
+                    agg.counts.planned += n;
+                }
             }
         }
     }
@@ -651,13 +697,15 @@ impl Recorder {
         phase_from: &[Option<usize>],
         failure_from: &[Option<usize>],
     ) {
-        fn carry(old: &mut [Aggregate], from: &[Option<usize>], sigfig: u8) -> Vec<Aggregate> {
-            from.iter()
-                .map(|i| match i.and_then(|i| old.get_mut(i)) {
-                    Some(a) => std::mem::replace(a, Aggregate::new(sigfig)),
-                    None => Aggregate::new(sigfig),
+        fn carry(old: &mut Scopes, from: &[Option<usize>], sigfig: u8) -> Scopes {
+            let aggs = from
+                .iter()
+                .map(|i| {
+                    i.and_then(|i| old.take(i))
+                        .unwrap_or_else(|| Aggregate::new(sigfig))
                 })
-                .collect()
+                .collect();
+            Scopes::from_vec(aggs, sigfig)
         }
         for w in rolling_lengths(plan) {
             if !self.rolling.iter().any(|r| r.seconds == w) {
@@ -672,6 +720,28 @@ impl Recorder {
             .iter()
             .map(|f| (f.start_ns, f.end_ns))
             .collect();
+        self.failures_by_end = by_end(plan);
+        self.packed = (0, 0);
+        self.pack_closed();
+    }
+
+    /// Packs the phases and failure occurrences whose every second has closed.
+    fn pack_closed(&mut self) {
+        let closed = self.first_open * SECOND;
+        while let Some(&(_, end)) = self.phase_windows.get(self.packed.0) {
+            if end > closed {
+                break;
+            }
+            self.phases.pack(self.packed.0);
+            self.packed.0 += 1;
+        }
+        while let Some(&j) = self.failures_by_end.get(self.packed.1) {
+            if self.windows.get(j).is_some_and(|&(_, end)| end > closed) {
+                break;
+            }
+            self.failures.pack(j);
+            self.packed.1 += 1;
+        }
     }
 
     /// Closes every second whose transactions have all finished by `now`.
@@ -780,6 +850,7 @@ impl Recorder {
         s.latency.reset();
         self.pool.push(s.latency);
         self.first_open += 1;
+        self.pack_closed();
         if let Some(sh) = &mut self.shard {
             let plan = &self.schedule[0].0;
             sh.base_n += plan.count_between(sh.base_t, sh.base_t + SECOND);
@@ -794,8 +865,8 @@ impl Recorder {
     pub fn merged(plan: Arc<Plan>, parts: Merged) -> Recorder {
         let mut r = Recorder::new(plan, 0);
         r.run = parts.run;
-        r.phases = parts.phases;
-        r.failures = parts.failures;
+        r.phases = Scopes::from_vec(parts.phases, 3);
+        r.failures = Scopes::from_vec(parts.failures, 2);
         r.requests = parts.requests;
         r.probes = parts.probes;
         for (counts, latency) in parts.seconds {
@@ -838,13 +909,18 @@ mod tests {
                 start: next,
                 span: slot(next).span,
             };
-            assert!(expected.span == at.span || expected.span == 2 * at.span);
+            assert!(
+                expected.span == at.span || expected.span == 2 * at.span.max(2),
+                "at {next}: {} after {}",
+                expected.span,
+                at.span
+            );
             t = next;
         }
         assert_eq!(slot(FULL_RESOLUTION_S - 1).span, 1);
-        assert_eq!(slot(FULL_RESOLUTION_S).span, 2);
-        assert_eq!(slot(2 * FULL_RESOLUTION_S).span, 4);
-        // The longest run a scenario may ask for keeps under 28,000 entries.
-        assert!(slot(last).index < 28_000, "{}", slot(last).index);
+        assert_eq!(slot(FULL_RESOLUTION_S).span, 4);
+        assert_eq!(slot(2 * FULL_RESOLUTION_S).span, 8);
+        // The longest run a scenario may ask for keeps under 16,000 entries.
+        assert!(slot(last).index < 16_000, "{}", slot(last).index);
     }
 }

@@ -370,16 +370,16 @@ fn secs(a: u64, b: u64) -> f64 {
     b.saturating_sub(a) as f64 / 1e9
 }
 
-fn phases(plan: &Plan, aggs: &[Aggregate]) -> Vec<PhaseResult> {
+fn phases(plan: &Plan, aggs: &crate::metrics::Scopes) -> Vec<PhaseResult> {
     plan.phases
         .iter()
-        .zip(aggs)
+        .zip(aggs.iter())
         .map(|(p, agg)| PhaseResult {
             name: p.name.clone(),
             pattern: p.load.pattern().to_string(),
             start_ms: p.start_ns / 1_000_000,
             end_ms: p.end_ns / 1_000_000,
-            summary: summary(agg, secs(p.start_ns, p.end_ns)),
+            summary: summary(&agg, secs(p.start_ns, p.end_ns)),
             latency_spectrum: spectrum(&agg.latency),
         })
         .collect()
@@ -403,13 +403,13 @@ fn spectrum(h: &hdrhistogram::Histogram<u64>) -> Vec<[f64; 2]> {
 fn failures(
     plan: &Plan,
     measured: &Measured<'_>,
-    aggs: &[Aggregate],
+    aggs: &crate::metrics::Scopes,
     recoveries: &[Recovery],
     end_ns: u64,
 ) -> Vec<FailureResult> {
     plan.failures
         .iter()
-        .zip(aggs)
+        .zip(aggs.iter())
         .zip(recoveries)
         .enumerate()
         .map(|(j, ((f, agg), rec))| FailureResult {
@@ -427,7 +427,7 @@ fn failures(
                 failure_rate: round(rec.baseline_failure_rate, 6),
                 degraded_share: round(rec.baseline_degraded_share, 6),
             },
-            summary: summary(agg, secs(f.start_ns, f.end_ns)),
+            summary: summary(&agg, secs(f.start_ns, f.end_ns)),
             components: window_components(plan, f, measured.components),
             cascade: (!measured.components.is_empty()).then(|| {
                 measured

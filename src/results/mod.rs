@@ -60,9 +60,9 @@ pub struct Results {
     pub requests: Vec<RequestResult>,
     pub failures: Vec<FailureResult>,
     /// One entry per second of the run, by planned start, for its first
-    /// `timeline_full_resolution_s` seconds; beyond, each entry covers `span_s` seconds (2 from
-    /// the first hour on, 4 from the second, 8 from the fourth, doubling each time the run's
-    /// length doubles), so the timeline stays a few tens of thousands of entries at most.
+    /// `timeline_full_resolution_s` seconds; beyond, each entry covers `span_s` seconds (4 from
+    /// the first hour on, 8 from the second, 16 from the fourth, doubling each time the run's
+    /// length doubles), so the timeline stays under 16,000 entries whatever the run's length.
     pub timeline: Vec<TimelineSecond>,
     /// Present when the timeline holds entries longer than a second: the seconds kept one
     /// by one (3600).

@@ -302,8 +302,8 @@ impl ShardFile {
             }),
             end_ns,
             run: ScopeFile::of(&rec.run),
-            phases: rec.phases.iter().map(ScopeFile::of).collect(),
-            failures: rec.failures.iter().map(ScopeFile::of).collect(),
+            phases: rec.phases.iter().map(|a| ScopeFile::of(&a)).collect(),
+            failures: rec.failures.iter().map(|a| ScopeFile::of(&a)).collect(),
             requests: rec.requests.iter().map(ScopeFile::of).collect(),
             seconds: rec
                 .timeline

@@ -75,8 +75,8 @@ enum Value {
 pub struct Measured<'a> {
     pub plan: &'a Plan,
     pub run: &'a Aggregate,
-    pub phases: &'a [Aggregate],
-    pub failures: &'a [Aggregate],
+    pub phases: &'a crate::metrics::Scopes,
+    pub failures: &'a crate::metrics::Scopes,
     /// One per request of the target's mix.
     pub requests: &'a [Aggregate],
     pub timeline: &'a [Second],
@@ -200,7 +200,10 @@ impl Measured<'_> {
         use std::borrow::Cow;
         match scope {
             Scope::Run => Cow::Borrowed(self.run),
-            Scope::Phase { index, .. } => Cow::Borrowed(&self.phases[*index]),
+            Scope::Phase { index, .. } => self
+                .phases
+                .get(*index)
+                .unwrap_or_else(|| Cow::Owned(Aggregate::new(3))),
             Scope::Request { index, .. } => Cow::Borrowed(&self.requests[*index]),
             // Judged from per-second figures (see `per_second_value`); the run's aggregate
             // stands for the rest.
@@ -208,14 +211,18 @@ impl Measured<'_> {
             Scope::Phases { indexes, .. } => {
                 let mut agg = Aggregate::new(3);
                 for &i in indexes {
-                    agg.merge(&self.phases[i]);
+                    if let Some(a) = self.phases.get(i) {
+                        agg.merge(&a);
+                    }
                 }
                 Cow::Owned(agg)
             }
             Scope::Failure { occurrences, .. } => {
                 let mut agg = Aggregate::new(2);
                 for &j in occurrences {
-                    agg.merge(&self.failures[j]);
+                    if let Some(a) = self.failures.get(j) {
+                        agg.merge(&a);
+                    }
                 }
                 Cow::Owned(agg)
             }
