@@ -117,7 +117,6 @@ seed = 1
 kind = "http"
 url = "$url"
 connections = 1000
-max_in_flight = 100000
 timeout = "2s"
 decision = { pointer = "/decision", block = ["block"] }
 [[phase]]
