@@ -52,6 +52,14 @@ for i in $(seq "$RUNS"); do
   gens+=("$("$gen" "$SCENARIO" | awk '{print $(NF-4)}')")
 done
 
+# The speed must not change a byte: the results are checked against the pinned digest.
+name=$(basename "$SCENARIO" .toml)
+pinned=$(awk -v n="$name" '$2 == n {print $1}' tests/pinned-results.sha256)
+got=$(sha256sum "$out/run1/results.json" | cut -d' ' -f1)
+if [[ -z "$pinned" ]]; then verdict="not pinned"
+elif [[ "$got" == "$pinned" ]]; then verdict="identical to the pinned digest"
+else verdict="DIFFERENT from the pinned digest $pinned"; fi
+
 r=$(printf '%s\n' "${rates[@]}" | median)
 m=$(printf '%s\n' "${rss[@]}" | median)
 g=$(printf '%s\n' "${gens[@]}" | median)
@@ -60,3 +68,5 @@ printf 'gauntlet run:          %12.0f transactions per second of wall time (runs
 printf 'generation only:       %12.0f transactions per second (the floor)\n' "$g"
 printf 'peak RSS of the run:   %12.1f MB\n' "$(echo "$m" | awk '{print $1/1024}')"
 awk -v r="$r" -v g="$g" 'BEGIN { printf "simulation / generation: %.2f of the floor\n", r / g }'
+echo "results.json: $verdict"
+[[ "$verdict" != DIFFERENT* ]]

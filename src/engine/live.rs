@@ -17,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Snapshot;
+use super::ahead::Ahead;
 use crate::metrics::Recorder;
 use crate::plan::splice::splice;
 use crate::plan::{Arrival, Arrivals, Plan, diff};
@@ -101,11 +102,26 @@ impl Edits for Scripted {
     }
 }
 
+/// Where a run's arrivals come from.
+enum Source {
+    /// Produced on this thread as they are taken.
+    Here(Box<Arrivals<Arc<Plan>>>),
+    /// Produced ahead, with their transactions, on another thread.
+    Ahead(Ahead),
+    /// Handed back: a stopped run has taken them all.
+    Gone,
+}
+
 /// The state of a run that may be reloaded.
 pub struct Live {
     schedule: Arc<Plan>,
-    arrivals: Arrivals<Arc<Plan>>,
+    arrivals: Source,
     next: Option<Arrival>,
+    /// The transaction of `next`, when it was produced ahead with it.
+    next_tx: Option<Transaction>,
+    /// The number after the last arrival pulled: where numbering goes on once the schedule's
+    /// arrivals are all taken.
+    after_last: u64,
     /// What the run is measured and judged against.
     pub record: Plan,
     pub recorder: Recorder,
@@ -123,21 +139,36 @@ pub struct Live {
 
 impl Live {
     pub fn new(plan: Arc<Plan>, horizon_ns: u64) -> Live {
-        let mut arrivals = Arrivals::starting_at(plan.clone(), 0, 0);
-        let next = arrivals.next();
-        Live {
+        let mut live = Live {
             record: (*plan).clone(),
             recorder: Recorder::new(plan.clone(), horizon_ns),
+            arrivals: Source::Here(Box::new(Arrivals::starting_at(plan.clone(), 0, 0))),
             schedule: plan,
-            arrivals,
-            next,
+            next: None,
+            next_tx: None,
+            after_last: 0,
             reloads: Vec::new(),
             controls: Vec::new(),
             paused: false,
             components: None,
             pending: VecDeque::new(),
             shard: None,
+        };
+        live.next = live.pull();
+        live
+    }
+
+    /// Produces arrivals and their transactions ahead, on another thread (the simulated run
+    /// loop, which spends a quarter of its time generating them otherwise). The same arrivals
+    /// come in the same order; a sharded run keeps producing them here.
+    pub fn produce_ahead(&mut self) {
+        if self.shard.is_some() {
+            return;
         }
+        let Source::Here(arrivals) = std::mem::replace(&mut self.arrivals, Source::Gone) else {
+            return;
+        };
+        self.arrivals = Source::Ahead(Ahead::start(self.schedule.clone(), *arrivals));
     }
 
     /// The state of shard `k` of `n` of a run: it sends, and counts as planned, only the
@@ -158,10 +189,20 @@ impl Live {
 
     /// The next arrival of the schedule this run sends.
     fn pull(&mut self) -> Option<Arrival> {
-        match self.shard {
-            None => self.arrivals.next(),
-            Some((k, n)) => self.arrivals.by_ref().find(|a| a.index % n == k),
+        self.next_tx = None;
+        let a = match (&mut self.arrivals, self.shard) {
+            (Source::Here(it), None) => it.next(),
+            (Source::Here(it), Some((k, n))) => it.by_ref().find(|a| a.index % n == k),
+            (Source::Ahead(ahead), _) => ahead.next().map(|(a, tx)| {
+                self.next_tx = Some(tx);
+                a
+            }),
+            (Source::Gone, _) => None,
+        };
+        if let Some(a) = a {
+            self.after_last = a.index + 1;
         }
+        a
     }
 
     /// The run so far at `now_ns`, not finished (a checkpoint, a live view).
@@ -202,13 +243,17 @@ impl Live {
         Some(a)
     }
 
-    /// Takes the next arrival. The caller makes sure no reload is due before it (the engines
-    /// apply reloads first at equal instants).
-    pub fn take(&mut self) -> Option<Arrival> {
+    /// Takes the next arrival and its transaction. The caller makes sure no reload is due
+    /// before it (the engines apply reloads first at equal instants).
+    pub fn take(&mut self) -> Option<(Arrival, Transaction)> {
         let a = self.next?;
+        let tx = match self.next_tx {
+            Some(tx) => tx,
+            None => self.schedule.transaction(a.index),
+        };
         self.next = self.pull();
         self.recorder.drawn(a.request);
-        Some(a)
+        Some((a, tx))
     }
 
     /// Records every arrival left as cancelled (the run stopped early), finished at
@@ -216,11 +261,17 @@ impl Live {
     pub fn cancel_unsent(&mut self, done_ns: impl Fn(&Arrival) -> u64) {
         let shard = self.shard;
         let owned = move |a: &Arrival| shard.is_none_or(|(k, n)| a.index % n == k);
+        let (produced, rest) = match std::mem::replace(&mut self.arrivals, Source::Gone) {
+            Source::Here(it) => (Vec::new(), Some(*it)),
+            Source::Ahead(ahead) => ahead.stop(),
+            Source::Gone => (Vec::new(), None),
+        };
         for a in self
             .next
             .take()
             .into_iter()
-            .chain(self.arrivals.by_ref())
+            .chain(produced)
+            .chain(rest.into_iter().flatten())
             .filter(owned)
         {
             self.recorder.drawn(a.request);
@@ -261,7 +312,11 @@ impl Live {
                 errors,
             },
             Edit::Valid(new) => {
-                let next_index = self.next.map_or(self.arrivals.next_index(), |a| a.index);
+                let next_index = match (&self.next, &self.arrivals) {
+                    (Some(a), _) => a.index,
+                    (None, Source::Here(it)) => it.next_index(),
+                    (None, _) => self.after_last,
+                };
                 let arrivals = Arrivals::starting_at(new.clone(), at, next_index);
                 let planned = next_index + arrivals.size_hint().0 as u64;
                 match splice(&self.record, &new, at, planned) {
@@ -279,7 +334,13 @@ impl Live {
                         self.recorder.follow(new.clone(), at);
                         let changes = diff::changes(&self.schedule, &new);
                         self.record = s.plan;
-                        self.arrivals = arrivals;
+                        self.after_last = next_index;
+                        self.arrivals = if matches!(self.arrivals, Source::Ahead(_)) {
+                            // What was produced ahead from the old version is dropped.
+                            Source::Ahead(Ahead::start(new.clone(), arrivals))
+                        } else {
+                            Source::Here(Box::new(arrivals))
+                        };
                         self.next = self.pull();
                         self.schedule = new;
                         tracing::info!(at_ms = at / MS, changes = ?changes, "reload accepted");

@@ -5,6 +5,7 @@
 //! tells the observer (progress, checkpoints, a dashboard); the loop hands plain data up and
 //! knows nothing of files, templates or the command line.
 
+mod ahead;
 pub mod control;
 pub mod http;
 pub mod live;

@@ -106,6 +106,7 @@ pub(super) fn simulate(
     let mut sim = Simulation::new(plan);
     let horizon = defaults::max_residence_ns(&defaults::specs(plan)) + SECOND;
     let mut live = Live::new(Arc::new(plan.clone()), horizon);
+    live.produce_ahead();
     let mut states = Vec::new();
     sim.states(0, &mut states);
     live.components = Some(states);
@@ -182,8 +183,7 @@ pub(super) fn simulate(
         }
         if next_event == Some(t) {
             sim.step(&mut |f| live.recorder.record(&f));
-        } else if let Some(a) = live.take() {
-            let tx = live.transaction(a.index);
+        } else if let Some((a, tx)) = live.take() {
             sim.arrive(a, tx);
         }
         steps += 1;

@@ -178,3 +178,69 @@ fn validate_prints_the_same_digest_as_plan() {
     let digest = json["digest"].as_str().unwrap();
     assert!(line.contains(&digest[..12]), "{line} vs {digest}");
 }
+
+/// Runs a shipped scenario as shipped and compares the sha256 of its results.json with the
+/// one pinned in tests/pinned-results.sha256: work that means to change only speed (the event
+/// queue, arrivals produced ahead on another thread) must leave every byte as it was.
+fn results_match_the_pinned_digest(name: &str) {
+    let pinned = read("tests/pinned-results.sha256");
+    let want = pinned
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .find_map(|l| l.split_once("  ").filter(|(_, n)| *n == name))
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_else(|| panic!("{name} is not pinned"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    gauntlet()
+        .args(["run", &format!("scenarios/{name}.toml"), "--out"])
+        .arg(&out)
+        .arg("--quiet")
+        .output()
+        .expect("gauntlet runs");
+    let sum = std::process::Command::new("sha256sum")
+        .arg(out.join("results.json"))
+        .output()
+        .expect("sha256sum (coreutils) runs");
+    let got = String::from_utf8_lossy(&sum.stdout);
+    let got = got.split_whitespace().next().unwrap_or("");
+    assert_eq!(
+        got, want,
+        "results.json of {name} changed; if that is meant, run bash bench/pin-results.sh"
+    );
+}
+
+#[test]
+fn flash_sale_gives_the_pinned_results() {
+    results_match_the_pinned_digest("flash-sale");
+}
+
+#[test]
+fn cascade_gives_the_pinned_results() {
+    results_match_the_pinned_digest("cascade");
+}
+
+#[test]
+fn chaos_monkey_gives_the_pinned_results() {
+    results_match_the_pinned_digest("chaos-monkey");
+}
+
+#[test]
+fn daily_wave_gives_the_pinned_results() {
+    results_match_the_pinned_digest("daily-wave");
+}
+
+#[test]
+fn investor_demo_gives_the_pinned_results() {
+    results_match_the_pinned_digest("investor-demo");
+}
+
+#[test]
+fn capacity_gives_the_pinned_results() {
+    results_match_the_pinned_digest("capacity");
+}
+
+#[test]
+fn step_stress_gives_the_pinned_results() {
+    results_match_the_pinned_digest("step-stress");
+}

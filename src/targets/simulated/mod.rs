@@ -50,13 +50,27 @@ enum Step {
     Decision,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+/// Ordered by (time, sequence number) alone: sequence numbers are unique, so the other fields
+/// never decide, and comparing two words keeps the queue's sifting cheap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Event {
     at: u64,
     seq: u64,
     slot: u32,
     step: Step,
     outcome: Outcome3,
+}
+
+impl Ord for Event {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+impl PartialOrd for Event {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// A call outcome packed for the event queue.
@@ -374,7 +388,7 @@ impl Simulation {
                 self.join(now, id, done);
             }
             Step::Decision => {
-                let s = self.slots[id as usize];
+                let s = &self.slots[id as usize];
                 if e.outcome == Outcome3::Ok {
                     // Decided without one of its inputs: no features, no score or no rules.
                     let degraded = s.scorer.is_none() || s.rules.is_none();
@@ -468,7 +482,8 @@ impl Simulation {
         degraded: bool,
         done: &mut impl FnMut(Finished),
     ) {
-        let s = self.slots[id as usize];
+        let s = &self.slots[id as usize];
+        let holds_since = s.holds_since;
         // The client gives up at its timeout, whatever happens behind it.
         let deadline = s.arrival.at_ns + self.client_timeout;
         let (outcome, at, decision, degraded) = if now > deadline {
@@ -492,7 +507,7 @@ impl Simulation {
         self.free.push(id);
         self.in_flight -= 1;
         // The answer went back: the gateway's server it held is free for the next in line.
-        if let Some(since) = s.holds_since {
+        if let Some(since) = holds_since {
             self.components[GATEWAY].leave(now, since);
             self.admit_waiting(now);
         }
