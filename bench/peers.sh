@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 source bench/lib.sh
 REPS=${REPS:-3}
 DURATION=${DURATION:-10s}
-HELD_RATES=${HELD_RATES:-"40000 60000 80000 100000 120000 140000"}
+HELD_RATES=${HELD_RATES:-"5000 10000 15000 20000 30000 40000 60000 80000 100000"}
 install_missing nginx:nginx wrk:wrk taskset:util-linux
 export PATH="$HOME/.cargo/bin:$PATH"
 need oha || cargo install oha --locked --quiet
