@@ -19,13 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 RATES=${RATES:-"5000 10000 20000 40000 60000 80000"}
-install_missing nginx:nginx wrk:wrk taskset:util-linux
-export PATH="$HOME/.cargo/bin:$PATH"
-need oha || cargo install oha --locked --quiet
-prepare_run
-port=18080
-start_nginx "$work" "$port"
-url="http://127.0.0.1:$port/score"
+start_peers_bench 18080
 
 scenario() { # rate duration connections [extra]
   cat > "$work/s.toml" <<TOML

@@ -60,3 +60,15 @@ cleanup_run() {
   [ -n "${browser_pid:-}" ] && kill "$browser_pid" 2>/dev/null || true
   [ -n "${KEEP:-}" ] && echo "kept $work" || rm -rf "$work"
 }
+
+# start_peers_bench PORT: what the benchmarks that put gauntlet beside oha and wrk share:
+# installs nginx, wrk and taskset (Debian) and oha (crates.io) when missing, builds gauntlet
+# ($bin, $work as prepare_run), starts nginx on 127.0.0.1:PORT and sets $url to it.
+start_peers_bench() {
+  install_missing nginx:nginx wrk:wrk taskset:util-linux
+  export PATH="$HOME/.cargo/bin:$PATH"
+  need oha || cargo install oha --locked --quiet
+  prepare_run
+  start_nginx "$work" "$1"
+  url="http://127.0.0.1:$1/score"
+}

@@ -25,13 +25,7 @@ source bench/lib.sh
 REPS=${REPS:-3}
 DURATION=${DURATION:-10s}
 HELD_RATES=${HELD_RATES:-"5000 10000 15000 20000 30000 40000 60000 80000 100000"}
-install_missing nginx:nginx wrk:wrk taskset:util-linux
-export PATH="$HOME/.cargo/bin:$PATH"
-need oha || cargo install oha --locked --quiet
-prepare_run
-port=18080
-start_nginx "$work" "$port"
-url="http://127.0.0.1:$port/score"
+start_peers_bench 18080
 
 # The body oha and wrk send: transaction 0 of peak-load's plan, as gauntlet sends it.
 "$bin" plan scenarios/peak-load.toml --format json --arrivals 1 |
