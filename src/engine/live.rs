@@ -280,11 +280,6 @@ impl Live {
         }
     }
 
-    /// Transaction `index` of the workload of the version it was planned by.
-    pub fn transaction(&self, index: u64) -> Transaction {
-        self.schedule.transaction(index)
-    }
-
     /// Takes an edit noticed at `now_ns`: it takes effect at the next whole millisecond.
     pub fn offer(&mut self, now_ns: u64, edit: Edit) {
         let at = now_ns.div_ceil(MS) * MS;
