@@ -24,13 +24,15 @@ pub fn run(listen: SocketAddr, seed: u64) -> Result<ExitCode, Error> {
                 "warning: gauntlet serve listens on {addr}, reachable from other machines: anyone who can reach it can send it load"
             );
         }
+        // Ctrl-C and SIGTERM (a container's or a service manager's stop) both end it cleanly;
+        // both are caught before the line that says so, so a stop right after it is clean too.
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(error::io("cannot catch SIGTERM"))?;
+        let mut int = signal(SignalKind::interrupt()).map_err(error::io("cannot catch Ctrl-C"))?;
         eprintln!("gauntlet serve: the fraud-pipeline on http://{addr}/score (GET /health); Ctrl-C or SIGTERM stops it");
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(error::io("cannot catch SIGTERM"))?;
-        // Ctrl-C and SIGTERM (a container's or a service manager's stop) both end it cleanly.
         tokio::select! {
             _ = serve::run(listener, seed) => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = int.recv() => {}
             _ = term.recv() => {}
         }
         Ok(ExitCode::SUCCESS)

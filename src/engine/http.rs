@@ -3,12 +3,16 @@
 //! from the planned time, so a stalled service cannot hide behind a waiting generator; the
 //! generator's own lag (send minus planned) is recorded. The scheduler never relies on a fine
 //! timer: it runs on its own thread, sleeps with the OS's timer until the next send is due,
-//! and whenever it wakes sends every arrival that is due, each measured from its own planned
-//! time. Arrivals beyond `max_in_flight` are `dropped`; when the run stops early, what
-//! is in flight and what was not sent are `cancelled`. Nothing is lost.
+//! and whenever it wakes hands every arrival that is due, in one batch, to the connections'
+//! workers (HTTP/1.1: a task per connection that drives its connection itself, so a request
+//! costs no task of its own; HTTP/2: a task per request, multiplexed). Each is measured from
+//! its own planned time. Arrivals beyond `max_in_flight` are `dropped`; when the run stops
+//! early, what is in flight and what was not sent are `cancelled`. Nothing is lost.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use std::collections::VecDeque;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -22,13 +26,13 @@ use super::{Observer, Outcome as RunOutcome, close_second, steer};
 use crate::metrics::Recorder;
 use crate::plan::{Arrival, Plan};
 use crate::scenario::model::{Body, DecisionMap, Expect, HttpVersion, Target};
-use crate::targets::http::client::{Pool, Transport, passed_through, status_failure};
+use crate::targets::http::client::{Answer, Conn, Pool, Transport, passed_through, status_failure};
 use crate::targets::http::proxy::{self, PLANNED_HEADER, TX_HEADER};
 use crate::targets::http::scrape::{Scrape, Scraper};
 use crate::targets::http::tls;
-use crate::targets::http::{CheckFailure, Endpoint, TargetError, Vars, check, read_decision};
+use crate::targets::http::{CheckFailure, Decisions, Endpoint, TargetError, Vars, check};
 use crate::targets::{
-    CheckCounts, ErrorCounts, ErrorKind, Finished, Outcome, PlanClock, TargetReport,
+    CheckCounts, Decision, ErrorCounts, ErrorKind, Finished, Outcome, PlanClock, TargetReport,
 };
 
 const SECOND: u64 = 1_000_000_000;
@@ -55,10 +59,12 @@ pub struct Prepared {
 struct PreparedRequest {
     method: Method,
     /// The path and query sent (origin-form).
-    path: String,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The path and query sent (origin-form), parsed once.
+    uri: hyper::Uri,
+    /// Every header but `x-gauntlet-tx` (and the proxy's planned time), built once.
+    headers: hyper::HeaderMap,
     template: Option<minijinja::Environment<'static>>,
-    decision: Option<DecisionMap>,
+    decision: Option<Decisions>,
     expect: Option<Expect>,
 }
 
@@ -311,12 +317,20 @@ fn prepare_request(
             Some(env)
         }
     };
+    let uri = parts
+        .path
+        .parse::<hyper::Uri>()
+        .map_err(|_| TargetError::Template(format!("{place}: invalid path \"{}\"", parts.path)))?;
+    let mut headers = hyper::HeaderMap::with_capacity(list.len() + 2);
+    for (name, value) in list {
+        headers.append(name, value);
+    }
     Ok(PreparedRequest {
         method,
-        path: parts.path.clone(),
-        headers: list,
+        uri,
+        headers,
         template,
-        decision: parts.decision.clone(),
+        decision: parts.decision.as_ref().map(Decisions::new),
         expect: parts.expect.clone(),
     })
 }
@@ -336,6 +350,56 @@ struct Done {
     check: Option<CheckFailure>,
 }
 
+/// An arrival handed to the connection workers, with the version of the plan it follows.
+struct Job {
+    a: Arrival,
+    plan: Arc<Plan>,
+}
+
+/// Arrivals due and not yet taken by a connection (HTTP/1.1): the scheduler adds what is due
+/// in one batch, and each connection's worker takes the oldest when it is free. The wait here
+/// is a wait for a free connection, part of the latency as for any client.
+#[derive(Default)]
+struct Queue {
+    jobs: std::sync::Mutex<VecDeque<Job>>,
+    ready: tokio::sync::Notify,
+}
+
+impl Queue {
+    fn jobs(&self) -> std::sync::MutexGuard<'_, VecDeque<Job>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds `batch` (emptied), waking a worker per job: the one that went idle last, so a
+    /// light load keeps to a few warm connections rather than cycling through all of them.
+    fn push(&self, batch: &mut Vec<Job>) {
+        let n = batch.len();
+        self.jobs().extend(batch.drain(..));
+        for _ in 0..n {
+            self.ready.notify_last();
+        }
+    }
+
+    /// Every job not taken yet.
+    fn drain(&self) -> Vec<Job> {
+        self.jobs().drain(..).collect()
+    }
+
+    /// The oldest job, waiting for one.
+    async fn take(&self) -> Job {
+        loop {
+            // Registered before the queue is looked at, so a push in between still wakes us.
+            let ready = self.ready.notified();
+            let mut ready = std::pin::pin!(ready);
+            ready.as_mut().enable();
+            if let Some(job) = self.jobs().pop_front() {
+                return job;
+            }
+            ready.await;
+        }
+    }
+}
+
 impl Shared {
     /// The request of the mix an arrival sends (the first when the plan holds more than
     /// were prepared, which `prepare` rules out).
@@ -344,35 +408,177 @@ impl Shared {
         all.get(request as usize).unwrap_or(&all[0])
     }
 
+    /// The request for transaction `index`; its body is written into `buf` (kept from one
+    /// request to the next, so it seldom grows).
     fn request(
         &self,
         spec: &PreparedRequest,
         index: u64,
         planned_ns: u64,
         tx: &crate::workload::Transaction,
+        buf: &mut Vec<u8>,
     ) -> Result<Request<Full<Bytes>>, ErrorKind> {
         let body = match &spec.template {
-            None => serde_json::to_vec(tx).map_err(|_| ErrorKind::Template)?,
-            Some(env) => env
-                .get_template("body")
-                .and_then(|t| t.render(minijinja::context! { tx => minijinja::value::Serde(tx) }))
-                .map_err(|_| ErrorKind::Template)?
-                .into_bytes(),
+            None => {
+                buf.clear();
+                tx.write_json(buf);
+                Bytes::copy_from_slice(buf)
+            }
+            Some(env) => Bytes::from(
+                env.get_template("body")
+                    .and_then(|t| {
+                        t.render(minijinja::context! { tx => minijinja::value::Serde(tx) })
+                    })
+                    .map_err(|_| ErrorKind::Template)?,
+            ),
         };
-        let mut req = Request::builder()
-            .method(spec.method.clone())
-            .uri(spec.path.as_str());
-        for (name, value) in &spec.headers {
-            req = req.header(name, value);
-        }
-        req = req.header(TX_HEADER, index);
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = spec.method.clone();
+        *req.uri_mut() = spec.uri.clone();
+        let headers = req.headers_mut();
+        *headers = spec.headers.clone();
+        headers.append(HeaderName::from_static(TX_HEADER), HeaderValue::from(index));
         if self.via_proxy {
-            req = req.header(PLANNED_HEADER, planned_ns);
+            headers.append(
+                HeaderName::from_static(PLANNED_HEADER),
+                HeaderValue::from(planned_ns),
+            );
         }
-        req.body(Full::new(Bytes::from(body)))
-            .map_err(|_| ErrorKind::Template)
+        Ok(req)
     }
 
+    /// What an answer (or the failure to get one) means for arrival `a`, sent at plan time
+    /// `sent` and done at `done`: the proxy's word on what the service did comes first; then
+    /// the scenario's `expect`; then the status.
+    fn conclude(
+        &self,
+        spec: &PreparedRequest,
+        result: Result<Answer, ErrorKind>,
+        finished: impl Fn(Outcome, Option<Decision>, bool) -> Finished,
+    ) -> Done {
+        let failed = |kind, check| Done {
+            finished: finished(Outcome::Error, None, false),
+            failure: Some(kind),
+            check,
+        };
+        let answer = match result {
+            Ok(a) => a,
+            Err(kind) => return failed(kind, None),
+        };
+        let passed = self.via_proxy.then(|| passed_through(&answer)).flatten();
+        let checked = match &spec.expect {
+            Some(e) => check(e, answer.status.as_u16(), &answer.body),
+            None => Ok(false),
+        };
+        match (passed, checked) {
+            (Some(kind), _) => failed(kind, None),
+            (None, Err(why)) => failed(ErrorKind::Check, Some(why)),
+            (None, Ok(listed)) => {
+                match (!listed).then(|| status_failure(answer.status)).flatten() {
+                    Some(kind) => failed(kind, None),
+                    None => {
+                        let (decision, degraded) = match &spec.decision {
+                            Some(d) => d.read(&answer.body),
+                            None => (None, false),
+                        };
+                        Done {
+                            finished: finished(Outcome::Ok, decision, degraded),
+                            failure: None,
+                            check: None,
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One connection's worker (HTTP/1.1): takes the oldest arrival due, sends it on its own
+    /// connection (opened when first needed, and again after it closed, failed, timed out or
+    /// was cancelled), and hands back what happened. Being sent counts from the moment the
+    /// worker takes the arrival (its lag before that is the generator's, or the wait for a
+    /// free connection); the timeout counts from there. Once the run is cancelled, what is
+    /// in flight and every arrival taken after it ends `cancelled`.
+    async fn work(
+        self: Arc<Self>,
+        queue: Arc<Queue>,
+        done: mpsc::UnboundedSender<Done>,
+        mut cancel: watch::Receiver<bool>,
+    ) {
+        let mut conn: Option<Conn> = None;
+        let mut buf = Vec::new();
+        let mut stopped = false;
+        // One registration for the worker's life, not one per request.
+        let cancelled = async move {
+            let _ = cancel.wait_for(|c| *c).await;
+        };
+        let mut cancelled = std::pin::pin!(cancelled);
+        let timer = tokio::time::sleep(Duration::ZERO);
+        let mut timer = std::pin::pin!(timer);
+        loop {
+            let Job { a, plan } = queue.take().await;
+            let tx = plan.transaction(a.index);
+            let spec = self.spec(a.request);
+            let sent = self.clock.now();
+            let sent_wall = Instant::now();
+            let finished = |done: u64, outcome, decision, degraded| {
+                finish(&a, &tx, sent, done, outcome, decision, degraded)
+            };
+            let done_at = || sent + sent_wall.elapsed().as_nanos() as u64;
+            let d = if stopped {
+                ended(finished(sent, Outcome::Cancelled, None, false))
+            } else {
+                match self.request(spec, a.index, a.at_ns, &tx, &mut buf) {
+                    Err(kind) => Done {
+                        finished: finished(sent, Outcome::Error, None, false),
+                        failure: Some(kind),
+                        check: None,
+                    },
+                    Ok(req) => {
+                        timer
+                            .as_mut()
+                            .reset((sent_wall + self.prepared.timeout).into());
+                        let exchange = async {
+                            let mut c = match conn.take() {
+                                Some(c) if !c.is_closed() => c,
+                                _ => self.pool.open1().await?,
+                            };
+                            if c.ready().await.is_err() {
+                                c = self.pool.open1().await?;
+                                c.ready().await?;
+                            }
+                            let answer = c.send(req).await;
+                            if !c.is_closed() {
+                                conn = Some(c);
+                            }
+                            answer
+                        };
+                        tokio::select! {
+                            biased;
+                            r = exchange => {
+                                let done = done_at();
+                                self.conclude(spec, r, |o, d, g| finished(done, o, d, g))
+                            }
+                            _ = &mut timer => ended(finished(
+                                sent + self.prepared.timeout.as_nanos() as u64,
+                                Outcome::Timeout,
+                                None,
+                                false,
+                            )),
+                            _ = &mut cancelled => {
+                                stopped = true;
+                                ended(finished(done_at(), Outcome::Cancelled, None, false))
+                            }
+                        }
+                    }
+                }
+            };
+            if done.send(d).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Sends arrival `a` on a connection of the pool (HTTP/2: multiplexed, a task per request).
     async fn send(
         self: Arc<Self>,
         plan: Arc<Plan>,
@@ -382,90 +588,76 @@ impl Shared {
         let tx = plan.transaction(a.index);
         // Sent at plan time; done that plus the wall time the answer took, so a pause while
         // the request is in flight neither hides nor adds latency.
-        let now = || self.clock.now();
-        let finished = |sent: u64, done: u64, outcome: Outcome, decision, degraded| Finished {
-            index: a.index,
-            phase: a.phase,
-            request: a.request,
-            planned_ns: a.at_ns,
-            sent_ns: sent.max(a.at_ns),
-            done_ns: done.max(sent).max(a.at_ns),
-            outcome,
-            degraded,
-            decision,
-            fraud: tx.fraud,
-            amount_usd_cents: tx.amount_usd_cents,
+        let sent = self.clock.now();
+        let sent_wall = Instant::now();
+        let finished = |done: u64, outcome, decision, degraded| {
+            finish(&a, &tx, sent, done, outcome, decision, degraded)
         };
+        let done_at = || sent + sent_wall.elapsed().as_nanos() as u64;
         let spec = self.spec(a.request);
-        let req = match self.request(spec, a.index, a.at_ns, &tx) {
+        let req = match self.request(spec, a.index, a.at_ns, &tx, &mut Vec::new()) {
             Ok(r) => r,
             Err(kind) => {
-                let t = now();
                 return Done {
-                    finished: finished(t, t, Outcome::Error, None, false),
+                    finished: finished(sent, Outcome::Error, None, false),
                     failure: Some(kind),
                     check: None,
                 };
             }
         };
-        let sent = now();
-        let sent_wall = Instant::now();
-        let done_at = || sent + sent_wall.elapsed().as_nanos() as u64;
         let result = tokio::select! {
             r = tokio::time::timeout(self.prepared.timeout, self.pool.send(req)) => r,
             _ = cancel.changed() => {
-                return Done { finished: finished(sent, done_at(), Outcome::Cancelled, None, false), failure: None, check: None };
+                return ended(finished(done_at(), Outcome::Cancelled, None, false));
             }
-        };
-        let done = done_at();
-        let failed = |kind, check| Done {
-            finished: finished(sent, done, Outcome::Error, None, false),
-            failure: Some(kind),
-            check,
         };
         match result {
-            Err(_) => Done {
-                finished: finished(
-                    sent,
-                    sent + self.prepared.timeout.as_nanos() as u64,
-                    Outcome::Timeout,
-                    None,
-                    false,
-                ),
-                failure: None,
-                check: None,
-            },
-            Ok(Err(f)) => failed(f, None),
-            Ok(Ok(answer)) => {
-                // The proxy's word on what the service did comes first; then the
-                // scenario's `expect`; then the status.
-                let passed = self.via_proxy.then(|| passed_through(&answer)).flatten();
-                let checked = match &spec.expect {
-                    Some(e) => check(e, answer.status.as_u16(), &answer.body),
-                    None => Ok(false),
-                };
-                match (passed, checked) {
-                    (Some(kind), _) => failed(kind, None),
-                    (None, Err(why)) => failed(ErrorKind::Check, Some(why)),
-                    (None, Ok(listed)) => {
-                        match (!listed).then(|| status_failure(answer.status)).flatten() {
-                            Some(kind) => failed(kind, None),
-                            None => {
-                                let (decision, degraded) = match &spec.decision {
-                                    Some(m) => read_decision(&answer.body, m),
-                                    None => (None, false),
-                                };
-                                Done {
-                                    finished: finished(sent, done, Outcome::Ok, decision, degraded),
-                                    failure: None,
-                                    check: None,
-                                }
-                            }
-                        }
-                    }
-                }
+            Err(_) => ended(finished(
+                sent + self.prepared.timeout.as_nanos() as u64,
+                Outcome::Timeout,
+                None,
+                false,
+            )),
+            Ok(r) => {
+                let done = done_at();
+                self.conclude(spec, r, |o, d, g| finished(done, o, d, g))
             }
         }
+    }
+}
+
+/// An outcome that is neither an answer nor a failure (a timeout, a cancellation).
+fn ended(finished: Finished) -> Done {
+    Done {
+        finished,
+        failure: None,
+        check: None,
+    }
+}
+
+/// What became of arrival `a` (transaction `tx`), sent at plan time `sent` and done at `done`:
+/// sent no earlier than planned, done no earlier than sent.
+fn finish(
+    a: &Arrival,
+    tx: &crate::workload::Transaction,
+    sent: u64,
+    done: u64,
+    outcome: Outcome,
+    decision: Option<Decision>,
+    degraded: bool,
+) -> Finished {
+    Finished {
+        index: a.index,
+        phase: a.phase,
+        request: a.request,
+        planned_ns: a.at_ns,
+        sent_ns: sent.max(a.at_ns),
+        done_ns: done.max(sent).max(a.at_ns),
+        outcome,
+        degraded,
+        decision,
+        fraud: tx.fraud,
+        amount_usd_cents: tx.amount_usd_cents,
     }
 }
 
@@ -489,6 +681,7 @@ pub(super) fn drive(
         None => Live::new(plan.clone(), horizon),
     };
     let max_in_flight = prepared.max_in_flight;
+    let connections = prepared.connections;
     let Connected {
         shared,
         proxy,
@@ -504,6 +697,23 @@ pub(super) fn drive(
             .collect(),
     );
     let (cancel_tx, cancel_rx) = watch::channel(false);
+    // HTTP/1.1: a worker per connection takes arrivals from the queue; HTTP/2 multiplexes,
+    // and sends each arrival from a task of its own.
+    let queue = Arc::new(Queue::default());
+    let http1 = !shared.pool.http2();
+    let _workers = AbortOnDrop(if http1 {
+        (0..connections.max(1))
+            .map(|_| {
+                let work = shared
+                    .clone()
+                    .work(queue.clone(), done_tx.clone(), cancel_rx.clone());
+                runtime.spawn(work)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    });
+    let mut batch: Vec<Job> = Vec::new();
     let mut errors_by_kind = ErrorCounts::default();
     let mut in_flight: u64 = 0;
     let mut next_tick = SECOND;
@@ -522,6 +732,17 @@ pub(super) fn drive(
     };
 
     let clock = shared.clock.clone();
+    // The run stops at plan time `at`: what is in flight is cancelled by its worker or task;
+    // what waits for a connection, and what was not sent, is cancelled here.
+    let cancel = |at: u64, live: &mut Live, in_flight: &mut u64| {
+        let _ = cancel_tx.send(true);
+        for Job { a, .. } in queue.drain() {
+            *in_flight -= 1;
+            live.recorder
+                .record(&Finished::unsent(&a, Outcome::Cancelled, at));
+        }
+        live.cancel_unsent(|_| at);
+    };
     observer.started(&live.snapshot(0));
     loop {
         let now = clock.now();
@@ -530,8 +751,7 @@ pub(super) fn drive(
         if stop.is_none() && control.pending() {
             stop = steer(control, &clock, &mut live, now, observer);
             if let Some(s) = stop {
-                let _ = cancel_tx.send(true);
-                live.cancel_unsent(|_| s.at_ns());
+                cancel(s.at_ns(), &mut live, &mut in_flight);
             }
         }
         if stop.is_none() && !clock.paused() {
@@ -543,6 +763,10 @@ pub(super) fn drive(
                     return Some(a);
                 }
                 in_flight += 1;
+                if http1 {
+                    batch.push(Job { a, plan });
+                    return None;
+                }
                 let shared = shared.clone();
                 let done_tx = done_tx.clone();
                 let cancel = cancel_rx.clone();
@@ -553,6 +777,7 @@ pub(super) fn drive(
                 None
             };
             dispatch(now, &mut live, &mut send, proxy.as_ref(), observer);
+            queue.push(&mut batch);
         }
         while let Ok(d) = done_rx.try_recv() {
             in_flight -= 1;
@@ -570,9 +795,7 @@ pub(super) fn drive(
                 next_tick += SECOND;
             }
             if let Some(s) = stop {
-                let at = s.at_ns();
-                let _ = cancel_tx.send(true);
-                live.cancel_unsent(|_| at);
+                cancel(s.at_ns(), &mut live, &mut in_flight);
             }
         }
         // A watched run goes on to the plan's end (through a closing pause), so a save can

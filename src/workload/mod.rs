@@ -125,20 +125,33 @@ pub enum Device {
 impl Serialize for Transaction {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut st = s.serialize_struct("Transaction", 18)?;
-        st.serialize_field("id", &format!("tx-{:012}", self.index))?;
+        st.serialize_field("id", Id::new("tx-").num(self.index, 12).as_str())?;
         st.serialize_field("index", &self.index)?;
-        st.serialize_field("customer_id", &format!("cus-{:09}", self.customer))?;
+        st.serialize_field(
+            "customer_id",
+            Id::new("cus-").num(self.customer, 9).as_str(),
+        )?;
         st.serialize_field("home_country", self.home_country)?;
+        let mut dev = Id::new("dev-");
         let device = match self.device {
-            Device::Known(k) => Some(format!("dev-{:09}-{k}", self.customer)),
-            Device::New(id) => Some(format!("dev-new-{id:012x}")),
+            Device::Known(k) => Some(
+                dev.num(self.customer, 9)
+                    .text("-")
+                    .num(u64::from(k), 1)
+                    .as_str(),
+            ),
+            Device::New(id) => Some(dev.text("new-").hex(id, 12).as_str()),
             Device::Terminal => None,
         };
         st.serialize_field("device_id", &device)?;
         st.serialize_field("channel", &self.channel)?;
         st.serialize_field(
             "merchant_id",
-            &format!("mer-{}-{:04}", self.category.mcc, self.merchant),
+            Id::new("mer-")
+                .text(self.category.mcc)
+                .text("-")
+                .num(u64::from(self.merchant), 4)
+                .as_str(),
         )?;
         st.serialize_field("merchant_name", self.merchant_name)?;
         st.serialize_field("merchant_category", self.category.name)?;
@@ -152,6 +165,168 @@ impl Serialize for Transaction {
         st.serialize_field("fraud_pattern", &self.pattern)?;
         st.serialize_field("edge_case", &self.edge_case)?;
         st.end()
+    }
+}
+
+impl Transaction {
+    /// Appends the transaction as JSON to `out`: the very bytes `serde_json::to_writer`
+    /// writes for it (a test holds the two together), without serde's per-field escaping of
+    /// names known in advance. An http run writes one for every request it sends.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(br#"{"id":""#);
+        out.extend_from_slice(Id::new("tx-").num(self.index, 12).as_bytes());
+        out.extend_from_slice(br#"","index":"#);
+        out.extend_from_slice(Id::new("").num(self.index, 1).as_bytes());
+        out.extend_from_slice(br#","customer_id":""#);
+        out.extend_from_slice(Id::new("cus-").num(self.customer, 9).as_bytes());
+        out.extend_from_slice(br#"","home_country":"#);
+        json_str(out, self.home_country);
+        out.extend_from_slice(br#","device_id":"#);
+        let mut dev = Id::new("\"dev-");
+        match self.device {
+            Device::Known(k) => {
+                let id = dev.num(self.customer, 9).text("-").num(u64::from(k), 1);
+                out.extend_from_slice(id.text("\"").as_bytes());
+            }
+            Device::New(id) => {
+                let id = dev.text("new-").hex(id, 12).text("\"");
+                out.extend_from_slice(id.as_bytes());
+            }
+            Device::Terminal => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(br#","channel":"#);
+        json_value(out, &self.channel);
+        out.extend_from_slice(br#","merchant_id":"#);
+        // Merchant category codes are digits: nothing to escape.
+        let mut merchant = Id::new("\"mer-");
+        merchant
+            .text(self.category.mcc)
+            .text("-")
+            .num(u64::from(self.merchant), 4)
+            .text("\"");
+        out.extend_from_slice(merchant.as_bytes());
+        out.extend_from_slice(br#","merchant_name":"#);
+        json_str(out, self.merchant_name);
+        out.extend_from_slice(br#","merchant_category":"#);
+        json_str(out, self.category.name);
+        out.extend_from_slice(br#","mcc":"#);
+        json_str(out, self.category.mcc);
+        out.extend_from_slice(br#","country":"#);
+        json_str(out, self.country);
+        out.extend_from_slice(br#","currency":"#);
+        json_str(out, self.currency);
+        out.extend_from_slice(br#","amount_minor":"#);
+        out.extend_from_slice(Id::new("").num(self.amount_minor, 1).as_bytes());
+        out.extend_from_slice(br#","amount_usd_cents":"#);
+        out.extend_from_slice(Id::new("").num(self.amount_usd_cents, 1).as_bytes());
+        let i = &self.indicators;
+        out.extend_from_slice(br#","indicators":{"new_device":"#);
+        json_bool(out, i.new_device);
+        out.extend_from_slice(br#","country_mismatch":"#);
+        json_bool(out, i.country_mismatch);
+        out.extend_from_slice(br#","high_risk_merchant":"#);
+        json_bool(out, i.high_risk_merchant);
+        out.extend_from_slice(br#","txns_last_hour":"#);
+        out.extend_from_slice(Id::new("").num(u64::from(i.txns_last_hour), 1).as_bytes());
+        out.extend_from_slice(br#","amount_ratio":"#);
+        json_value(out, &i.amount_ratio);
+        out.extend_from_slice(br#","account_age_days":"#);
+        out.extend_from_slice(Id::new("").num(u64::from(i.account_age_days), 1).as_bytes());
+        out.extend_from_slice(br#","first_time_merchant":"#);
+        json_bool(out, i.first_time_merchant);
+        out.extend_from_slice(br#","ip_risk":"#);
+        json_value(out, &i.ip_risk);
+        out.extend_from_slice(br#"},"is_fraud":"#);
+        json_bool(out, self.fraud);
+        out.extend_from_slice(br#","fraud_pattern":"#);
+        json_value(out, &self.pattern);
+        out.extend_from_slice(br#","edge_case":"#);
+        json_value(out, &self.edge_case);
+        out.push(b'}');
+    }
+}
+
+/// A JSON string: as is between quotes when nothing in it needs escaping, else serde_json's.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        json_value(out, s);
+    } else {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+fn json_bool(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+/// Any other value (numbers with fractions, enums, options), written by serde_json.
+fn json_value<T: Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) {
+    // Writing into a Vec cannot fail, and these values serialize without error.
+    let _ = serde_json::to_writer(out, v);
+}
+
+/// An id such as `tx-000000000042`, written on the stack: a transaction is serialized for
+/// every request an http run sends, and `format!` would allocate four strings for it.
+struct Id {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Id {
+    fn new(prefix: &str) -> Id {
+        let mut id = Id {
+            bytes: [0; 64],
+            len: 0,
+        };
+        id.text(prefix);
+        id
+    }
+
+    /// Appends `text` (ASCII ids and codes, short enough to fit; more is cut).
+    fn text(&mut self, text: &str) -> &mut Id {
+        let n = text.len().min(self.bytes.len() - self.len);
+        self.bytes[self.len..self.len + n].copy_from_slice(&text.as_bytes()[..n]);
+        self.len += n;
+        self
+    }
+
+    /// Appends `n` in base `RADIX` (10 or 16, lower case), zero-padded to `width` digits
+    /// (`format!("{n:0width$}")`, or `{n:0width$x}`); what does not fit is cut.
+    fn digits<const RADIX: u64>(&mut self, mut n: u64, width: usize) -> &mut Id {
+        let mut digits = [b'0'; 20];
+        let mut used = 0;
+        while n > 0 || used == 0 {
+            digits[19 - used] = b"0123456789abcdef"[(n % RADIX) as usize];
+            n /= RADIX;
+            used += 1;
+        }
+        let room = self.bytes.len() - self.len;
+        let pad = width.saturating_sub(used).min(room);
+        self.bytes[self.len..self.len + pad].fill(b'0');
+        self.len += pad;
+        let n = used.min(self.bytes.len() - self.len);
+        self.bytes[self.len..self.len + n].copy_from_slice(&digits[20 - used..20 - used + n]);
+        self.len += n;
+        self
+    }
+
+    fn num(&mut self, n: u64, width: usize) -> &mut Id {
+        self.digits::<10>(n, width)
+    }
+
+    fn hex(&mut self, n: u64, width: usize) -> &mut Id {
+        self.digits::<16>(n, width)
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII is ever written (cut at a byte boundary of ASCII text).
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
     }
 }
 
@@ -516,6 +691,82 @@ mod tests {
 
     fn generator(seed: u64) -> Generator {
         Generator::new(seed, &Workload::default())
+    }
+
+    #[test]
+    fn write_json_writes_what_serde_json_writes() {
+        let mut kinds = std::collections::HashSet::new();
+        let workloads = [
+            Workload::default(),
+            Workload {
+                fraud_rate: Fraction(0.3),
+                edge_case_rate: Fraction(0.3),
+                ..Workload::default()
+            },
+        ];
+        let mut out = Vec::new();
+        for (seed, w) in workloads.iter().enumerate() {
+            let g = Generator::new(seed as u64, w);
+            for i in (0..20_000).chain([u64::MAX / 2, u64::MAX - 1]) {
+                let t = g.transaction(i);
+                out.clear();
+                t.write_json(&mut out);
+                assert_eq!(
+                    String::from_utf8_lossy(&out),
+                    serde_json::to_string(&t).unwrap(),
+                    "transaction {i} of seed {seed}"
+                );
+                kinds.insert(format!("{:?}/{:?}", t.pattern, t.edge_case));
+            }
+        }
+        // Every fraud pattern and edge case (the non-ASCII merchant names among them) seen.
+        assert!(kinds.len() >= 9, "{kinds:?}");
+    }
+
+    #[test]
+    fn ids_are_written_as_format_would() {
+        let cases = [
+            0,
+            1,
+            9,
+            10,
+            42,
+            999,
+            4_095,
+            123_456_789,
+            999_999_999_999,
+            u64::MAX,
+        ];
+        for n in cases {
+            assert_eq!(Id::new("tx-").num(n, 12).as_str(), format!("tx-{n:012}"));
+            assert_eq!(Id::new("cus-").num(n, 9).as_str(), format!("cus-{n:09}"));
+            assert_eq!(Id::new("").num(n, 1).as_str(), format!("{n}"));
+            assert_eq!(
+                Id::new("dev-").text("new-").hex(n, 12).as_str(),
+                format!("dev-new-{n:012x}")
+            );
+        }
+        // Every kind of device and merchant id, as the fields were written before.
+        let g = generator(7);
+        let mut kinds = std::collections::HashSet::new();
+        for i in 0..5_000 {
+            let t = g.transaction(i);
+            let json = serde_json::to_value(t).unwrap();
+            let device = match t.device {
+                Device::Known(k) => Some(format!("dev-{:09}-{k}", t.customer)),
+                Device::New(id) => Some(format!("dev-new-{id:012x}")),
+                Device::Terminal => None,
+            };
+            kinds.insert(std::mem::discriminant(&t.device));
+            assert_eq!(json["device_id"].as_str(), device.as_deref());
+            assert_eq!(json["id"], format!("tx-{:012}", t.index));
+            assert_eq!(json["customer_id"], format!("cus-{:09}", t.customer));
+            assert_eq!(
+                json["merchant_id"],
+                format!("mer-{}-{:04}", t.category.mcc, t.merchant)
+            );
+        }
+        assert_eq!(kinds.len(), 3, "known, new and terminal devices all seen");
     }
 
     #[test]

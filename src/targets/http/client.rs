@@ -150,6 +150,11 @@ impl Pool {
         }
     }
 
+    /// Whether the pool speaks HTTP/2.
+    pub fn http2(&self) -> bool {
+        self.transport.http2
+    }
+
     /// Opens a connection: TCP, then TLS when asked. The first TLS failure is said on stderr
     /// with what to do about it; every one is counted by kind.
     async fn open(&self) -> Result<Io, ErrorKind> {
@@ -198,6 +203,19 @@ impl Pool {
             let _ = conn.await;
         });
         Ok(sender)
+    }
+
+    /// Opens an HTTP/1.1 connection that the caller drives itself (`Conn`): no task of its
+    /// own, so a request and its connection's input and output wake one task, not two.
+    pub async fn open1(&self) -> Result<Conn, ErrorKind> {
+        let io = self.open().await?;
+        let (sender, driver) = http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|_| ErrorKind::Reset)?;
+        Ok(Conn {
+            sender,
+            driver: Some(Box::pin(driver)),
+        })
     }
 
     async fn connect2(&self) -> Result<http2::SendRequest<Full<Bytes>>, ErrorKind> {
@@ -278,6 +296,56 @@ impl Pool {
             .await
             .map_err(classify)?;
         read(response).await
+    }
+}
+
+/// A connection's input and output, polled by the task that sends on it.
+type Driver = Pin<Box<http1::Connection<TokioIo<Io>, Full<Bytes>>>>;
+
+/// An HTTP/1.1 connection driven by the task that sends on it (see `Pool::open1`).
+pub struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    /// The connection's input and output; `None` once it ended (the connection closed).
+    driver: Option<Driver>,
+}
+
+impl Conn {
+    /// Whether the connection can take no more requests.
+    pub fn is_closed(&self) -> bool {
+        self.driver.is_none() || self.sender.is_closed()
+    }
+
+    /// Waits until the connection can take a request (it fails when the service closed an
+    /// idle keep-alive connection: open another then).
+    pub async fn ready(&mut self) -> Result<(), ErrorKind> {
+        let Conn { sender, driver } = self;
+        drive(driver, sender.ready()).await.map_err(classify)
+    }
+
+    /// Sends `req` and reads the whole answer, driving the connection meanwhile.
+    pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<Answer, ErrorKind> {
+        let Conn { sender, driver } = self;
+        let exchange = async {
+            let response = sender.send_request(req).await.map_err(classify)?;
+            read(response).await
+        };
+        drive(driver, exchange).await
+    }
+}
+
+/// Runs `work` while polling the connection's `driver` in the same task; when the connection
+/// ends, its driver is dropped, which fails a request still waiting on it.
+async fn drive<T>(driver: &mut Option<Driver>, work: impl Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    loop {
+        let Some(d) = driver.as_mut() else {
+            return work.await;
+        };
+        tokio::select! {
+            biased;
+            out = &mut work => return out,
+            _ = d.as_mut() => *driver = None,
+        }
     }
 }
 
