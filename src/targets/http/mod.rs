@@ -5,11 +5,14 @@
 //! `serve` runs the fraud-pipeline as a real service with its own `/metrics`.
 
 pub mod client;
+mod decision;
 pub mod fault_header;
 pub mod proxy;
 pub mod scrape;
 pub mod serve;
 pub mod tls;
+
+pub use decision::Decisions;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -262,89 +265,6 @@ pub fn check(
     Ok(listed)
 }
 
-/// A `decision` map made ready to read answers with: its JSON pointer split into tokens once
-/// rather than on every answer.
-pub struct Decisions {
-    /// The pointer's reference tokens (RFC 6901, `~1` and `~0` unescaped); `None` for a
-    /// pointer that cannot match (not starting with `/`).
-    tokens: Option<Vec<String>>,
-    block: Vec<String>,
-    review: Vec<String>,
-}
-
-impl Decisions {
-    pub fn new(map: &crate::scenario::model::DecisionMap) -> Decisions {
-        let tokens = match map.pointer.as_str() {
-            "" => Some(Vec::new()),
-            p => p.strip_prefix('/').map(|rest| {
-                rest.split('/')
-                    .map(|t| t.replace("~1", "/").replace("~0", "~"))
-                    .collect()
-            }),
-        };
-        Decisions {
-            tokens,
-            block: map.block.clone(),
-            review: map.review.clone(),
-        }
-    }
-
-    /// The value at the pointer, as `serde_json::Value::pointer` finds it.
-    fn at<'a>(&self, json: &'a serde_json::Value) -> Option<&'a serde_json::Value> {
-        use serde_json::Value;
-        let mut v = json;
-        for t in self.tokens.as_ref()? {
-            v = match v {
-                Value::Object(m) => m.get(t.as_str())?,
-                Value::Array(a) => {
-                    // An index: digits, no sign, no leading zero (RFC 6901).
-                    if t.starts_with('+') || (t.starts_with('0') && t.len() > 1) {
-                        return None;
-                    }
-                    a.get(t.parse::<usize>().ok()?)?
-                }
-                _ => return None,
-            };
-        }
-        Some(v)
-    }
-
-    /// The fraud decision in a JSON answer, read at the pointer and matched against the
-    /// lists, and whether the answer says it was degraded (`"degraded": true` at the top
-    /// level). The answer is parsed once; `None` when it is not JSON or the pointer finds
-    /// nothing.
-    pub fn read(&self, body: &[u8]) -> (Option<crate::targets::Decision>, bool) {
-        use crate::targets::Decision;
-        let Ok(json) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return (None, false);
-        };
-        let degraded = json
-            .get("degraded")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false);
-        let Some(v) = self.at(&json) else {
-            return (None, degraded);
-        };
-        let other;
-        let text = match v {
-            serde_json::Value::String(s) => s.as_str(),
-            v => {
-                other = v.to_string();
-                other.as_str()
-            }
-        };
-        let listed = |list: &[String]| list.iter().any(|l| l == text);
-        let decision = if listed(&self.block) {
-            Decision::Block
-        } else if listed(&self.review) {
-            Decision::Review
-        } else {
-            Decision::Approve
-        };
-        (Some(decision), degraded)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -456,77 +376,5 @@ mod tests {
         );
         let any_2xx = Expect::default();
         assert_eq!(check(&any_2xx, 204, b""), Ok(false));
-    }
-
-    #[test]
-    fn reads_decisions_by_pointer() {
-        use crate::scenario::model::DecisionMap;
-        use crate::targets::Decision;
-        let map = DecisionMap {
-            pointer: "/result/action".into(),
-            block: vec!["deny".into()],
-            review: vec!["hold".into()],
-        };
-        let d = Decisions::new(&map);
-        assert_eq!(
-            d.read(br#"{"result":{"action":"deny"}}"#),
-            (Some(Decision::Block), false)
-        );
-        assert_eq!(
-            d.read(br#"{"result":{"action":"hold"}}"#),
-            (Some(Decision::Review), false)
-        );
-        assert_eq!(
-            d.read(br#"{"result":{"action":"ok"},"degraded":true}"#),
-            (Some(Decision::Approve), true)
-        );
-        assert_eq!(d.read(br#"{"other":1}"#), (None, false));
-        assert_eq!(d.read(b"not json"), (None, false));
-        let numeric = Decisions::new(&DecisionMap {
-            pointer: "/code".into(),
-            block: vec!["2".into()],
-            review: vec![],
-        });
-        assert_eq!(
-            numeric.read(br#"{"code":2}"#),
-            (Some(Decision::Block), false)
-        );
-    }
-
-    #[test]
-    fn pointers_find_what_serde_json_finds() {
-        use crate::scenario::model::DecisionMap;
-        let doc: serde_json::Value = serde_json::from_str(
-            r#"{"a":{"b/c":[10,{"d~e":"x"},30],"":{"":"empty"}},"0":"zero","list":["p","q"]}"#,
-        )
-        .unwrap();
-        let pointers = [
-            "",
-            "/a",
-            "/a/b~1c",
-            "/a/b~1c/0",
-            "/a/b~1c/1/d~0e",
-            "/a/b~1c/2",
-            "/a/b~1c/3",
-            "/a/b~1c/01",
-            "/a/b~1c/+1",
-            "/a/b~1c/-",
-            "/a/",
-            "/a//",
-            "/0",
-            "/list/1",
-            "/list/x",
-            "/missing",
-            "/a/b~1c/1/d~0e/deeper",
-            "no-slash",
-        ];
-        for p in pointers {
-            let d = Decisions::new(&DecisionMap {
-                pointer: p.into(),
-                block: vec![],
-                review: vec![],
-            });
-            assert_eq!(d.at(&doc), doc.pointer(p), "pointer {p:?}");
-        }
     }
 }
