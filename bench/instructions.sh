@@ -22,28 +22,8 @@ SECONDS_RUN=${SECONDS_RUN:-3}
 install_missing valgrind:valgrind
 start_peers_bench 18080
 
-"$bin" plan scenarios/peak-load.toml --format json --arrivals 1 |
-  python3 -c "import json, sys; print(json.dumps(json.load(sys.stdin)['arrivals'][0]['transaction'], separators=(',', ':')), end='')" > "$work/body.json"
+peers_body
 
-scenario() { # rate duration
-  cat > "$work/s.toml" <<TOML
-[scenario]
-name = "instructions"
-seed = 1
-[target]
-kind = "http"
-url = "$url"
-connections = 256
-timeout = "5s"
-decision = { pointer = "/decision", block = ["block"] }
-[[phase]]
-name = "load"
-duration = "$2"
-load = { pattern = "constant", rate = $1 }
-[report]
-formats = []
-TOML
-}
 
 # counted COMMAND...: the instructions callgrind counts for COMMAND.
 counted() {
@@ -57,11 +37,11 @@ ok_of_oha() { python3 -c "import json; print(sum(json.load(open('$work/out.txt')
 # per_request BIN: BIN's instructions per request (its run of one request subtracted).
 per_request() {
   local start start_ok all ok
-  scenario 1 1s
+  peers_scenario 1 1s 256
   rm -rf "$work/out"
   start=$(counted "$1" run "$work/s.toml" --out "$work/out" --quiet)
   start_ok=$(ok_of_gauntlet)
-  scenario "$RATE" "${SECONDS_RUN}s"
+  peers_scenario "$RATE" "${SECONDS_RUN}s" 256
   rm -rf "$work/out"
   all=$(counted "$1" run "$work/s.toml" --out "$work/out" --quiet)
   ok=$(ok_of_gauntlet)

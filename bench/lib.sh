@@ -72,3 +72,32 @@ start_peers_bench() {
   start_nginx "$work" "$1"
   url="http://127.0.0.1:$1/score"
 }
+
+# peers_scenario RATE DURATION CONNECTIONS: writes $work/s.toml, a constant RATE against $url
+# for DURATION over CONNECTIONS, each answer's decision read, no reports.
+peers_scenario() {
+  cat > "$work/s.toml" <<TOML
+[scenario]
+name = "peers"
+seed = 1
+[target]
+kind = "http"
+url = "$url"
+connections = $3
+timeout = "2s"
+decision = { pointer = "/decision", block = ["block"] }
+[[phase]]
+name = "load"
+duration = "$2"
+load = { pattern = "constant", rate = $1 }
+[report]
+formats = []
+TOML
+}
+
+# peers_body: writes $work/body.json, the body oha and wrk send: transaction 0 of peak-load's
+# plan, as gauntlet sends it.
+peers_body() {
+  "$bin" plan scenarios/peak-load.toml --format json --arrivals 1 |
+    python3 -c "import json, sys; print(json.dumps(json.load(sys.stdin)['arrivals'][0]['transaction'], separators=(',', ':')), end='')" > "$work/body.json"
+}

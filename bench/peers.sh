@@ -28,8 +28,7 @@ HELD_RATES=${HELD_RATES:-"5000 10000 15000 20000 30000 40000 60000 80000 100000"
 start_peers_bench 18080
 
 # The body oha and wrk send: transaction 0 of peak-load's plan, as gauntlet sends it.
-"$bin" plan scenarios/peak-load.toml --format json --arrivals 1 |
-  python3 -c "import json, sys; print(json.dumps(json.load(sys.stdin)['arrivals'][0]['transaction'], separators=(',', ':')), end='')" > "$work/body.json"
+peers_body
 cat > "$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
@@ -38,25 +37,6 @@ wrk.body = f:read("*a")
 f:close()
 LUA
 
-scenario() { # rate duration connections
-  cat > "$work/s.toml" <<TOML
-[scenario]
-name = "peers"
-seed = 1
-[target]
-kind = "http"
-url = "$url"
-connections = $3
-timeout = "2s"
-decision = { pointer = "/decision", block = ["block"] }
-[[phase]]
-name = "load"
-duration = "$2"
-load = { pattern = "constant", rate = $1 }
-[report]
-formats = []
-TOML
-}
 
 rows="$work/rows.tsv"
 : > "$rows"
@@ -64,7 +44,7 @@ timed() { taskset -c 1 /usr/bin/time -f '%U %S %M' -o "$work/time" "$@"; }
 
 # row TOOL LOAD: runs one tool at one load and appends "tool load cpu_us rate p99_ms rss_mb".
 gauntlet_row() { # load rate connections
-  scenario "$2" "$DURATION" "$3"
+  peers_scenario "$2" "$DURATION" "$3"
   rm -rf "$work/out"
   timed "$bin" run "$work/s.toml" --out "$work/out" --quiet >/dev/null || true
   python3 - "$work/out/results.json" "$work/time" "$1" >> "$rows" <<'PY'
@@ -122,7 +102,7 @@ done
 # The highest rate held: lag p99 under 1 ms and every planned request ok.
 held=0; first_missed=""
 for rate in $HELD_RATES; do
-  scenario "$rate" "$DURATION" 256
+  peers_scenario "$rate" "$DURATION" 256
   rm -rf "$work/out"
   taskset -c 1 "$bin" run "$work/s.toml" --out "$work/out" --quiet >/dev/null || true
   read -r ok planned lag < <(python3 -c "

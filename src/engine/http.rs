@@ -408,16 +408,15 @@ impl Shared {
         all.get(request as usize).unwrap_or(&all[0])
     }
 
-    /// The request for transaction `index`; its body is written into `buf` (kept from one
-    /// request to the next, so it seldom grows).
+    /// The request for the attempt's transaction; its body is written into `buf` (kept from
+    /// one request to the next, so it seldom grows).
     fn request(
         &self,
         spec: &PreparedRequest,
-        index: u64,
-        planned_ns: u64,
-        tx: &crate::workload::Transaction,
+        at: &Attempt,
         buf: &mut Vec<u8>,
     ) -> Result<Request<Full<Bytes>>, ErrorKind> {
+        let (tx, index, planned_ns) = (&at.tx, at.a.index, at.a.at_ns);
         let body = match &spec.template {
             None => {
                 buf.clear();
@@ -447,15 +446,17 @@ impl Shared {
         Ok(req)
     }
 
-    /// What an answer (or the failure to get one) means for arrival `a`, sent at plan time
-    /// `sent` and done at `done`: the proxy's word on what the service did comes first; then
-    /// the scenario's `expect`; then the status.
+    /// What an answer (or the failure to get one) means for the attempt, done at plan time
+    /// `done`: the proxy's word on what the service did comes first; then the scenario's
+    /// `expect`; then the status.
     fn conclude(
         &self,
         spec: &PreparedRequest,
         result: Result<Answer, ErrorKind>,
-        finished: impl Fn(Outcome, Option<Decision>, bool) -> Finished,
+        at: &Attempt,
+        done: u64,
     ) -> Done {
+        let finished = |outcome, decision, degraded| at.finished(done, outcome, decision, degraded);
         let failed = |kind, check| Done {
             finished: finished(Outcome::Error, None, false),
             failure: Some(kind),
@@ -516,27 +517,17 @@ impl Shared {
         let mut timer = std::pin::pin!(timer);
         loop {
             let Job { a, plan } = queue.take().await;
-            let tx = plan.transaction(a.index);
-            let spec = self.spec(a.request);
-            let sent = self.clock.now();
-            let sent_wall = Instant::now();
-            let finished = |done: u64, outcome, decision, degraded| {
-                finish(&a, &tx, sent, done, outcome, decision, degraded)
-            };
-            let done_at = || sent + sent_wall.elapsed().as_nanos() as u64;
+            let at = Attempt::start(&self.clock, a, &plan);
+            let spec = self.spec(at.a.request);
             let d = if stopped {
-                ended(finished(sent, Outcome::Cancelled, None, false))
+                at.ended(Outcome::Cancelled, at.sent)
             } else {
-                match self.request(spec, a.index, a.at_ns, &tx, &mut buf) {
-                    Err(kind) => Done {
-                        finished: finished(sent, Outcome::Error, None, false),
-                        failure: Some(kind),
-                        check: None,
-                    },
+                match self.request(spec, &at, &mut buf) {
+                    Err(kind) => at.failed(kind),
                     Ok(req) => {
                         timer
                             .as_mut()
-                            .reset((sent_wall + self.prepared.timeout).into());
+                            .reset((at.sent_wall + self.prepared.timeout).into());
                         let exchange = async {
                             let mut c = match conn.take() {
                                 Some(c) if !c.is_closed() => c,
@@ -554,19 +545,11 @@ impl Shared {
                         };
                         tokio::select! {
                             biased;
-                            r = exchange => {
-                                let done = done_at();
-                                self.conclude(spec, r, |o, d, g| finished(done, o, d, g))
-                            }
-                            _ = &mut timer => ended(finished(
-                                sent + self.prepared.timeout.as_nanos() as u64,
-                                Outcome::Timeout,
-                                None,
-                                false,
-                            )),
+                            r = exchange => self.conclude(spec, r, &at, at.now()),
+                            _ = &mut timer => at.timed_out(self.prepared.timeout),
                             _ = &mut cancelled => {
                                 stopped = true;
-                                ended(finished(done_at(), Outcome::Cancelled, None, false))
+                                at.ended(Outcome::Cancelled, at.now())
                             }
                         }
                     }
@@ -585,79 +568,95 @@ impl Shared {
         a: Arrival,
         mut cancel: watch::Receiver<bool>,
     ) -> Done {
-        let tx = plan.transaction(a.index);
-        // Sent at plan time; done that plus the wall time the answer took, so a pause while
-        // the request is in flight neither hides nor adds latency.
-        let sent = self.clock.now();
-        let sent_wall = Instant::now();
-        let finished = |done: u64, outcome, decision, degraded| {
-            finish(&a, &tx, sent, done, outcome, decision, degraded)
-        };
-        let done_at = || sent + sent_wall.elapsed().as_nanos() as u64;
-        let spec = self.spec(a.request);
-        let req = match self.request(spec, a.index, a.at_ns, &tx, &mut Vec::new()) {
+        let at = Attempt::start(&self.clock, a, &plan);
+        let spec = self.spec(at.a.request);
+        let req = match self.request(spec, &at, &mut Vec::new()) {
             Ok(r) => r,
-            Err(kind) => {
-                return Done {
-                    finished: finished(sent, Outcome::Error, None, false),
-                    failure: Some(kind),
-                    check: None,
-                };
-            }
+            Err(kind) => return at.failed(kind),
         };
         let result = tokio::select! {
             r = tokio::time::timeout(self.prepared.timeout, self.pool.send(req)) => r,
-            _ = cancel.changed() => {
-                return ended(finished(done_at(), Outcome::Cancelled, None, false));
-            }
+            _ = cancel.changed() => return at.ended(Outcome::Cancelled, at.now()),
         };
         match result {
-            Err(_) => ended(finished(
-                sent + self.prepared.timeout.as_nanos() as u64,
-                Outcome::Timeout,
-                None,
-                false,
-            )),
-            Ok(r) => {
-                let done = done_at();
-                self.conclude(spec, r, |o, d, g| finished(done, o, d, g))
-            }
+            Err(_) => at.timed_out(self.prepared.timeout),
+            Ok(r) => self.conclude(spec, r, &at, at.now()),
         }
     }
 }
 
-/// An outcome that is neither an answer nor a failure (a timeout, a cancellation).
-fn ended(finished: Finished) -> Done {
-    Done {
-        finished,
-        failure: None,
-        check: None,
-    }
+/// An arrival being sent: its transaction, and when it was sent, in plan time and on the wall
+/// clock. Done is sent plus the wall time the answer took, so a pause while the request is in
+/// flight neither hides nor adds latency.
+struct Attempt {
+    a: Arrival,
+    tx: crate::workload::Transaction,
+    sent: u64,
+    sent_wall: Instant,
 }
 
-/// What became of arrival `a` (transaction `tx`), sent at plan time `sent` and done at `done`:
-/// sent no earlier than planned, done no earlier than sent.
-fn finish(
-    a: &Arrival,
-    tx: &crate::workload::Transaction,
-    sent: u64,
-    done: u64,
-    outcome: Outcome,
-    decision: Option<Decision>,
-    degraded: bool,
-) -> Finished {
-    Finished {
-        index: a.index,
-        phase: a.phase,
-        request: a.request,
-        planned_ns: a.at_ns,
-        sent_ns: sent.max(a.at_ns),
-        done_ns: done.max(sent).max(a.at_ns),
-        outcome,
-        degraded,
-        decision,
-        fraud: tx.fraud,
-        amount_usd_cents: tx.amount_usd_cents,
+impl Attempt {
+    /// Arrival `a` of `plan`, sent now.
+    fn start(clock: &PlanClock, a: Arrival, plan: &Plan) -> Attempt {
+        Attempt {
+            tx: plan.transaction(a.index),
+            a,
+            sent: clock.now(),
+            sent_wall: Instant::now(),
+        }
+    }
+
+    /// Plan time now, measured from the send.
+    fn now(&self) -> u64 {
+        self.sent + self.sent_wall.elapsed().as_nanos() as u64
+    }
+
+    /// An outcome that is neither an answer nor a failure (a cancellation), at plan time `done`.
+    fn ended(&self, outcome: Outcome, done: u64) -> Done {
+        Done {
+            finished: self.finished(done, outcome, None, false),
+            failure: None,
+            check: None,
+        }
+    }
+
+    /// No answer within `timeout` of the send.
+    fn timed_out(&self, timeout: Duration) -> Done {
+        self.ended(Outcome::Timeout, self.sent + timeout.as_nanos() as u64)
+    }
+
+    /// The request could not be built (a body template failed).
+    fn failed(&self, kind: ErrorKind) -> Done {
+        Done {
+            finished: self.finished(self.sent, Outcome::Error, None, false),
+            failure: Some(kind),
+            check: None,
+        }
+    }
+
+    /// What became of the arrival, done at plan time `done`: sent no earlier than planned,
+    /// done no earlier than sent.
+    fn finished(
+        &self,
+        done: u64,
+        outcome: Outcome,
+        decision: Option<Decision>,
+        degraded: bool,
+    ) -> Finished {
+        let a = &self.a;
+        Finished {
+            index: a.index,
+            phase: a.phase,
+            request: a.request,
+            planned_ns: a.at_ns,
+            sent_ns: self.sent.max(a.at_ns),
+            done_ns: done.max(self.sent).max(a.at_ns),
+            outcome,
+            degraded,
+            decision,
+            fraud: self.tx.fraud,
+            amount_usd_cents: self.tx.amount_usd_cents,
+        }
     }
 }
 
