@@ -696,22 +696,18 @@ pub(super) fn drive(
             .collect(),
     );
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    // HTTP/1.1: a worker per connection takes arrivals from the queue; HTTP/2 multiplexes,
-    // and sends each arrival from a task of its own.
+    // HTTP/1.1: workers take arrivals from the queue, each on a connection of its own; they
+    // are started as the requests outstanding need them, up to `connections` (so a run opens
+    // as many connections as it ever had requests outstanding at once, as a pool would).
+    // HTTP/2 multiplexes, and sends each arrival from a task of its own.
     let queue = Arc::new(Queue::default());
     let http1 = !shared.pool.http2();
-    let _workers = AbortOnDrop(if http1 {
-        (0..connections.max(1))
-            .map(|_| {
-                let work = shared
-                    .clone()
-                    .work(queue.clone(), done_tx.clone(), cancel_rx.clone());
-                runtime.spawn(work)
-            })
-            .collect()
+    let mut workers = AbortOnDrop(Vec::new());
+    let most_workers = if http1 {
+        connections.max(1) as usize
     } else {
-        Vec::new()
-    });
+        0
+    };
     let mut batch: Vec<Job> = Vec::new();
     let mut errors_by_kind = ErrorCounts::default();
     let mut in_flight: u64 = 0;
@@ -781,6 +777,12 @@ pub(super) fn drive(
         while let Ok(d) = done_rx.try_recv() {
             in_flight -= 1;
             take(d, &mut live.recorder, &mut errors_by_kind, &mut checks);
+        }
+        while (workers.0.len() as u64) < in_flight && workers.0.len() < most_workers {
+            let work = shared
+                .clone()
+                .work(queue.clone(), done_tx.clone(), cancel_rx.clone());
+            workers.0.push(runtime.spawn(work));
         }
         while let Ok(s) = scrape_rx.try_recv() {
             live.recorder.probed(s);
