@@ -1,5 +1,7 @@
 //! Arrivals and their transactions produced ahead of the simulated run loop, on another
-//! thread. Both depend on (seed, index) alone, so producing them elsewhere changes nothing in
+//! thread, each transaction as the facts the model needs of it (`Facts`: its label, amount,
+//! the scorer's logit before noise and the rules' decision). Both depend on (seed, index)
+//! alone, so producing them elsewhere changes nothing in
 //! the run but where the work is done: the loop receives them in the order the plan gives
 //! them, in batches, through a bounded channel (so the producer stays at most a few batches
 //! ahead and memory stays bounded).
@@ -14,7 +16,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use crate::plan::{Arrival, Arrivals, Plan};
-use crate::workload::Transaction;
+use crate::targets::simulated::scorer::Facts;
 
 /// Arrivals per batch: large enough that the channel's cost per arrival vanishes, small
 /// enough that a batch stays in the cache.
@@ -22,11 +24,11 @@ const BATCH: usize = 512;
 /// Batches the producer may hold ready ahead of the loop.
 const DEPTH: usize = 8;
 
-type Batch = Vec<(Arrival, Transaction)>;
+type Batch = Vec<(Arrival, Facts)>;
 
 /// The consuming end: arrivals with their transactions, in plan order.
 pub struct Ahead {
-    batch: std::vec::IntoIter<(Arrival, Transaction)>,
+    batch: std::vec::IntoIter<(Arrival, Facts)>,
     rx: Receiver<Batch>,
     /// Emptied batches go back to the producer to be filled again.
     recycle: SyncSender<Batch>,
@@ -52,7 +54,7 @@ impl Ahead {
                     .unwrap_or_else(|_| Vec::with_capacity(BATCH));
                 batch.clear();
                 for a in arrivals.by_ref().take(BATCH) {
-                    batch.push((a, plan.transaction(a.index)));
+                    batch.push((a, Facts::of(&plan.transaction(a.index))));
                 }
                 let last = batch.len() < BATCH;
                 // Sent batches are all received: a stopping consumer drains the channel.
@@ -71,7 +73,7 @@ impl Ahead {
     }
 
     /// The next arrival and its transaction.
-    pub fn next(&mut self) -> Option<(Arrival, Transaction)> {
+    pub fn next(&mut self) -> Option<(Arrival, Facts)> {
         loop {
             if let Some(item) = self.batch.next() {
                 return Some(item);
@@ -97,7 +99,7 @@ impl Ahead {
 }
 
 /// An emptied batch's allocation, to be filled again.
-fn reuse(done: std::vec::IntoIter<(Arrival, Transaction)>) -> Batch {
+fn reuse(done: std::vec::IntoIter<(Arrival, Facts)>) -> Batch {
     let mut v: Batch = done.collect();
     v.clear();
     v
@@ -124,12 +126,12 @@ mod tests {
     #[test]
     fn produces_what_the_plan_gives_in_order() {
         let plan = plan();
-        let expected: Vec<(Arrival, Transaction)> = Arrivals::starting_at(plan.clone(), 0, 0)
-            .map(|a| (a, plan.transaction(a.index)))
+        let expected: Vec<(Arrival, Facts)> = Arrivals::starting_at(plan.clone(), 0, 0)
+            .map(|a| (a, Facts::of(&plan.transaction(a.index))))
             .collect();
         assert!(expected.len() > 3 * BATCH, "spans several batches");
         let mut ahead = Ahead::start(plan.clone(), Arrivals::starting_at(plan.clone(), 0, 0));
-        let got: Vec<(Arrival, Transaction)> = std::iter::from_fn(|| ahead.next()).collect();
+        let got: Vec<(Arrival, Facts)> = std::iter::from_fn(|| ahead.next()).collect();
         assert_eq!(got, expected);
     }
 

@@ -21,8 +21,8 @@ use super::ahead::Ahead;
 use crate::metrics::Recorder;
 use crate::plan::splice::splice;
 use crate::plan::{Arrival, Arrivals, Plan, diff};
+use crate::targets::simulated::scorer::Facts;
 use crate::targets::{Finished, Outcome};
-use crate::workload::Transaction;
 
 const MS: u64 = 1_000_000;
 
@@ -117,8 +117,8 @@ pub struct Live {
     schedule: Arc<Plan>,
     arrivals: Source,
     next: Option<Arrival>,
-    /// The transaction of `next`, when it was produced ahead with it.
-    next_tx: Option<Transaction>,
+    /// The facts of `next`'s transaction, when they were produced ahead with it.
+    next_tx: Option<Facts>,
     /// The number after the last arrival pulled: where numbering goes on once the schedule's
     /// arrivals are all taken.
     after_last: u64,
@@ -243,13 +243,13 @@ impl Live {
         Some(a)
     }
 
-    /// Takes the next arrival and its transaction. The caller makes sure no reload is due
+    /// Takes the next arrival and what the simulated model needs of its transaction. The caller makes sure no reload is due
     /// before it (the engines apply reloads first at equal instants).
-    pub fn take(&mut self) -> Option<(Arrival, Transaction)> {
+    pub fn take(&mut self) -> Option<(Arrival, Facts)> {
         let a = self.next?;
         let tx = match self.next_tx {
             Some(tx) => tx,
-            None => self.schedule.transaction(a.index),
+            None => Facts::of(&self.schedule.transaction(a.index)),
         };
         self.next = self.pull();
         self.recorder.drawn(a.request);

@@ -21,7 +21,7 @@ use component::{CallOutcome, Component, Entry};
 use crate::plan::{Arrival, Plan};
 use crate::rng::{self, Draw, Purpose};
 use crate::targets::{Decision, Finished, Outcome};
-use crate::workload::Transaction;
+use scorer::Facts;
 
 /// Indexes of the components, in pipeline order.
 pub const GATEWAY: usize = 0;
@@ -97,7 +97,7 @@ impl From<CallOutcome> for Outcome3 {
 #[derive(Clone, Copy, Debug)]
 struct InFlight {
     arrival: Arrival,
-    tx: Transaction,
+    tx: Facts,
     fs_attempts: u8,
     features: bool,
     pending: u8,
@@ -250,7 +250,7 @@ impl Simulation {
 
     /// A transaction arrives at the gateway at its planned time (the engine calls this in
     /// time order, before any event later than the arrival).
-    pub fn arrive(&mut self, arrival: Arrival, tx: Transaction) {
+    pub fn arrive(&mut self, arrival: Arrival, tx: Facts) {
         let slot = InFlight {
             arrival,
             tx,
@@ -372,7 +372,7 @@ impl Simulation {
                 self.breakers[ML_SCORER].record(now, permit, ok);
                 if ok {
                     let p =
-                        scorer::ml_probability(&self.slots[id as usize].tx, self.noise.normal());
+                        scorer::probability(self.slots[id as usize].tx.logit, self.noise.normal());
                     self.slots[id as usize].scorer = Some(p);
                 }
                 self.join(now, id, done);
@@ -382,7 +382,7 @@ impl Simulation {
                 let ok = e.outcome == Outcome3::Ok;
                 self.breakers[RULES_ENGINE].record(now, permit, ok);
                 if ok {
-                    let d = scorer::rules(&self.slots[id as usize].tx);
+                    let d = self.slots[id as usize].tx.rules;
                     self.slots[id as usize].rules = Some(d);
                 }
                 self.join(now, id, done);
