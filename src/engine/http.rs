@@ -10,6 +10,9 @@
 //! early, what is in flight and what was not sent are `cancelled`. Nothing is lost.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use super::growth::Workers;
 use std::time::{Duration, Instant};
 
 use std::collections::VecDeque;
@@ -354,6 +357,8 @@ struct Done {
 struct Job {
     a: Arrival,
     plan: Arc<Plan>,
+    /// When it was queued, in plan time.
+    queued: u64,
 }
 
 /// Arrivals due and not yet taken by a connection (HTTP/1.1): the scheduler adds what is due
@@ -363,6 +368,8 @@ struct Job {
 struct Queue {
     jobs: std::sync::Mutex<VecDeque<Job>>,
     ready: tokio::sync::Notify,
+    /// Workers waiting for a job, or woken for one and not yet running.
+    idle: std::sync::atomic::AtomicUsize,
 }
 
 impl Queue {
@@ -380,6 +387,15 @@ impl Queue {
         }
     }
 
+    /// How many of the oldest jobs were queued at or before `before`, counting up to `most`.
+    fn waiting_since(&self, before: u64, most: usize) -> usize {
+        self.jobs()
+            .iter()
+            .take(most)
+            .take_while(|j| j.queued <= before)
+            .count()
+    }
+
     /// Every job not taken yet.
     fn drain(&self) -> Vec<Job> {
         self.jobs().drain(..).collect()
@@ -395,7 +411,9 @@ impl Queue {
             if let Some(job) = self.jobs().pop_front() {
                 return job;
             }
+            self.idle.fetch_add(1, Ordering::Relaxed);
             ready.await;
+            self.idle.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -516,7 +534,7 @@ impl Shared {
         let timer = tokio::time::sleep(Duration::ZERO);
         let mut timer = std::pin::pin!(timer);
         loop {
-            let Job { a, plan } = queue.take().await;
+            let Job { a, plan, .. } = queue.take().await;
             let at = Attempt::start(&self.clock, a, &plan);
             let spec = self.spec(at.a.request);
             let d = if stopped {
@@ -697,8 +715,7 @@ pub(super) fn drive(
     );
     let (cancel_tx, cancel_rx) = watch::channel(false);
     // HTTP/1.1: workers take arrivals from the queue, each on a connection of its own; they
-    // are started as the requests outstanding need them, up to `connections` (so a run opens
-    // as many connections as it ever had requests outstanding at once, as a pool would).
+    // are started as requests wait for a connection, up to `connections` (see `growth`).
     // HTTP/2 multiplexes, and sends each arrival from a task of its own.
     let queue = Arc::new(Queue::default());
     let http1 = !shared.pool.http2();
@@ -709,6 +726,7 @@ pub(super) fn drive(
         0
     };
     let mut batch: Vec<Job> = Vec::new();
+    let mut growth = super::growth::Growth::new();
     let mut errors_by_kind = ErrorCounts::default();
     let mut in_flight: u64 = 0;
     let mut next_tick = SECOND;
@@ -759,7 +777,11 @@ pub(super) fn drive(
                 }
                 in_flight += 1;
                 if http1 {
-                    batch.push(Job { a, plan });
+                    batch.push(Job {
+                        a,
+                        plan,
+                        queued: now,
+                    });
                     return None;
                 }
                 let shared = shared.clone();
@@ -776,9 +798,25 @@ pub(super) fn drive(
         }
         while let Ok(d) = done_rx.try_recv() {
             in_flight -= 1;
+            let f = &d.finished;
+            if matches!(f.outcome, Outcome::Ok | Outcome::Error | Outcome::Timeout) {
+                growth.answered(now, f.done_ns.saturating_sub(f.sent_ns));
+            }
             take(d, &mut live.recorder, &mut errors_by_kind, &mut checks);
         }
-        while (workers.0.len() as u64) < in_flight && workers.0.len() < most_workers {
+        let rate = live.schedule().rate_at(now);
+        let g = growth.step(
+            Workers {
+                running: workers.0.len(),
+                most: most_workers,
+                idle: queue.idle.load(Ordering::Relaxed),
+                in_flight,
+            },
+            now,
+            rate,
+            |before, most| queue.waiting_since(before, most),
+        );
+        for _ in 0..g {
             let work = shared
                 .clone()
                 .work(queue.clone(), done_tx.clone(), cancel_rx.clone());

@@ -7,6 +7,7 @@
 
 mod ahead;
 pub mod control;
+mod growth;
 pub mod http;
 pub mod live;
 mod simulated;

@@ -163,7 +163,10 @@ mod tests {
             let (whole, split) = (ml_probability(&tx, z), probability(f.logit, z));
             assert_eq!(whole.to_bits(), split.to_bits(), "transaction {i}");
             assert_eq!(f.rules, rules(&tx));
-            assert_eq!((f.fraud, f.amount_usd_cents), (tx.fraud, tx.amount_usd_cents));
+            assert_eq!(
+                (f.fraud, f.amount_usd_cents),
+                (tx.fraud, tx.amount_usd_cents)
+            );
         }
     }
 
