@@ -535,11 +535,16 @@ impl Shared {
         let mut timer = std::pin::pin!(timer);
         loop {
             let Job { a, plan, .. } = queue.take().await;
-            let at = Attempt::start(&self.clock, a, &plan);
-            let spec = self.spec(at.a.request);
             let d = if stopped {
-                at.ended(Outcome::Cancelled, at.sent)
+                // Taken after the run stopped: never sent, so no transaction is made for it.
+                Done {
+                    finished: Finished::unsent(&a, Outcome::Cancelled, self.clock.now()),
+                    failure: None,
+                    check: None,
+                }
             } else {
+                let at = Attempt::start(&self.clock, a, &plan);
+                let spec = self.spec(at.a.request);
                 match self.request(spec, &at, &mut buf) {
                     Err(kind) => at.failed(kind),
                     Ok(req) => {
