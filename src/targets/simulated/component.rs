@@ -9,7 +9,9 @@
 //! calls whose start is still in the future (a deque, since FIFO starts never decrease).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
+
+use dary_heap::QuaternaryHeap as BinaryHeap;
 
 use hdrhistogram::Histogram;
 

@@ -12,8 +12,8 @@ pub mod component;
 pub mod defaults;
 pub mod scorer;
 
+use dary_heap::QuaternaryHeap as BinaryHeap;
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 
 use breaker::{Breaker, Permit};
 use component::{CallOutcome, Component, Entry};
