@@ -814,7 +814,7 @@ impl Lines {
     fn line(&mut self, t: u64, run: &Snapshot<'_>) {
         let rec = run.recorder;
         let seconds = (t.saturating_sub(self.last_t) as f64 / 1e9).max(1e-9);
-        let planned = rec.planned_until(t);
+        let planned = rec.planned_before(t);
         let counts = rec.run.counts;
         let delta = |now: u64, then: u64| now.saturating_sub(then);
         let ok = delta(counts.ok, self.last_counts.ok);

@@ -604,6 +604,20 @@ impl Recorder {
         self.run.counts.planned + self.planned_between(closed, now.max(closed))
     }
 
+    /// Arrivals planned before `now` even when seconds after it have closed already (a
+    /// stopped run closes every second of its plan, and counts their arrivals as planned).
+    pub fn planned_before(&self, now: u64) -> u64 {
+        let closed = self.first_open * SECOND;
+        if now < closed {
+            return self
+                .run
+                .counts
+                .planned
+                .saturating_sub(self.planned_between(now, closed));
+        }
+        self.planned_until(now)
+    }
+
     /// An arrival of request `request` was drawn from the plan.
     pub fn drawn(&mut self, request: u16) {
         if let Some(r) = self.requests.get_mut(request as usize) {

@@ -432,3 +432,34 @@ fn piped_progress_is_a_line_every_ten_seconds() {
     assert!(lines_of(&["--progress", "none"]).is_empty());
     assert!(lines_of(&["--quiet"]).is_empty());
 }
+
+/// Regression: the line a stopped run ends with showed the planned rate of the whole rest of
+/// the plan (a stop counts every arrival not sent as planned and cancelled), as if it had been
+/// planned in the seconds since the line before.
+#[test]
+fn the_line_a_stopped_run_ends_with_shows_the_rate_planned() {
+    let w = write(
+        "s.toml",
+        "[scenario]\nname = \"stops\"\nseed = 1\n\n[[phase]]\nname = \"hold\"\nduration = \"60s\"\nload = { pattern = \"constant\", rate = 100 }\n\n[[failure]]\nname = \"down\"\nkind = \"crash\"\ncomponent = \"gateway\"\nat = \"15s\"\nduration = \"30s\"\n\n[[criterion]]\ncheck = \"error_rate < 1%\"\nabort = true\n",
+    );
+    let out = w.dir.path().join("out");
+    let assert = gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with('[')).collect();
+    let last = lines.last().expect("a progress line");
+    assert!(
+        !last.starts_with("[1m / 1m]"),
+        "the run stopped early: {stderr}"
+    );
+    assert!(last.contains("planned 100/s"), "{last}");
+    assert!(
+        results_json(&out)["aborted"].is_object(),
+        "it stopped by abort"
+    );
+}
