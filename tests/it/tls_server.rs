@@ -6,6 +6,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -13,6 +14,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Default)]
 pub struct Counts {
@@ -111,9 +113,21 @@ impl TlsServer {
                 let acceptor = acceptor.clone();
                 let counts = c.clone();
                 tokio::spawn(async move {
-                    // A client that refuses the certificate ends the handshake: nothing to do.
-                    let Ok(tls) = acceptor.accept(stream).await else {
-                        return;
+                    let tls = match acceptor.accept(stream).into_fallible().await {
+                        Ok(tls) => tls,
+                        // The handshake failed and the alert that says why is sent. Close as
+                        // nginx does (lingering close): stop writing, then read what the
+                        // client still sends until it closes. Closing with its request
+                        // unread would answer with a reset that can overtake the alert.
+                        Err((_, mut io)) => {
+                            let _ = io.shutdown().await;
+                            let mut sink = [0u8; 4096];
+                            let drain = async {
+                                while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {}
+                            };
+                            let _ = tokio::time::timeout(Duration::from_secs(5), drain).await;
+                            return;
+                        }
                     };
                     let h2 = tls.get_ref().1.alpn_protocol() == Some(b"h2");
                     let io = TokioIo::new(tls);
