@@ -64,8 +64,12 @@ struct PreparedRequest {
     /// The path and query sent (origin-form).
     /// The path and query sent (origin-form), parsed once.
     uri: hyper::Uri,
-    /// Every header but `x-gauntlet-tx` (and the proxy's planned time), built once.
+    /// Every header, built once; `x-gauntlet-tx` and (unless the scenario sets it)
+    /// `content-length` hold placeholders, replaced per request, so a clone has their room.
+    /// The proxy's planned time is added per request.
     headers: hyper::HeaderMap,
+    /// Whether gauntlet sets `content-length` (the scenario does not).
+    sets_length: bool,
     template: Option<minijinja::Environment<'static>>,
     decision: Option<Decisions>,
     expect: Option<Expect>,
@@ -328,10 +332,17 @@ fn prepare_request(
     for (name, value) in list {
         headers.append(name, value);
     }
+    let placeholder = HeaderValue::from_static("0");
+    headers.insert(HeaderName::from_static(TX_HEADER), placeholder.clone());
+    let sets_length = !headers.contains_key(hyper::header::CONTENT_LENGTH);
+    if sets_length {
+        headers.insert(hyper::header::CONTENT_LENGTH, placeholder);
+    }
     Ok(PreparedRequest {
         method,
         uri,
         headers,
+        sets_length,
         template,
         decision: parts.decision.as_ref().map(Decisions::new),
         expect: parts.expect.clone(),
@@ -370,6 +381,10 @@ struct Queue {
     ready: tokio::sync::Notify,
     /// Workers waiting for a job, or woken for one and not yet running.
     idle: std::sync::atomic::AtomicUsize,
+    /// Jobs pushed whose workers are not woken yet (see `announce`).
+    unannounced: std::sync::atomic::AtomicUsize,
+    /// Wakes `announce`.
+    pushed: tokio::sync::Notify,
 }
 
 impl Queue {
@@ -377,13 +392,28 @@ impl Queue {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds `batch` (emptied), waking a worker per job: the one that went idle last, so a
-    /// light load keeps to a few warm connections rather than cycling through all of them.
+    /// Adds `batch` (emptied) and wakes `announce`, once for the whole batch.
     fn push(&self, batch: &mut Vec<Job>) {
         let n = batch.len();
+        if n == 0 {
+            return;
+        }
         self.jobs().extend(batch.drain(..));
-        for _ in 0..n {
-            self.ready.notify_last();
+        self.unannounced.fetch_add(n, Ordering::Release);
+        self.pushed.notify_one();
+    }
+
+    /// Runs on the runtime for the run's life, waking a worker per job pushed: the one that
+    /// went idle last, so a light load keeps to a few warm connections rather than cycling
+    /// through all of them. Woken from the runtime's own thread, a worker is queued locally;
+    /// woken from the scheduler's thread, each could wake the runtime's thread again (one
+    /// write to its event fd and a context switch each, several per batch).
+    async fn announce(self: Arc<Self>) {
+        loop {
+            self.pushed.notified().await;
+            for _ in 0..self.unannounced.swap(0, Ordering::Acquire) {
+                self.ready.notify_last();
+            }
         }
     }
 
@@ -426,8 +456,10 @@ impl Shared {
         all.get(request as usize).unwrap_or(&all[0])
     }
 
-    /// The request for the attempt's transaction; its body is written into `buf` (kept from
-    /// one request to the next, so it seldom grows).
+    /// The request for the attempt's transaction. Its body is written into `buf` (kept from
+    /// one request to the next, so it seldom grows), followed by the digits of the header
+    /// values that change per request; the whole is copied out once and the body and those
+    /// values are slices of that one copy (two allocations a request, not one per value).
     fn request(
         &self,
         spec: &PreparedRequest,
@@ -435,32 +467,56 @@ impl Shared {
         buf: &mut Vec<u8>,
     ) -> Result<Request<Full<Bytes>>, ErrorKind> {
         let (tx, index, planned_ns) = (&at.tx, at.a.index, at.a.at_ns);
-        let body = match &spec.template {
-            None => {
-                buf.clear();
-                tx.write_json(buf);
-                Bytes::copy_from_slice(buf)
-            }
-            Some(env) => Bytes::from(
+        buf.clear();
+        match &spec.template {
+            None => tx.write_json(buf),
+            Some(env) => buf.extend_from_slice(
                 env.get_template("body")
                     .and_then(|t| {
                         t.render(minijinja::context! { tx => minijinja::value::Serde(tx) })
                     })
-                    .map_err(|_| ErrorKind::Template)?,
+                    .map_err(|_| ErrorKind::Template)?
+                    .as_bytes(),
             ),
+        }
+        let body_len = buf.len();
+        let mut digits = |n: u64| {
+            let from = buf.len();
+            buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+            from..buf.len()
         };
-        let mut req = Request::new(Full::new(body));
+        let index_at = digits(index);
+        // As hyper would set it: on a body that is not empty, unless the scenario sets it.
+        let length_at = (body_len > 0 && spec.sets_length).then(|| digits(body_len as u64));
+        let planned_at = self.via_proxy.then(|| digits(planned_ns));
+        let all = Bytes::copy_from_slice(buf);
+        // Digits are valid in a header value.
+        let value = |at: std::ops::Range<usize>| {
+            HeaderValue::from_maybe_shared(all.slice(at)).map_err(|_| ErrorKind::Template)
+        };
+        let mut headers = spec.headers.clone();
+        if let Some(v) = headers.get_mut(TX_HEADER) {
+            *v = value(index_at)?;
+        }
+        match length_at {
+            Some(at) => {
+                if let Some(v) = headers.get_mut(hyper::header::CONTENT_LENGTH) {
+                    *v = value(at)?;
+                }
+            }
+            // An empty body: no content-length, as hyper would send it.
+            None if spec.sets_length => {
+                headers.remove(hyper::header::CONTENT_LENGTH);
+            }
+            None => {}
+        }
+        if let Some(at) = planned_at {
+            headers.append(HeaderName::from_static(PLANNED_HEADER), value(at)?);
+        }
+        let mut req = Request::new(Full::new(all.slice(..body_len)));
         *req.method_mut() = spec.method.clone();
         *req.uri_mut() = spec.uri.clone();
-        let headers = req.headers_mut();
-        *headers = spec.headers.clone();
-        headers.append(HeaderName::from_static(TX_HEADER), HeaderValue::from(index));
-        if self.via_proxy {
-            headers.append(
-                HeaderName::from_static(PLANNED_HEADER),
-                HeaderValue::from(planned_ns),
-            );
-        }
+        *req.headers_mut() = headers;
         Ok(req)
     }
 
@@ -725,6 +781,11 @@ pub(super) fn drive(
     let queue = Arc::new(Queue::default());
     let http1 = !shared.pool.http2();
     let mut workers = AbortOnDrop(Vec::new());
+    let _announce = AbortOnDrop(if http1 {
+        vec![runtime.spawn(queue.clone().announce())]
+    } else {
+        Vec::new()
+    });
     let most_workers = if http1 {
         connections.max(1) as usize
     } else {
