@@ -266,6 +266,67 @@ fn mutual_tls_needs_the_client_certificate() {
     let _ = stderr;
 }
 
+/// The refusal can arrive before the request is written: the connection then ends with the
+/// alert and the request only hears that its channel closed. It is still a `tls-handshake`,
+/// not a `reset`. Under load that is a race; here the alert is in the client's socket before
+/// the request is sent, every time.
+#[test]
+fn a_refusal_read_before_the_request_is_still_a_tls_failure() {
+    use gauntlet::targets::ErrorKind;
+    use gauntlet::targets::http::client::{Pool, Transport};
+
+    let server = TlsServer::start_mutual();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ca.pem"), &server.cert_pem).unwrap();
+    let tls = gauntlet::scenario::model::Tls {
+        ca: Some("ca.pem".to_string()),
+        ..Default::default()
+    };
+    let setup = gauntlet::targets::http::tls::setup(&tls, "127.0.0.1", dir.path(), false).unwrap();
+    let transport = Transport {
+        tls: Some(setup),
+        http2: false,
+        authority: server.addr.to_string(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut refused = server.refused.clone();
+    let request = || {
+        hyper::Request::post(format!("http://{}/score", server.addr))
+            .header(hyper::header::HOST, server.addr.to_string())
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(b"{}")))
+            .unwrap()
+    };
+    runtime.block_on(async {
+        // A connection driven by the request that uses it (the generator's workers), used as
+        // they use it: wait until it takes a request, then send. The alert is in its socket
+        // first; once the runtime has seen it readable, waiting reads the alert and hyper
+        // only says the connection closed; the connection's own end says why.
+        let pool = Pool::with(server.addr, 1, transport.clone());
+        for refusals in 1..=3 {
+            let mut conn = pool.open1().await.unwrap();
+            refused.wait_for(|n| *n >= refusals).await.unwrap();
+            tokio::task::yield_now().await;
+            let outcome = match conn.ready().await {
+                Ok(()) => conn.send(request()).await.map(|_| ()),
+                Err(kind) => Err(kind),
+            };
+            assert_eq!(outcome.err(), Some(ErrorKind::TlsHandshake));
+            assert!(conn.is_closed());
+        }
+
+        // The pooled client (the fault proxy's way to the service) opens its connection with
+        // the first request; the alert is read before or after the request is written.
+        let pool = Pool::with(server.addr, 1, transport);
+        assert_eq!(
+            pool.send(request()).await.err(),
+            Some(ErrorKind::TlsHandshake)
+        );
+    });
+}
+
 #[test]
 fn tls_settings_are_checked_before_the_run() {
     let w = write(

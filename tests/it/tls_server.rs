@@ -35,6 +35,9 @@ pub struct TlsServer {
     /// With `start_mutual`: a client certificate the server accepts.
     pub client: Option<ClientCert>,
     pub counts: Arc<Counts>,
+    /// How many handshakes the server refused, counted once the alert is sent and its write
+    /// side shut: the alert is then in the client's socket.
+    pub refused: tokio::sync::watch::Receiver<u64>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -105,6 +108,8 @@ impl TlsServer {
         let addr = listener.local_addr().unwrap();
         let counts = Arc::new(Counts::default());
         let c = counts.clone();
+        let (refused_tx, refused) = tokio::sync::watch::channel(0u64);
+        let refused_tx = Arc::new(refused_tx);
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -112,6 +117,7 @@ impl TlsServer {
                 };
                 let acceptor = acceptor.clone();
                 let counts = c.clone();
+                let refused_tx = refused_tx.clone();
                 tokio::spawn(async move {
                     let tls = match acceptor.accept(stream).into_fallible().await {
                         Ok(tls) => tls,
@@ -121,6 +127,7 @@ impl TlsServer {
                         // unread would answer with a reset that can overtake the alert.
                         Err((_, mut io)) => {
                             let _ = io.shutdown().await;
+                            refused_tx.send_modify(|n| *n += 1);
                             let mut sink = [0u8; 4096];
                             let drain = async {
                                 while matches!(io.read(&mut sink).await, Ok(n) if n > 0) {}
@@ -152,6 +159,7 @@ impl TlsServer {
             cert_pem,
             client,
             counts,
+            refused,
             _runtime: runtime,
         }
     }

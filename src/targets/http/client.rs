@@ -116,7 +116,7 @@ pub struct Pool {
     addr: SocketAddr,
     transport: Transport,
     /// HTTP/1.1: idle connections, and a permit per connection that may exist.
-    idle: Mutex<Vec<http1::SendRequest<Full<Bytes>>>>,
+    idle: Mutex<Vec<Conn>>,
     permits: Semaphore,
     /// HTTP/2: one slot per connection, opened when first needed or after it closed.
     slots: Vec<tokio::sync::Mutex<Option<http2::SendRequest<Full<Bytes>>>>>,
@@ -193,18 +193,6 @@ impl Pool {
         }
     }
 
-    async fn connect1(&self) -> Result<http1::SendRequest<Full<Bytes>>, ErrorKind> {
-        let io = self.open().await?;
-        let (sender, conn) = http1::handshake(TokioIo::new(io))
-            .await
-            .map_err(|_| ErrorKind::Reset)?;
-        tokio::spawn(async move {
-            // Ends when the connection closes; its errors reach the request that used it.
-            let _ = conn.await;
-        });
-        Ok(sender)
-    }
-
     /// Opens an HTTP/1.1 connection that the caller drives itself (`Conn`): no task of its
     /// own, so a request and its connection's input and output wake one task, not two.
     pub async fn open1(&self) -> Result<Conn, ErrorKind> {
@@ -215,6 +203,7 @@ impl Pool {
         Ok(Conn {
             sender,
             driver: Some(Box::pin(driver)),
+            ended: None,
         })
     }
 
@@ -242,19 +231,20 @@ impl Pool {
         }
         let _permit = self.permits.acquire().await.map_err(|_| ErrorKind::Reset)?;
         let reused = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
-        let mut sender = match reused {
-            Some(s) if !s.is_closed() => s,
-            _ => self.connect1().await?,
+        let mut conn = match reused {
+            Some(c) if !c.is_closed() => c,
+            _ => self.open1().await?,
         };
-        if sender.ready().await.is_err() {
-            sender = self.connect1().await?;
+        if conn.ready().await.is_err() {
+            // The service closed it while it was idle.
+            conn = self.open1().await?;
+            conn.ready().await?;
         }
-        let response = sender.send_request(req).await.map_err(classify)?;
-        let answer = read(response).await?;
-        if !sender.is_closed()
+        let answer = conn.send(req).await?;
+        if !conn.is_closed()
             && let Ok(mut idle) = self.idle.lock()
         {
-            idle.push(sender);
+            idle.push(conn);
         }
         Ok(answer)
     }
@@ -307,6 +297,10 @@ pub struct Conn {
     sender: http1::SendRequest<Full<Bytes>>,
     /// The connection's input and output; `None` once it ended (the connection closed).
     driver: Option<Driver>,
+    /// Why the connection ended, when it failed. A request it leaves unanswered only learns
+    /// that the channel closed; this says why (a TLS alert read before the request was
+    /// written, say).
+    ended: Option<ErrorKind>,
 }
 
 impl Conn {
@@ -318,24 +312,50 @@ impl Conn {
     /// Waits until the connection can take a request (it fails when the service closed an
     /// idle keep-alive connection: open another then).
     pub async fn ready(&mut self) -> Result<(), ErrorKind> {
-        let Conn { sender, driver } = self;
-        drive(driver, sender.ready()).await.map_err(classify)
+        let Conn {
+            sender,
+            driver,
+            ended,
+        } = self;
+        let out = drive(driver, ended, async {
+            sender.ready().await.map_err(classify)
+        })
+        .await;
+        self.explained(out)
     }
 
     /// Sends `req` and reads the whole answer, driving the connection meanwhile.
     pub async fn send(&mut self, req: Request<Full<Bytes>>) -> Result<Answer, ErrorKind> {
-        let Conn { sender, driver } = self;
+        let Conn {
+            sender,
+            driver,
+            ended,
+        } = self;
         let exchange = async {
             let response = sender.send_request(req).await.map_err(classify)?;
             read(response).await
         };
-        drive(driver, exchange).await
+        let out = drive(driver, ended, exchange).await;
+        self.explained(out)
+    }
+
+    /// A failure that says no more than "reset" takes the reason the connection ended with.
+    fn explained<T>(&self, out: Result<T, ErrorKind>) -> Result<T, ErrorKind> {
+        out.map_err(|kind| match (kind, self.ended) {
+            (ErrorKind::Reset, Some(why)) => why,
+            _ => kind,
+        })
     }
 }
 
 /// Runs `work` while polling the connection's `driver` in the same task; when the connection
-/// ends, its driver is dropped, which fails a request still waiting on it.
-async fn drive<T>(driver: &mut Option<Driver>, work: impl Future<Output = T>) -> T {
+/// ends, its driver is dropped, which fails a request still waiting on it, and a failure is
+/// kept in `ended`.
+async fn drive<T>(
+    driver: &mut Option<Driver>,
+    ended: &mut Option<ErrorKind>,
+    work: impl Future<Output = T>,
+) -> T {
     let mut work = std::pin::pin!(work);
     loop {
         let Some(d) = driver.as_mut() else {
@@ -344,7 +364,12 @@ async fn drive<T>(driver: &mut Option<Driver>, work: impl Future<Output = T>) ->
         tokio::select! {
             biased;
             out = &mut work => return out,
-            _ = d.as_mut() => *driver = None,
+            r = d.as_mut() => {
+                *driver = None;
+                if let Err(e) = r {
+                    *ended = Some(classify(e));
+                }
+            }
         }
     }
 }
