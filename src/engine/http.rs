@@ -61,7 +61,6 @@ pub struct Prepared {
 /// One request of the mix, ready to send.
 struct PreparedRequest {
     method: Method,
-    /// The path and query sent (origin-form).
     /// The path and query sent (origin-form), parsed once.
     uri: hyper::Uri,
     /// Every header, built once; `x-gauntlet-tx` and (unless the scenario sets it)

@@ -379,12 +379,11 @@ async fn read(response: hyper::Response<hyper::body::Incoming>) -> Result<Answer
     let status = response.status();
     let content_type = response.headers().get(hyper::header::CONTENT_TYPE).cloned();
     let upstream_error = response.headers().get(UPSTREAM_ERROR).cloned();
-    let mut frames = Limited::new(response.into_body(), MAX_BODY);
-    // A small answer comes in one frame, kept as it is; more are joined.
-    let mut body = Bytes::new();
-    let mut joined: Vec<u8> = Vec::new();
-    while let Some(frame) = frames.frame().await {
-        let frame = frame.map_err(|e| {
+    // One frame (a small answer) is handed back as it is, without a copy.
+    let body = Limited::new(response.into_body(), MAX_BODY)
+        .collect()
+        .await
+        .map_err(|e| {
             if e.downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
@@ -392,22 +391,8 @@ async fn read(response: hyper::Response<hyper::body::Incoming>) -> Result<Answer
             } else {
                 ErrorKind::Reset
             }
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        if body.is_empty() && joined.is_empty() {
-            body = data;
-        } else {
-            if joined.is_empty() {
-                joined.extend_from_slice(&body);
-            }
-            joined.extend_from_slice(&data);
-        }
-    }
-    if !joined.is_empty() {
-        body = Bytes::from(joined);
-    }
+        })?
+        .to_bytes();
     Ok(Answer {
         status,
         content_type,
