@@ -55,6 +55,29 @@ pub fn stream_at(seed: u64, purpose: Purpose, stream_no: u64, word: u64) -> Draw
     d
 }
 
+/// `Draw::unit` of the word `w`.
+#[inline]
+fn unit_of(w: u64) -> f64 {
+    (w >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// The Box–Muller pair `Draw::normal` makes of two consecutive words: u1 = 1 - unit of `w1`,
+/// u2 = unit of `w2`, r = sqrt(-2 ln u1), and (r·cos(2π u2), r·sin(2π u2)).
+#[inline]
+pub fn box_muller(w1: u64, w2: u64) -> (f64, f64) {
+    let u1 = 1.0 - unit_of(w1);
+    let u2 = unit_of(w2);
+    let r = libm::sqrt(-2.0 * libm::log(u1));
+    let (sin, cos) = libm::sincos(std::f64::consts::TAU * u2);
+    (r * cos, r * sin)
+}
+
+/// The lognormal value of the standard normal `z`: `median * exp(sigma * z)`.
+#[inline]
+pub fn lognormal_of(median: f64, sigma: f64, z: f64) -> f64 {
+    median * libm::exp(sigma * z)
+}
+
 /// The sigma of a lognormal with this median and 99th percentile (0 when p99 <= median).
 pub fn lognormal_sigma(median: f64, p99: f64) -> f64 {
     if p99 > median && median > 0.0 {
@@ -68,6 +91,7 @@ pub fn lognormal_sigma(median: f64, p99: f64) -> f64 {
 pub const Z99: f64 = 2.326_347_874_040_841;
 
 /// A seeded source of values. Each method documents exactly how it maps raw 64-bit words.
+#[derive(Clone)]
 pub struct Draw {
     rng: ChaCha8Rng,
     /// The second value of the last Box–Muller pair, not yet used.
@@ -80,9 +104,21 @@ impl Draw {
         self.rng.next_u64()
     }
 
+    /// The position of the next word, counted in ChaCha's 32-bit words (two per word).
+    pub fn word_pos(&self) -> u128 {
+        self.rng.get_word_pos()
+    }
+
+    /// Moves to `word_pos` (counted as `word_pos` counts): what follows is what the stream
+    /// gives from there. A pending Box–Muller value is dropped.
+    pub fn seek(&mut self, word_pos: u128) {
+        self.rng.set_word_pos(word_pos);
+        self.spare = None;
+    }
+
     /// Uniform in [0, 1): the top 53 bits of one word, times 2^-53.
     pub fn unit(&mut self) -> f64 {
-        (self.word() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+        unit_of(self.word())
     }
 
     /// Uniform in (0, 1]: `1 - unit()`, safe to take the logarithm of.
@@ -118,12 +154,10 @@ impl Draw {
         if let Some(z) = self.spare.take() {
             return z;
         }
-        let u1 = self.unit_open();
-        let u2 = self.unit();
-        let r = libm::sqrt(-2.0 * libm::log(u1));
-        let (sin, cos) = libm::sincos(std::f64::consts::TAU * u2);
-        self.spare = Some(r * sin);
-        r * cos
+        let w1 = self.word();
+        let (cos, sin) = box_muller(w1, self.word());
+        self.spare = Some(sin);
+        cos
     }
 
     /// Lognormal with the given median and 99th percentile (p99 >= median > 0):
@@ -134,7 +168,7 @@ impl Draw {
 
     /// The same with sigma computed once by `lognormal_sigma`.
     pub fn lognormal_sigma(&mut self, median: f64, sigma: f64) -> f64 {
-        median * libm::exp(sigma * self.normal())
+        lognormal_of(median, sigma, self.normal())
     }
 
     /// Poisson with mean `mu` (0 for `mu <= 0` or not finite).

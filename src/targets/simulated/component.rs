@@ -15,8 +15,8 @@ use dary_heap::QuaternaryHeap as BinaryHeap;
 
 use hdrhistogram::Histogram;
 
+use super::noise::Noise;
 use crate::plan::PlannedFailure;
-use crate::rng::Draw;
 use crate::scenario::model::Effect;
 use crate::targets::{ComponentSecond, HEALTHY_FROM};
 
@@ -203,14 +203,14 @@ impl Component {
     }
 
     /// A call at `now` for transaction `index`. `now` never decreases between calls.
-    pub fn call(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Call {
+    pub fn call(&mut self, now: u64, index: u64, seed: u64, noise: &mut Noise) -> Call {
         let (call, wait) = self.decide(now, index, seed, noise);
         self.account(now, call, wait);
         call
     }
 
     /// The call's outcome, and how long it waited in the queue for a server.
-    fn decide(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> (Call, u64) {
+    fn decide(&mut self, now: u64, index: u64, seed: u64, noise: &mut Noise) -> (Call, u64) {
         let effects = match self.faults_at(now, index, seed, noise) {
             Ok(e) => e,
             Err(call) => return (call, 0),
@@ -250,7 +250,7 @@ impl Component {
         now: u64,
         index: u64,
         seed: u64,
-        noise: &mut Draw,
+        noise: &mut Noise,
     ) -> Result<Effects, Call> {
         let timeout = self.spec.timeout_ns;
         let mut e = Effects {
@@ -292,7 +292,7 @@ impl Component {
     /// connection is, so a slow dependency downstream keeps the front's servers busy. A call
     /// that finds them all held waits in the queue (`start_waiting` takes it in, `expire`
     /// when its client gives up first); when the queue is full it is shed.
-    pub fn enter(&mut self, now: u64, index: u64, seed: u64, noise: &mut Draw) -> Entry {
+    pub fn enter(&mut self, now: u64, index: u64, seed: u64, noise: &mut Noise) -> Entry {
         let effects = match self.faults_at(now, index, seed, noise) {
             Ok(e) => e,
             Err(call) => {
@@ -342,7 +342,7 @@ impl Component {
         since: u64,
         index: u64,
         seed: u64,
-        noise: &mut Draw,
+        noise: &mut Noise,
     ) -> Entry {
         self.queued -= 1;
         let effects = match self.faults_at(now, index, seed, noise) {
@@ -385,7 +385,7 @@ impl Component {
     }
 
     /// The front's own work on a call it took in at `now`: when it is done.
-    fn work(&mut self, now: u64, e: &Effects, noise: &mut Draw) -> u64 {
+    fn work(&mut self, now: u64, e: &Effects, noise: &mut Noise) -> u64 {
         let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
         let service = (base * e.slowdown * self.cold_factor(now)).max(1.0) as u64;
         let start = e.hang_until.map_or(now, |h| h.max(now));
@@ -438,7 +438,7 @@ impl Component {
     /// Takes a server (now, or when the first one frees) and does the work; when it starts
     /// and when it is done.
     #[inline]
-    fn serve(&mut self, now: u64, e: &Effects, noise: &mut Draw) -> (u64, u64) {
+    fn serve(&mut self, now: u64, e: &Effects, noise: &mut Noise) -> (u64, u64) {
         let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
         let service = (base * e.slowdown * self.cold_factor(now)).max(1.0) as u64;
         let start = if self.idle > 0 {
@@ -590,7 +590,7 @@ mod tests {
     #[test]
     fn fifo_servers_queue_then_shed() {
         let mut c = Component::new("gateway", spec(2, 1), &[]);
-        let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
+        let mut noise = Noise::local(1);
         // Two start at once, the third waits for the first free server, the fourth is shed.
         let calls: Vec<Call> = (0..4).map(|i| c.call(0, i, 1, &mut noise)).collect();
         assert_eq!(
@@ -632,7 +632,7 @@ mod tests {
         let mut s = spec(1, 10);
         s.timeout_ns = 15_000_000;
         let mut c = Component::new("gateway", s, &[]);
-        let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
+        let mut noise = Noise::local(1);
         assert_eq!(c.call(0, 0, 1, &mut noise).outcome, CallOutcome::Ok);
         // Waits 10 ms for the server, then 10 ms of work: 20 ms > 15 ms.
         assert_eq!(
@@ -653,7 +653,7 @@ mod tests {
         s.p99_ns = 60_000_000;
         s.timeout_ns = 60 * SECOND;
         let mut c = Component::new("ml-scorer", s, &[]);
-        let mut noise = rng::stream(3, Purpose::ModelNoise, 0);
+        let mut noise = Noise::local(3);
         let mut gaps = rng::stream(3, Purpose::Arrivals, 0);
         let rate = 300.0; // 8 servers at ~23 ms mean: about 85% busy
         let mut t = 0u64;
@@ -693,7 +693,7 @@ mod tests {
         let mut s = spec(100, 100);
         s.capacity_per_s = Some(3);
         let mut c = Component::new("feature-store", s, &[]);
-        let mut noise = rng::stream(1, Purpose::ModelNoise, 0);
+        let mut noise = Noise::local(1);
         let outcomes: Vec<CallOutcome> = (0..5)
             .map(|i| c.call(i, i, 1, &mut noise).outcome)
             .collect();

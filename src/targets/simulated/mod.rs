@@ -10,6 +10,7 @@
 pub mod breaker;
 pub mod component;
 pub mod defaults;
+pub mod noise;
 pub mod scorer;
 
 use dary_heap::QuaternaryHeap as BinaryHeap;
@@ -19,8 +20,8 @@ use breaker::{Breaker, Permit};
 use component::{CallOutcome, Component, Entry};
 
 use crate::plan::{Arrival, Plan};
-use crate::rng::{self, Draw, Purpose};
 use crate::targets::{Decision, Finished, Outcome};
+use noise::Noise;
 use scorer::Facts;
 
 /// Indexes of the components, in pipeline order.
@@ -136,7 +137,7 @@ pub struct Simulation {
     slots: Vec<InFlight>,
     free: Vec<u32>,
     in_flight: u64,
-    noise: Draw,
+    noise: Noise,
     /// Transactions waiting for a gateway server, in order: (slot, its deadline event).
     gateway_queue: std::collections::VecDeque<(u32, u64)>,
     /// Each breaker's trips when the last second was taken.
@@ -162,7 +163,7 @@ impl Simulation {
             slots: Vec::new(),
             free: Vec::new(),
             in_flight: 0,
-            noise: rng::stream(plan.seed, Purpose::ModelNoise, 0),
+            noise: Noise::with_pairs_ahead(plan.seed),
             gateway_queue: std::collections::VecDeque::new(),
             trips_seen: [0; 5],
             last: Default::default(),
