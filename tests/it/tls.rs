@@ -349,3 +349,26 @@ fn tls_settings_are_checked_before_the_run() {
         .stderr(predicates::str::contains("cert and key go together"))
         .stderr(predicates::str::contains("cert \"nope.pem\" not found"));
 }
+
+/// HTTP/2 passes the connection's I/O error on to its requests as text, without rustls's
+/// error, or says only that the connection closed: the refusal is still a `tls-handshake`
+/// (all 40 were counted as `reset` before the stream kept its TLS failure).
+#[test]
+fn http2_without_the_client_certificate_is_a_tls_failure() {
+    let server = TlsServer::start_mutual();
+    let (_, r, stderr) = run(
+        &server,
+        &scenario(
+            &server.url("/score"),
+            40,
+            "http = \"2\"\n[target.tls]\nca = \"ca.pem\"",
+            "",
+        ),
+    );
+    assert_eq!(totals(&r).1, 0);
+    assert_eq!(
+        r["errors_by_kind"],
+        serde_json::json!({ "tls-handshake": 40 }),
+        "{stderr}"
+    );
+}

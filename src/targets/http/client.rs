@@ -11,8 +11,8 @@
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
@@ -51,7 +51,33 @@ pub struct Transport {
 /// A connection's byte stream.
 enum Io {
     Plain(TcpStream),
-    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+    /// With the TLS failure its reads and writes met, if any (see `Failure`).
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>, Failure),
+}
+
+/// The TLS failure a connection's stream met (an alert, say), kept where the stream returns
+/// it: HTTP/2 passes I/O errors on to its streams as text, without rustls's error, and a
+/// request may only hear that the connection closed.
+type Failure = Arc<OnceLock<ErrorKind>>;
+
+/// Keeps the TLS failure in `r`, if it is one, in `failure`.
+fn noted<T>(failure: &Failure, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    if let Poll::Ready(Err(e)) = &r
+        && let Some(kind) = io_tls_kind(e)
+    {
+        let _ = failure.set(kind);
+    }
+    r
+}
+
+impl Io {
+    /// Where the stream keeps its TLS failure (a fresh, unshared one for plain TCP).
+    fn failure(&self) -> Failure {
+        match self {
+            Io::Plain(_) => Failure::default(),
+            Io::Tls(_, f) => f.clone(),
+        }
+    }
 }
 
 impl AsyncRead for Io {
@@ -62,7 +88,7 @@ impl AsyncRead for Io {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+            Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_read(cx, buf)),
         }
     }
 }
@@ -75,7 +101,7 @@ impl AsyncWrite for Io {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+            Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_write(cx, buf)),
         }
     }
 
@@ -86,28 +112,28 @@ impl AsyncWrite for Io {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+            Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_write_vectored(cx, bufs)),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match self {
             Io::Plain(s) => s.is_write_vectored(),
-            Io::Tls(s) => s.is_write_vectored(),
+            Io::Tls(s, _) => s.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_flush(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+            Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_flush(cx)),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+            Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_shutdown(cx)),
         }
     }
 }
@@ -119,7 +145,7 @@ pub struct Pool {
     idle: Mutex<Vec<Conn>>,
     permits: Semaphore,
     /// HTTP/2: one slot per connection, opened when first needed or after it closed.
-    slots: Vec<tokio::sync::Mutex<Option<http2::SendRequest<Full<Bytes>>>>>,
+    slots: Vec<tokio::sync::Mutex<Option<H2>>>,
     next: AtomicUsize,
     /// The first TLS failure was said on stderr.
     told: AtomicBool,
@@ -181,7 +207,7 @@ impl Pool {
             self.tell("the service did not agree to HTTP/2 (ALPN h2); leave http = \"2\" out");
             return Err(ErrorKind::TlsHandshake);
         }
-        Ok(Io::Tls(Box::new(tls)))
+        Ok(Io::Tls(Box::new(tls), Failure::default()))
     }
 
     fn tell(&self, why: &str) {
@@ -207,8 +233,9 @@ impl Pool {
         })
     }
 
-    async fn connect2(&self) -> Result<http2::SendRequest<Full<Bytes>>, ErrorKind> {
+    async fn connect2(&self) -> Result<H2, ErrorKind> {
         let io = self.open().await?;
+        let failure = io.failure();
         let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
             .await
             .map_err(|e| {
@@ -219,9 +246,10 @@ impl Pool {
                 }
             })?;
         tokio::spawn(async move {
+            // Ends when the connection closes; its errors reach the requests on it.
             let _ = conn.await;
         });
-        Ok(sender)
+        Ok(H2 { sender, failure })
     }
 
     /// Sends `req` and reads the whole answer.
@@ -251,16 +279,24 @@ impl Pool {
 
     async fn send2(&self, req: Request<Full<Bytes>>) -> Result<Answer, ErrorKind> {
         let slot = &self.slots[self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len()];
-        let mut sender = {
+        let H2 {
+            mut sender,
+            failure,
+        } = {
             let mut held = slot.lock().await;
             match held.as_ref() {
-                Some(s) if !s.is_closed() => s.clone(),
+                Some(h) if !h.sender.is_closed() => h.clone(),
                 _ => {
-                    let s = self.connect2().await?;
-                    *held = Some(s.clone());
-                    s
+                    let h = self.connect2().await?;
+                    *held = Some(h.clone());
+                    h
                 }
             }
+        };
+        // A failure that says no more than "reset" takes the TLS failure the stream met.
+        let explain = |e: hyper::Error| match (classify(e), failure.get()) {
+            (ErrorKind::Reset, Some(why)) => *why,
+            (kind, _) => kind,
         };
         // HTTP/2 carries the authority in the request, not in a Host header.
         let (mut parts, body) = req.into_parts();
@@ -280,13 +316,20 @@ impl Pool {
         parts.headers.remove(hyper::header::HOST);
         parts.headers.remove(hyper::header::CONNECTION);
         parts.version = hyper::Version::HTTP_2;
-        sender.ready().await.map_err(classify)?;
+        sender.ready().await.map_err(explain)?;
         let response = sender
             .send_request(Request::from_parts(parts, body))
             .await
-            .map_err(classify)?;
+            .map_err(explain)?;
         read(response).await
     }
+}
+
+/// An HTTP/2 connection: its sender, and the TLS failure its stream met.
+#[derive(Clone)]
+struct H2 {
+    sender: http2::SendRequest<Full<Bytes>>,
+    failure: Failure,
 }
 
 /// A connection's input and output, polled by the task that sends on it.
@@ -413,20 +456,30 @@ fn classify(e: hyper::Error) -> ErrorKind {
 fn tls_kind(e: &hyper::Error) -> Option<ErrorKind> {
     let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(err) = source {
-        // An io::Error carries rustls's error inside (its `source` skips over it).
-        let inner = err
-            .downcast_ref::<io::Error>()
-            .and_then(|io| io.get_ref())
-            .and_then(|inner| inner.downcast_ref::<rustls::Error>());
-        if let Some(tls) = inner.or_else(|| err.downcast_ref::<rustls::Error>()) {
-            return Some(match tls {
-                rustls::Error::InvalidCertificate(_) => ErrorKind::TlsCertificate,
-                _ => ErrorKind::TlsHandshake,
-            });
+        let kind = match err.downcast_ref::<io::Error>() {
+            Some(io) => io_tls_kind(io),
+            None => err.downcast_ref::<rustls::Error>().map(rustls_kind),
+        };
+        if kind.is_some() {
+            return kind;
         }
         source = err.source();
     }
     None
+}
+
+/// The TLS failure an I/O error carries inside (its `source` skips over it), if any.
+fn io_tls_kind(e: &io::Error) -> Option<ErrorKind> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        .map(rustls_kind)
+}
+
+fn rustls_kind(e: &rustls::Error) -> ErrorKind {
+    match e {
+        rustls::Error::InvalidCertificate(_) => ErrorKind::TlsCertificate,
+        _ => ErrorKind::TlsHandshake,
+    }
 }
 
 /// The failure an answer's status means, if any.
