@@ -112,6 +112,10 @@ pub struct Component {
     pub name: &'static str,
     pub spec: Spec,
     busy: BinaryHeap<Reverse<u64>>,
+    /// The top of `busy` is a server that has freed and is counted in `idle` already: left
+    /// there by `admit` for `serve` to replace with the server's next job (one sift where a
+    /// pop and a push take two), or for the next `admit` to remove. Never counted as busy.
+    freed_top: bool,
     idle: u32,
     waiting: VecDeque<u64>,
     faults: Vec<Fault>,
@@ -144,6 +148,7 @@ impl Component {
             name,
             idle: spec.concurrency,
             busy: BinaryHeap::with_capacity(spec.concurrency.min(65_536) as usize),
+            freed_top: false,
             waiting: VecDeque::new(),
             faults: Vec::new(),
             restarts: Vec::new(),
@@ -426,8 +431,13 @@ impl Component {
             if free > now {
                 break;
             }
-            self.busy.pop();
+            if std::mem::take(&mut self.freed_top) {
+                // Counted already: removed, to look at the next.
+                self.busy.pop();
+                continue;
+            }
             self.idle += 1;
+            self.freed_top = true;
         }
         while self.waiting.front().is_some_and(|&s| s <= now) {
             self.waiting.pop_front();
@@ -441,17 +451,28 @@ impl Component {
     fn serve(&mut self, now: u64, e: &Effects, noise: &mut Noise) -> (u64, u64) {
         let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
         let service = (base * e.slowdown * self.cold_factor(now)).max(1.0) as u64;
-        let start = if self.idle > 0 {
+        // The server this job takes: an idle one, in the place of the freed server `admit`
+        // left at the top if it did; or else the busy one that frees first, in its place.
+        let freed = std::mem::take(&mut self.freed_top);
+        let (start, replace) = if self.idle > 0 {
             self.idle -= 1;
-            now
+            (now, freed)
         } else {
-            // Admitted without an idle server: one is busy, and frees first.
-            self.busy.pop().map_or(now, |Reverse(free)| free.max(now))
+            if freed {
+                // Not reached: a freed server is counted idle. Kept consistent all the same.
+                self.busy.pop();
+            }
+            let first = self.busy.peek().map(|&Reverse(free)| free.max(now));
+            (first.unwrap_or(now), first.is_some())
         };
         // A hung call holds its server until the hang ends, then does its work.
         let start_work = e.hang_until.map_or(start, |h| h.max(start));
         let done = start_work + service;
-        self.busy.push(Reverse(done));
+        if let Some(mut top) = self.busy.peek_mut().filter(|_| replace) {
+            *top = Reverse(done);
+        } else {
+            self.busy.push(Reverse(done));
+        }
         if start > now {
             self.waiting.push_back(start);
         }

@@ -1,22 +1,21 @@
 //! The built-in `fraud-pipeline` model, a discrete-event simulation in virtual time.
 //!
 //! A transaction flows gateway -> feature-store -> (ml-scorer + rules-engine) -> decision.
-//! Events are ordered by (time, sequence number) in one priority queue on one thread, every
+//! Events are ordered by (time, sequence number) in one queue (`calendar`) on one thread, every
 //! random draw comes from the seed's model-noise stream in event order, so a run is the same,
 //! bit for bit, on every machine. The decision step calls its dependencies with timeouts and
 //! circuit breakers: throttled feature-store calls are retried with backoff; without features,
 //! or without the scorer, the decision falls back to the rules alone (a *degraded* decision).
 
 pub mod breaker;
+mod calendar;
 pub mod component;
 pub mod defaults;
 pub mod noise;
 pub mod scorer;
 
-use dary_heap::QuaternaryHeap as BinaryHeap;
-use std::cmp::Reverse;
-
 use breaker::{Breaker, Permit};
+use calendar::Calendar;
 use component::{CallOutcome, Component, Entry};
 
 use crate::plan::{Arrival, Plan};
@@ -52,7 +51,7 @@ enum Step {
 }
 
 /// Ordered by (time, sequence number) alone: sequence numbers are unique, so the other fields
-/// never decide, and comparing two words keeps the queue's sifting cheap.
+/// never decide, and comparing one 128-bit key keeps sorting a bucket cheap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Event {
     at: u64,
@@ -62,24 +61,16 @@ struct Event {
     outcome: Outcome3,
 }
 
-impl Event {
+impl calendar::Timed for Event {
+    #[inline]
+    fn at(&self) -> u64 {
+        self.at
+    }
+
     /// (time, sequence number) as one number: one comparison, not one per field.
     #[inline]
     fn key(&self) -> u128 {
         (u128::from(self.at) << 64) | u128::from(self.seq)
-    }
-}
-
-impl Ord for Event {
-    #[inline]
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.key().cmp(&other.key())
-    }
-}
-
-impl PartialOrd for Event {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
     }
 }
 
@@ -128,11 +119,7 @@ pub struct Simulation {
     client_timeout: u64,
     pub components: [Component; 5],
     pub breakers: [Breaker; 5],
-    events: BinaryHeap<Reverse<Event>>,
-    /// Set while `step` handles the event still at the top of `events`: the first event the
-    /// handler schedules takes its place (one sift down, where a pop and a push take two
-    /// sifts); if it schedules none, the event is popped after.
-    top_handled: bool,
+    events: Calendar<Event>,
     seq: u64,
     slots: Vec<InFlight>,
     free: Vec<u32>,
@@ -157,8 +144,7 @@ impl Simulation {
             client_timeout: plan.target.timeout().as_nanos(),
             components,
             breakers: Default::default(),
-            events: BinaryHeap::new(),
-            top_handled: false,
+            events: Calendar::default(),
             seq: 0,
             slots: Vec::new(),
             free: Vec::new(),
@@ -248,28 +234,19 @@ impl Simulation {
     }
 
     /// The time of the next event, if any.
-    pub fn next_time(&self) -> Option<u64> {
-        self.events.peek().map(|Reverse(e)| e.at)
+    pub fn next_time(&mut self) -> Option<u64> {
+        self.events.peek().map(|e| e.at)
     }
 
     fn schedule(&mut self, at: u64, slot: u32, step: Step, outcome: Outcome3) {
         self.seq += 1;
-        let e = Reverse(Event {
+        self.events.push(Event {
             at,
             seq: self.seq,
             slot,
             step,
             outcome,
         });
-        // The queue holds the same events in the end either way, and the order is total: what
-        // pops next does not change.
-        if std::mem::take(&mut self.top_handled)
-            && let Some(mut top) = self.events.peek_mut()
-        {
-            *top = e;
-            return;
-        }
-        self.events.push(e);
     }
 
     /// A transaction arrives at the gateway at its planned time (the engine calls this in
@@ -349,14 +326,10 @@ impl Simulation {
 
     /// Processes the next event; a transaction that ends is passed to `done`.
     pub fn step(&mut self, done: &mut impl FnMut(Finished)) -> bool {
-        let Some(&Reverse(e)) = self.events.peek() else {
+        let Some(e) = self.events.pop() else {
             return false;
         };
-        self.top_handled = true;
         self.handle(e, done);
-        if std::mem::take(&mut self.top_handled) {
-            self.events.pop();
-        }
         true
     }
 
@@ -551,11 +524,10 @@ impl Simulation {
         let mut ids: Vec<u32> = self
             .events
             .drain()
+            .into_iter()
             // A deadline of a transaction no longer waiting stands for nobody.
-            .filter(|Reverse(e)| {
-                e.step != Step::GatewayDeadline || slots[e.slot as usize].waiting == e.seq
-            })
-            .map(|Reverse(e)| e.slot)
+            .filter(|e| e.step != Step::GatewayDeadline || slots[e.slot as usize].waiting == e.seq)
+            .map(|e| e.slot)
             .collect();
         ids.sort_unstable();
         ids.dedup();
