@@ -406,15 +406,16 @@ pub fn metrics(run: &Snapshot<'_>, live: &Live) -> Metrics {
             )),
         }
     }
+    let lag = agg.lag();
     Metrics {
         counts: agg.counts,
         planned_so_far: live.totals.planned,
         latency_buckets: buckets(&agg.latency),
         latency_count: agg.latency.len(),
         latency_sum_s: agg.latency_sum_ns as f64 / 1e9,
-        lag_buckets: buckets(&agg.lag),
-        lag_count: agg.lag.len(),
-        lag_sum_s: agg.lag.mean() * agg.lag.len() as f64 / 1e6,
+        lag_buckets: buckets(&lag),
+        lag_count: lag.len(),
+        lag_sum_s: lag.mean() * lag.len() as f64 / 1e6,
         planned_rate: live.planned_rate,
         elapsed_s: live.elapsed_ms as f64 / 1000.0,
         degraded_share: live.degraded_share,

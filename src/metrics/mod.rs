@@ -55,10 +55,16 @@ pub struct Aggregate {
     pub degraded: u64,
     /// From the planned start, µs.
     pub latency: Histogram<u64>,
-    /// From the actual send, µs.
-    pub service: Histogram<u64>,
-    /// How late the generator sent, µs.
-    pub lag: Histogram<u64>,
+    /// From the actual send, µs; `None` while every service time recorded equals its
+    /// latency (a simulated run, where nothing is sent late), so it is the latency histogram
+    /// (`service()`), recorded once instead of twice. It becomes its own at the first that
+    /// differs, a copy of the latency histogram as it then is.
+    service: Option<Histogram<u64>>,
+    /// How late the generator sent, µs, apart from the `lag_floor` values at the 1 µs floor
+    /// (no lag: every one of a simulated run's) counted and not recorded yet; `lag()` has
+    /// them all.
+    lag: Histogram<u64>,
+    lag_floor: u64,
     pub latency_sum_ns: u128,
     pub service_sum_ns: u128,
     pub latency_min_ns: u64,
@@ -74,8 +80,9 @@ impl Aggregate {
             counts: Counts::default(),
             degraded: 0,
             latency: histogram(sigfig),
-            service: histogram(sigfig),
+            service: None,
             lag: histogram(2),
+            lag_floor: 0,
             latency_sum_ns: 0,
             service_sum_ns: 0,
             latency_min_ns: u64::MAX,
@@ -93,8 +100,9 @@ impl Aggregate {
             counts: self.counts,
             degraded: self.degraded,
             latency: tiny(),
-            service: tiny(),
+            service: None,
             lag: tiny(),
+            lag_floor: 0,
             latency_sum_ns: self.latency_sum_ns,
             service_sum_ns: self.service_sum_ns,
             latency_min_ns: self.latency_min_ns,
@@ -103,6 +111,32 @@ impl Aggregate {
             service_max_ns: self.service_max_ns,
             fraud: self.fraud.clone(),
         }
+    }
+
+    /// Service times (from the actual send), µs.
+    pub fn service(&self) -> &Histogram<u64> {
+        self.service.as_ref().unwrap_or(&self.latency)
+    }
+
+    /// How late the generator sent, µs (built when values at the floor are pending).
+    pub fn lag(&self) -> std::borrow::Cow<'_, Histogram<u64>> {
+        if self.lag_floor == 0 {
+            return std::borrow::Cow::Borrowed(&self.lag);
+        }
+        let mut h = self.lag.clone();
+        h.saturating_record_n(1, self.lag_floor);
+        std::borrow::Cow::Owned(h)
+    }
+
+    /// Sets the lag histogram (read back from a file or a packed scope).
+    pub fn set_lag(&mut self, h: Histogram<u64>) {
+        self.lag = h;
+        self.lag_floor = 0;
+    }
+
+    /// Sets the service-time histogram (read back from a file or a packed scope).
+    pub fn set_service(&mut self, h: Histogram<u64>) {
+        self.service = Some(h);
     }
 
     /// Transactions that were sent and got an outcome (ok, error or timeout).
@@ -117,10 +151,22 @@ impl Aggregate {
         }
         let latency = f.done_ns - f.planned_ns;
         let service = f.done_ns - f.sent_ns;
-        self.latency.saturating_record((latency / 1_000).max(1));
-        self.service.saturating_record((service / 1_000).max(1));
-        self.lag
-            .saturating_record(((f.sent_ns - f.planned_ns) / 1_000).max(1));
+        let (latency_us, service_us) = ((latency / 1_000).max(1), (service / 1_000).max(1));
+        match &mut self.service {
+            Some(s) => s.saturating_record(service_us),
+            None if service_us != latency_us => {
+                // The first that differs: from here on, a histogram of its own.
+                let mut s = self.latency.clone();
+                s.saturating_record(service_us);
+                self.service = Some(s);
+            }
+            None => {}
+        }
+        self.latency.saturating_record(latency_us);
+        match ((f.sent_ns - f.planned_ns) / 1_000).max(1) {
+            1 => self.lag_floor += 1,
+            lag => self.lag.saturating_record(lag),
+        }
         self.latency_sum_ns += latency as u128;
         self.service_sum_ns += service as u128;
         self.latency_min_ns = self.latency_min_ns.min(latency);
@@ -158,9 +204,21 @@ impl Aggregate {
     pub fn merge(&mut self, o: &Aggregate) {
         self.counts.add(&o.counts);
         self.degraded += o.degraded;
+        // The service times before the latencies, which they may be a copy of.
+        match (&mut self.service, &o.service) {
+            (None, None) => {}
+            (Some(s), _) => {
+                let _ = s.add(o.service());
+            }
+            (None, Some(theirs)) => {
+                let mut s = self.latency.clone();
+                let _ = s.add(theirs);
+                self.service = Some(s);
+            }
+        }
         let _ = self.latency.add(&o.latency);
-        let _ = self.service.add(&o.service);
         let _ = self.lag.add(&o.lag);
+        self.lag_floor += o.lag_floor;
         self.latency_sum_ns += o.latency_sum_ns;
         self.service_sum_ns += o.service_sum_ns;
         self.latency_min_ns = self.latency_min_ns.min(o.latency_min_ns);
@@ -900,6 +958,68 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An answered transaction planned at `planned_us`, sent `lag_us` later, answered
+    /// `service_us` after it was sent.
+    fn answered(planned_us: u64, lag_us: u64, service_us: u64) -> Finished {
+        Finished {
+            index: 0,
+            phase: 0,
+            request: 0,
+            planned_ns: planned_us * 1_000,
+            sent_ns: (planned_us + lag_us) * 1_000,
+            done_ns: (planned_us + lag_us + service_us) * 1_000,
+            outcome: Outcome::Ok,
+            degraded: false,
+            decision: None,
+            fraud: false,
+            amount_usd_cents: 0,
+        }
+    }
+
+    /// What each scope's histograms must hold, recorded one value at a time.
+    fn eager(fs: &[Finished]) -> [Histogram<u64>; 3] {
+        let (mut l, mut s, mut g) = (histogram(3), histogram(3), histogram(2));
+        for f in fs {
+            l.saturating_record(((f.done_ns - f.planned_ns) / 1_000).max(1));
+            s.saturating_record(((f.done_ns - f.sent_ns) / 1_000).max(1));
+            g.saturating_record(((f.sent_ns - f.planned_ns) / 1_000).max(1));
+        }
+        [l, s, g]
+    }
+
+    fn held(a: &Aggregate) -> [Histogram<u64>; 3] {
+        [a.latency.clone(), a.service().clone(), a.lag().into_owned()]
+    }
+
+    /// The service times kept as the latencies until one differs, and the lags at the floor
+    /// counted rather than recorded, read back as if every value had been recorded: alone,
+    /// and merged in every order of (all sent on time, some sent late).
+    #[test]
+    fn service_times_and_lags_held_back_read_as_recorded() {
+        let on_time: Vec<Finished> = (0..50).map(|i| answered(i * 10, 0, 5 + i)).collect();
+        let mut late = on_time[..20].to_vec();
+        late.extend((0..30).map(|i| answered(i * 7, i % 4 * 3, 40 + i)));
+        for fs in [&on_time, &late] {
+            let mut a = Aggregate::new(3);
+            fs.iter().for_each(|f| a.record(f));
+            assert_eq!(held(&a), eager(fs));
+        }
+        assert!(Aggregate::new(3).service.is_none());
+        for (x, y) in [
+            (&on_time, &late),
+            (&late, &on_time),
+            (&on_time, &on_time),
+            (&late, &late),
+        ] {
+            let (mut a, mut b) = (Aggregate::new(3), Aggregate::new(3));
+            x.iter().for_each(|f| a.record(f));
+            y.iter().for_each(|f| b.record(f));
+            a.merge(&b);
+            let all: Vec<Finished> = x.iter().chain(y.iter()).copied().collect();
+            assert_eq!(held(&a), eager(&all));
+        }
+    }
 
     #[test]
     fn the_timeline_layout_tiles_time_and_stays_bounded() {

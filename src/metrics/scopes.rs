@@ -42,8 +42,8 @@ fn unpack(bytes: &[u8]) -> Histogram<u64> {
 fn unpacked(head: &Aggregate, hist: &[Vec<u8>; 3]) -> Aggregate {
     let mut a = head.clone();
     a.latency = unpack(&hist[0]);
-    a.service = unpack(&hist[1]);
-    a.lag = unpack(&hist[2]);
+    a.set_service(unpack(&hist[1]));
+    a.set_lag(unpack(&hist[2]));
     a
 }
 
@@ -105,7 +105,8 @@ impl Scopes {
         let Kept::Open(a) = kept else {
             return;
         };
-        let (Some(l), Some(s), Some(g)) = (pack(&a.latency), pack(&a.service), pack(&a.lag)) else {
+        let (Some(l), Some(s), Some(g)) = (pack(&a.latency), pack(a.service()), pack(&a.lag()))
+        else {
             return; // left whole: nothing is lost, only memory
         };
         let head = a.clone_without_histograms();
@@ -156,8 +157,8 @@ mod tests {
         scopes.pack(1);
         let read = scopes.get(1).unwrap();
         assert_eq!(read.latency, open.latency);
-        assert_eq!(read.service, open.service);
-        assert_eq!(read.lag, open.lag);
+        assert_eq!(read.service(), open.service());
+        assert_eq!(read.lag(), open.lag());
         assert_eq!(read.counts, open.counts);
         assert_eq!(read.latency_sum_ns, open.latency_sum_ns);
         // A late outcome unpacks it and counts.

@@ -66,7 +66,7 @@ pub fn summary(agg: &Aggregate, seconds: f64) -> Summary {
             n,
         ),
         service_time_ms: stats(
-            &agg.service,
+            agg.service(),
             agg.service_sum_ns,
             agg.service_min_ns,
             agg.service_max_ns,
@@ -650,7 +650,7 @@ fn business(run: &Aggregate, plan: &Plan) -> BusinessResult {
 }
 
 fn generator(run: &Aggregate) -> GeneratorResult {
-    let lag = &run.lag;
+    let lag = run.lag();
     // Lag is recorded with a 1 µs floor; anything at the floor is no lag at all.
     let q = |v: u64| if v <= 1 { 0.0 } else { round(ms(v), 3) };
     let lag_ms = if lag.is_empty() {

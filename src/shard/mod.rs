@@ -146,8 +146,8 @@ impl ScopeFile {
             counts: a.counts,
             degraded: a.degraded,
             latency: encode(&a.latency),
-            service: encode(&a.service),
-            lag: encode(&a.lag),
+            service: encode(a.service()),
+            lag: encode(&a.lag()),
             latency_sum_ns: a.latency_sum_ns,
             service_sum_ns: a.service_sum_ns,
             latency_min_ns: a.latency_min_ns,
@@ -163,8 +163,8 @@ impl ScopeFile {
         a.counts = self.counts;
         a.degraded = self.degraded;
         a.latency = decode(&self.latency, sigfig)?;
-        a.service = decode(&self.service, sigfig)?;
-        a.lag = decode(&self.lag, 2)?;
+        a.set_service(decode(&self.service, sigfig)?);
+        a.set_lag(decode(&self.lag, 2)?);
         a.latency_sum_ns = self.latency_sum_ns;
         a.service_sum_ns = self.service_sum_ns;
         a.latency_min_ns = self.latency_min_ns;
@@ -611,10 +611,9 @@ pub fn merge(mut shards: Vec<Read>) -> Result<MergedRun, String> {
             timeouts: f.run.counts.timeouts,
             dropped: f.run.counts.dropped,
             cancelled: f.run.counts.cancelled,
-            lag_p99_ms: if shard_run.lag.is_empty() {
-                0.0
-            } else {
-                crate::metrics::ms(shard_run.lag.value_at_quantile(0.99))
+            lag_p99_ms: match shard_run.lag() {
+                lag if lag.is_empty() => 0.0,
+                lag => crate::metrics::ms(lag.value_at_quantile(0.99)),
             },
             start_lag_ms: f.start_lag_ms,
             complete: f.complete,

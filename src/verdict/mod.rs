@@ -280,7 +280,7 @@ impl Measured<'_> {
         let money = || money(&agg, &self.plan.business);
         match c.check.metric {
             Metric::Latency(s) => stat_of(&agg.latency, latency, n, s),
-            Metric::ServiceTime(s) => stat_of(&agg.service, service, n, s),
+            Metric::ServiceTime(s) => stat_of(agg.service(), service, n, s),
             Metric::Throughput => self.throughput(c, agg.counts.ok),
             Metric::ThroughputRatio => share(
                 counts.ok,
@@ -332,10 +332,9 @@ impl Measured<'_> {
             ),
             Metric::Availability => self.availability(c),
             Metric::CapacityRate => self.capacity_rate(c),
-            Metric::GeneratorLagP99 => Value::Observed(if agg.lag.is_empty() {
-                0.0
-            } else {
-                ms(agg.lag.value_at_quantile(0.99))
+            Metric::GeneratorLagP99 => Value::Observed(match agg.lag() {
+                lag if lag.is_empty() => 0.0,
+                lag => ms(lag.value_at_quantile(0.99)),
             }),
             Metric::BusinessPaybackMonths => self.payback(&agg),
             Metric::Probe(_)
