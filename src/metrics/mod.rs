@@ -128,6 +128,12 @@ impl Aggregate {
         std::borrow::Cow::Owned(h)
     }
 
+    /// The service-time histogram as one of its own: a copy of the latency histogram as it
+    /// stands, the first time.
+    fn own_service(&mut self) -> &mut Histogram<u64> {
+        self.service.get_or_insert_with(|| self.latency.clone())
+    }
+
     /// Sets the lag histogram (read back from a file or a packed scope).
     pub fn set_lag(&mut self, h: Histogram<u64>) {
         self.lag = h;
@@ -152,15 +158,8 @@ impl Aggregate {
         let latency = f.done_ns - f.planned_ns;
         let service = f.done_ns - f.sent_ns;
         let (latency_us, service_us) = ((latency / 1_000).max(1), (service / 1_000).max(1));
-        match &mut self.service {
-            Some(s) => s.saturating_record(service_us),
-            None if service_us != latency_us => {
-                // The first that differs: from here on, a histogram of its own.
-                let mut s = self.latency.clone();
-                s.saturating_record(service_us);
-                self.service = Some(s);
-            }
-            None => {}
+        if self.service.is_some() || service_us != latency_us {
+            self.own_service().saturating_record(service_us);
         }
         self.latency.saturating_record(latency_us);
         match ((f.sent_ns - f.planned_ns) / 1_000).max(1) {
@@ -205,16 +204,8 @@ impl Aggregate {
         self.counts.add(&o.counts);
         self.degraded += o.degraded;
         // The service times before the latencies, which they may be a copy of.
-        match (&mut self.service, &o.service) {
-            (None, None) => {}
-            (Some(s), _) => {
-                let _ = s.add(o.service());
-            }
-            (None, Some(theirs)) => {
-                let mut s = self.latency.clone();
-                let _ = s.add(theirs);
-                self.service = Some(s);
-            }
+        if self.service.is_some() || o.service.is_some() {
+            let _ = self.own_service().add(o.service());
         }
         let _ = self.latency.add(&o.latency);
         let _ = self.lag.add(&o.lag);
