@@ -391,8 +391,7 @@ impl Component {
 
     /// The front's own work on a call it took in at `now`: when it is done.
     fn work(&mut self, now: u64, e: &Effects, noise: &mut Noise) -> u64 {
-        let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
-        let service = (base * e.slowdown * self.cold_factor(now)).max(1.0) as u64;
+        let service = self.service_time(now, e, noise);
         let start = e.hang_until.map_or(now, |h| h.max(now));
         start + service + e.delay
     }
@@ -449,8 +448,7 @@ impl Component {
     /// and when it is done.
     #[inline]
     fn serve(&mut self, now: u64, e: &Effects, noise: &mut Noise) -> (u64, u64) {
-        let base = noise.lognormal_sigma(self.spec.median_ns as f64, self.sigma);
-        let service = (base * e.slowdown * self.cold_factor(now)).max(1.0) as u64;
+        let service = self.service_time(now, e, noise);
         // The server this job takes: an idle one, in the place of the freed server `admit`
         // left at the top if it did; or else the busy one that frees first, in its place.
         let freed = std::mem::take(&mut self.freed_top);
@@ -518,6 +516,16 @@ impl Component {
                 outcome: CallOutcome::Ok,
             }
         }
+    }
+
+    /// A call's service time in whole nanoseconds: its lognormal draw, times the slowdown
+    /// and the cold start's factor, at least 1.
+    #[inline]
+    fn service_time(&self, now: u64, e: &Effects, noise: &mut Noise) -> u64 {
+        let (slowdown, cold) = (e.slowdown, self.cold_factor(now));
+        noise.through_lognormal(self.spec.median_ns as f64, self.sigma, |base| {
+            (base * slowdown * cold).max(1.0) as u64
+        })
     }
 
     /// Service-time multiplier for a cold start after the most recent crash before `now`.

@@ -102,7 +102,8 @@ struct InFlight {
     fs_attempts: u8,
     features: bool,
     pending: u8,
-    scorer: Option<f64>,
+    /// What the score alone decided, once it came.
+    scorer: Option<Decision>,
     scorer_permit: Permit,
     rules: Option<Decision>,
     rules_permit: Permit,
@@ -377,9 +378,9 @@ impl Simulation {
                 let ok = e.outcome == Outcome3::Ok;
                 self.breakers[ML_SCORER].record(now, permit, ok);
                 if ok {
-                    let p =
-                        scorer::probability(self.slots[id as usize].tx.logit, self.noise.normal());
-                    self.slots[id as usize].scorer = Some(p);
+                    let d =
+                        scorer::scored_at(self.slots[id as usize].tx.logit, self.noise.normal());
+                    self.slots[id as usize].scorer = Some(d);
                 }
                 self.join(now, id, done);
             }
@@ -399,7 +400,7 @@ impl Simulation {
                     // Decided without one of its inputs: no features, no score or no rules.
                     let degraded = s.scorer.is_none() || s.rules.is_none();
                     let decision = match (s.scorer, s.rules) {
-                        (Some(p), rules) => scorer::combine(p, rules),
+                        (Some(d), rules) => scorer::overrule(d, rules),
                         (None, Some(d)) => d,
                         (None, None) => unreachable!("a decision call needs a score or a rule"),
                     };

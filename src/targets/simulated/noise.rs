@@ -104,6 +104,19 @@ impl Noise {
     pub fn lognormal_sigma(&mut self, median: f64, sigma: f64) -> f64 {
         rng::lognormal_of(median, sigma, self.normal())
     }
+
+    /// `whole(self.lognormal_sigma(median, sigma))` for a `whole` that never decreases, at
+    /// the speed of the platform's `exp` (`rng::through_lognormal`): the same draw, the same
+    /// answer.
+    #[inline]
+    pub fn through_lognormal<T: PartialEq>(
+        &mut self,
+        median: f64,
+        sigma: f64,
+        whole: impl Fn(f64) -> T,
+    ) -> T {
+        rng::through_lognormal(median, sigma, self.normal(), whole)
+    }
 }
 
 /// Pairs made in a row from `start`, for the request numbered `epoch`.

@@ -4,6 +4,7 @@
 //! decisions use both; a degraded decision (scorer unavailable, or no features) uses the rules
 //! alone, and catches markedly less fraud. docs/model.md gives the calibration.
 
+use crate::rng;
 use crate::targets::Decision;
 use crate::workload::{Indicators, Transaction};
 
@@ -98,14 +99,31 @@ pub fn rules_on(i: &Indicators) -> Decision {
 
 /// The healthy decision: the score's verdict, unless a rule blocks outright.
 pub fn combine(probability: f64, rules: Option<Decision>) -> Decision {
-    let scored = if probability >= BLOCK_AT {
+    overrule(scored(probability), rules)
+}
+
+/// What the score alone decides, by the thresholds.
+pub fn scored(probability: f64) -> Decision {
+    if probability >= BLOCK_AT {
         Decision::Block
     } else if probability >= REVIEW_AT {
         Decision::Review
     } else {
         Decision::Approve
-    };
-    // A rule's hard block stands; its softer opinions are the score's job.
+    }
+}
+
+/// `scored(probability(logit, noise))`, at the speed of the platform's `exp`: the
+/// probability falls as `exp(-logit)` grows, so `rng::through_exp` gives libm's answer.
+#[inline]
+pub fn scored_at(logit: f64, noise: f64) -> Decision {
+    let logit = logit + NOISE_SD * noise;
+    rng::through_exp(-logit, |e| scored(1.0 / (1.0 + e)))
+}
+
+/// The healthy decision from the score's verdict and the rules': a rule's hard block stands;
+/// its softer opinions are the score's job.
+pub fn overrule(scored: Decision, rules: Option<Decision>) -> Decision {
     match rules {
         Some(Decision::Block) => Decision::Block,
         _ => scored,
@@ -167,6 +185,28 @@ mod tests {
                 (f.fraud, f.amount_usd_cents),
                 (tx.fraud, tx.amount_usd_cents)
             );
+        }
+    }
+
+    #[test]
+    fn scored_at_decides_as_the_probability_does() {
+        let mut d = rng::stream(23, Purpose::ModelNoise, 0);
+        let mut near = 0;
+        for t in [BLOCK_AT, REVIEW_AT] {
+            // The logit at which the probability is the threshold, and ulps around it.
+            let edge = libm::log(t / (1.0 - t));
+            for ulps in -2_000i64..=2_000 {
+                let logit = f64::from_bits((edge.to_bits() as i64 + ulps) as u64);
+                let want = scored(probability(logit, 0.0));
+                assert_eq!(scored_at(logit, 0.0), want, "logit {logit}");
+                near += (want != scored(probability(edge, 0.0))) as u32;
+            }
+        }
+        // Both sides of both thresholds were reached.
+        assert!(near > 1_000, "{near}");
+        for _ in 0..200_000 {
+            let (logit, z) = (d.uniform(-12.0, 6.0), d.normal());
+            assert_eq!(scored_at(logit, z), scored(probability(logit, z)));
         }
     }
 
