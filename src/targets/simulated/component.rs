@@ -430,13 +430,21 @@ impl Component {
             if free > now {
                 break;
             }
-            if std::mem::take(&mut self.freed_top) {
-                // Counted already: removed, to look at the next.
-                self.busy.pop();
-                continue;
+            if !std::mem::take(&mut self.freed_top) {
+                self.idle += 1;
+                // The next to free is the earliest of the top's children (slots 1 to 4 of
+                // a 4-ary heap). If it is still busy, this one stays at the top for `serve`.
+                let next = self.busy.as_slice().get(1..).map(|c| &c[..c.len().min(4)]);
+                if next
+                    .and_then(|c| c.iter().max())
+                    .is_none_or(|&Reverse(f)| f > now)
+                {
+                    self.freed_top = true;
+                    break;
+                }
             }
-            self.idle += 1;
-            self.freed_top = true;
+            // Counted: removed, to look at the next.
+            self.busy.pop();
         }
         while self.waiting.front().is_some_and(|&s| s <= now) {
             self.waiting.pop_front();
