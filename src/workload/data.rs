@@ -604,3 +604,29 @@ pub fn currency(code: &str) -> Option<&'static Currency> {
 pub fn country(code: &str) -> Option<&'static Country> {
     COUNTRIES.iter().find(|c| c.code == code)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codes name one entry each (the generator compares countries by their place in the
+    /// table), and every country's currency is in the currency table.
+    #[test]
+    fn codes_are_unique_and_every_country_has_its_currency() {
+        for (i, c) in COUNTRIES.iter().enumerate() {
+            assert!(
+                !COUNTRIES[..i].iter().any(|o| o.code == c.code),
+                "{}",
+                c.code
+            );
+            assert!(currency(c.currency).is_some(), "{}: {}", c.code, c.currency);
+        }
+        for (i, c) in CURRENCIES.iter().enumerate() {
+            assert!(
+                !CURRENCIES[..i].iter().any(|o| o.code == c.code),
+                "{}",
+                c.code
+            );
+        }
+    }
+}

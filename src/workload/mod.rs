@@ -344,6 +344,8 @@ pub struct Generator {
     currency_weights: Option<(Vec<usize>, Vec<f64>)>,
     category_weights: Vec<f64>,
     high_risk: Vec<usize>,
+    /// Each country's own currency (an index into CURRENCIES), by index into COUNTRIES.
+    currency_of: Vec<usize>,
     /// For each home country, the default shares of every other country (trips abroad).
     abroad_weights: Vec<Vec<f64>>,
 }
@@ -393,6 +395,13 @@ impl Generator {
             category_weights: CATEGORIES.iter().map(|c| c.weight).collect(),
             high_risk: (0..CATEGORIES.len())
                 .filter(|&i| CATEGORIES[i].high_risk)
+                .collect(),
+            currency_of: COUNTRIES
+                .iter()
+                .map(|c| {
+                    let own = CURRENCIES.iter().position(|k| k.code == c.currency);
+                    own.unwrap_or(0)
+                })
                 .collect(),
             abroad_weights: (0..COUNTRIES.len())
                 .map(|home| {
@@ -444,13 +453,13 @@ impl Generator {
             category,
             merchant: money.merchant,
             merchant_name: money.merchant_name,
-            country,
+            country: COUNTRIES[country].code,
             currency: money.currency.code,
             amount_minor: money.minor,
             amount_usd_cents: money.usd_cents,
             indicators: Indicators {
                 new_device: matches!(device, Device::New(_)),
-                country_mismatch: country != home.code,
+                country_mismatch: country != profile.home,
                 high_risk_merchant: category.high_risk,
                 txns_last_hour,
                 amount_ratio,
@@ -504,12 +513,7 @@ impl Generator {
     }
 
     /// Where the payment is made: at home, or (more often for fraud) abroad.
-    fn country(
-        &self,
-        d: &mut Draw,
-        pattern: Option<FraudPattern>,
-        profile: &Customer,
-    ) -> &'static str {
+    fn country(&self, d: &mut Draw, pattern: Option<FraudPattern>, profile: &Customer) -> usize {
         let abroad = match pattern {
             Some(FraudPattern::GeoMismatch) => 1.0,
             Some(FraudPattern::AccountTakeover) => 0.3,
@@ -522,9 +526,9 @@ impl Generator {
             if pick >= profile.home {
                 pick += 1;
             }
-            COUNTRIES[pick.min(COUNTRIES.len() - 1)].code
+            pick.min(COUNTRIES.len() - 1)
         } else {
-            COUNTRIES[profile.home].code
+            profile.home
         }
     }
 
@@ -535,7 +539,7 @@ impl Generator {
         pattern: Option<FraudPattern>,
         category: &'static Category,
         profile: &Customer,
-        country: &str,
+        country: usize,
         edge_case: Option<EdgeCase>,
     ) -> Money {
         let base = d.lognormal(category.median_usd, category.p99_usd) * profile.spend;
@@ -548,8 +552,7 @@ impl Generator {
         };
         let mut currency = match &self.currency_weights {
             Some((codes, weights)) if !codes.is_empty() => &CURRENCIES[codes[d.weighted(weights)]],
-            _ => data::currency(data::country(country).map_or("USD", |c| c.currency))
-                .unwrap_or(&CURRENCIES[0]),
+            _ => &CURRENCIES[self.currency_of[country]],
         };
         let merchant = d.below(MERCHANTS_PER_CATEGORY) as u32;
         let mut merchant_name = category.names[merchant as usize % category.names.len()];
