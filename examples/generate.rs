@@ -25,8 +25,10 @@ fn main() {
     };
     let start = Instant::now();
     let mut checksum = 0u64;
+    // As the thread producing a simulated run's arrivals does: profiles kept.
+    let mut profiles = plan.profiles();
     for a in plan.arrivals() {
-        let tx = plan.transaction(a.index);
+        let tx = plan.transaction_with(a.index, &mut profiles);
         checksum = checksum.wrapping_add(tx.amount_usd_cents ^ a.at_ns);
     }
     let secs = start.elapsed().as_secs_f64();

@@ -45,6 +45,7 @@ impl Ahead {
         let stopping = stop.clone();
         // Like every thread the engines start, it fails only when the OS has none left.
         let producer = std::thread::spawn(move || {
+            let mut profiles = plan.profiles();
             loop {
                 if stopping.load(Ordering::Relaxed) {
                     return arrivals;
@@ -54,7 +55,7 @@ impl Ahead {
                     .unwrap_or_else(|_| Vec::with_capacity(BATCH));
                 batch.clear();
                 for a in arrivals.by_ref().take(BATCH) {
-                    batch.push((a, Facts::of(&plan.transaction(a.index))));
+                    batch.push((a, Facts::of(&plan.transaction_with(a.index, &mut profiles))));
                 }
                 let last = batch.len() < BATCH;
                 // Sent batches are all received: a stopping consumer drains the channel.

@@ -208,6 +208,20 @@ impl Plan {
         self.generator.transaction(index)
     }
 
+    /// The same, keeping customers' profiles in `profiles` (from `profiles()`) for the next.
+    pub fn transaction_with(
+        &self,
+        index: u64,
+        profiles: &mut crate::workload::Profiles,
+    ) -> crate::workload::Transaction {
+        self.generator.transaction_with(index, profiles)
+    }
+
+    /// A cache of customers' profiles for `transaction_with`.
+    pub fn profiles(&self) -> crate::workload::Profiles {
+        self.generator.profiles()
+    }
+
     /// Which request of the mix transaction `index` sends: drawn by weight from its own
     /// seeded stream, so the same seed gives the same choice whatever else changes.
     pub fn request_of(&self, index: u64) -> u16 {

@@ -419,9 +419,22 @@ impl Generator {
     /// Transaction number `index`. The order of draws below is part of the determinism
     /// contract: changing it changes every plan (the golden tests will say so).
     pub fn transaction(&self, index: u64) -> Transaction {
+        self.transaction_with(index, &mut Profiles::none())
+    }
+
+    /// Profiles kept for `transaction_with`: one slot per customer up to 2^17 customers
+    /// (4 MB), a direct-mapped cache of 2^17 slots beyond.
+    pub fn profiles(&self) -> Profiles {
+        Profiles::with_slots(self.customers.min(PROFILE_SLOTS))
+    }
+
+    /// `transaction(index)`, taking the customer's profile from `profiles` when it is there
+    /// (and leaving it there when it was not): a thread that makes many transactions makes
+    /// each customer's profile once, not once per transaction.
+    pub fn transaction_with(&self, index: u64, profiles: &mut Profiles) -> Transaction {
         let mut d = rng::stream(self.seed, Purpose::Transactions, index);
         let customer = d.below(self.customers);
-        let profile = self.customer(customer);
+        let profile = profiles.get(customer, |n| self.customer(n));
         let (fraud, pattern, edge_case) = self.label(&mut d);
         // Each step below takes its draws from the same stream, in this order: the order is
         // part of what transaction i is (docs/workload.md).
@@ -595,11 +608,57 @@ impl Generator {
     }
 }
 
+#[derive(Clone, Copy)]
 struct Customer {
     home: usize,
     devices: u8,
     spend: f64,
     account_age_days: u32,
+}
+
+/// The most profiles `Generator::profiles` keeps.
+const PROFILE_SLOTS: u64 = 1 << 17;
+
+/// Customers' profiles as they are made: slot `n mod slots` holds customer `n`'s until a
+/// customer sharing the slot takes it. A profile depends on (seed, customer) alone, so one
+/// taken from here is the one `Generator::customer` would make again.
+pub struct Profiles {
+    /// (customer, profile); `u64::MAX` marks an empty slot.
+    slots: Vec<(u64, Customer)>,
+}
+
+impl Profiles {
+    /// None kept: every profile is made afresh.
+    pub fn none() -> Profiles {
+        Profiles { slots: Vec::new() }
+    }
+
+    /// `n` slots, rounded up to a power of two.
+    fn with_slots(n: u64) -> Profiles {
+        let empty = Customer {
+            home: 0,
+            devices: 0,
+            spend: 0.0,
+            account_age_days: 0,
+        };
+        let n = n.max(1).next_power_of_two() as usize;
+        Profiles {
+            slots: vec![(u64::MAX, empty); n],
+        }
+    }
+
+    #[inline]
+    fn get(&mut self, n: u64, make: impl FnOnce(u64) -> Customer) -> Customer {
+        if self.slots.is_empty() {
+            return make(n);
+        }
+        let i = n as usize & (self.slots.len() - 1);
+        let slot = &mut self.slots[i];
+        if slot.0 != n {
+            *slot = (n, make(n));
+        }
+        slot.1
+    }
 }
 
 /// USD to minor units of `currency`, rounded to the nearest unit.
@@ -694,6 +753,24 @@ mod tests {
 
     fn generator(seed: u64) -> Generator {
         Generator::new(seed, &Workload::default())
+    }
+
+    /// Profiles taken from the cache, one slot per customer or sharing slots, give the
+    /// transactions made without it.
+    #[test]
+    fn kept_profiles_give_the_same_transactions() {
+        let w = Workload {
+            customers: 1_000,
+            ..Workload::default()
+        };
+        let g = Generator::new(21, &w);
+        // One slot per customer, rounded up to a power of two.
+        assert_eq!(g.profiles().slots.len(), 1_024);
+        for mut kept in [g.profiles(), Profiles::with_slots(64)] {
+            for i in 0..20_000 {
+                assert_eq!(g.transaction_with(i, &mut kept), g.transaction(i), "{i}");
+            }
+        }
     }
 
     #[test]
