@@ -100,7 +100,9 @@ impl Noise {
         cos
     }
 
-    /// `Draw::lognormal_sigma`.
+    /// `Draw::lognormal_sigma` (the model goes through `through_lognormal`; the tests
+    /// compare whole draws).
+    #[cfg(test)]
     pub fn lognormal_sigma(&mut self, median: f64, sigma: f64) -> f64 {
         rng::lognormal_of(median, sigma, self.normal())
     }
