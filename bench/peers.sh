@@ -6,7 +6,7 @@
 # peak-load's plan) over 256 connections. Three repetitions, interleaved (rep 1 of every tool,
 # then rep 2 ...), so a noisy neighbour hits all tools alike; the table gives medians.
 #
-#   bash bench/peers.sh                          # about 5 minutes
+#   bash bench/peers.sh                          # 5 to 9 minutes
 #   REPS=5 DURATION=20s bash bench/peers.sh
 #   HELD_RATES="60000 80000 100000" bash bench/peers.sh
 #
@@ -15,7 +15,8 @@
 #   closed loop: wrk (Debian's wrk has no rate option), 256 connections, as fast as it goes:
 #     the rate nginx serves on its core, the ceiling for every rate row;
 #   memory: gauntlet and oha at 20,000 TPS with 1,000 connections (peak RSS);
-#   then the highest rate gauntlet holds with lag p99 under 1 ms and every request ok.
+#   then the highest rate gauntlet holds with lag p99 under 1 ms (median of REPS runs at
+#   each rate) and every request ok in every run.
 # Columns: CPU µs per request (user + system CPU of the process / requests answered), the
 # achieved rate, p99 (gauntlet: its lag behind the plan, which is what an open-model
 # generator owes; oha and wrk: the latency they measure), peak RSS.
@@ -99,28 +100,38 @@ for rep in $(seq "$REPS"); do
   oha_row "20000 TPS, 1000 conns" 20000 1000
 done
 
-# The highest rate held: lag p99 under 1 ms and every planned request ok.
+# The highest rate held: lag p99 under 1 ms (the median of REPS runs, as every other figure
+# here: one run's tail moves by milliseconds with this VM's stalls) and every planned request
+# ok in every run.
 held=0; first_missed=""
 for rate in $HELD_RATES; do
   peers_scenario "$rate" "$DURATION" 256
-  rm -rf "$work/out"
-  taskset -c 1 "$bin" run "$work/s.toml" --out "$work/out" --quiet >/dev/null || true
-  read -r ok planned lag < <(python3 -c "
+  lags=(); all_ok=1
+  for rep in $(seq "$REPS"); do
+    rm -rf "$work/out"
+    taskset -c 1 "$bin" run "$work/s.toml" --out "$work/out" --quiet >/dev/null || true
+    read -r ok planned lag < <(python3 -c "
 import json; r = json.load(open('$work/out/results.json')); t = r['summary']['totals']
 print(t['ok'], t['planned'], r['generator']['lag_ms']['p99'])")
-  echo "held check at $rate TPS: ok $ok of $planned, lag p99 $lag ms" >&2
-  if python3 -c "import sys; sys.exit(0 if $ok == $planned and $lag < 1.0 else 1)"; then
-    held=$rate
+    lags+=("$lag")
+    [ "$ok" == "$planned" ] || all_ok=0
+    echo "held check at $rate TPS, run $rep: ok $ok of $planned, lag p99 $lag ms" >&2
+  done
+  lag=$(printf '%s\n' "${lags[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  echo "held check at $rate TPS: median lag p99 $lag ms (runs: ${lags[*]})" >&2
+  if [ "$all_ok" == 1 ] && python3 -c "import sys; sys.exit(0 if $lag < 1.0 else 1)"; then
+    held=$rate; held_lag=$lag
   else
-    first_missed=$rate
+    first_missed=$rate; missed_lag=$lag
     break
   fi
 done
 
-python3 - "$rows" "$held" "$first_missed" "$REPS" <<'PY'
+python3 - "$rows" "$held" "$first_missed" "$REPS" "${held_lag:-}" "${missed_lag:-}" <<'PY'
 import statistics, sys
 from collections import OrderedDict
 rows, held, missed, reps = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+held_lag, missed_lag = sys.argv[5], sys.argv[6]
 groups = OrderedDict()
 for line in open(rows):
     tool, load, cpu, rate, p99, rss = line.rstrip("\n").split("\t")
@@ -143,6 +154,7 @@ for load in ("10000 TPS", "40000 TPS", "20000 TPS, 1000 conns"):
 wrk = [r[1] for r in groups.get(("wrk", "closed loop"), [])]
 ceiling = statistics.median(wrk) if wrk else 0
 print(f"nginx's ceiling on its core (wrk, closed loop): {ceiling:,.0f} req/s")
-tail = f"; the next rate tried, {int(missed):,} TPS, was not held" if missed else ""
-print(f"highest rate gauntlet held with lag p99 < 1 ms and every request ok: {held:,} TPS{tail}")
+tail = f"; the next rate tried, {int(missed):,} TPS, was not held (median lag p99 {missed_lag} ms)" if missed else ""
+at = f" (median lag p99 {held_lag} ms)" if held_lag else ""
+print(f"highest rate gauntlet held with lag p99 < 1 ms (median of {reps} runs) and every request ok: {held:,} TPS{at}{tail}")
 PY
