@@ -117,7 +117,7 @@ print(t['ok'], t['planned'], r['generator']['lag_ms']['p99'])")
     [ "$ok" == "$planned" ] || all_ok=0
     echo "held check at $rate TPS, run $rep: ok $ok of $planned, lag p99 $lag ms" >&2
   done
-  lag=$(printf '%s\n' "${lags[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  lag=$(median "${lags[@]}")
   echo "held check at $rate TPS: median lag p99 $lag ms (runs: ${lags[*]})" >&2
   if [ "$all_ok" == 1 ] && python3 -c "import sys; sys.exit(0 if $lag < 1.0 else 1)"; then
     held=$rate; held_lag=$lag
