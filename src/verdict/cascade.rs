@@ -4,7 +4,9 @@
 //! rate or its timeout rate rose more than 1 point over its baseline: its rates over the 30 s
 //! before the failure started (as for recovery). The failure's reach is its window and the
 //! 30 s after it. The cascade lists the affected components by the second each was first
-//! affected in (pipeline order within a second).
+//! affected in (pipeline order within a second). A component that another failure hits
+//! directly is not looked at from that failure's start to 30 s after its end: what it does
+//! then is that failure's doing, not a spread.
 
 use crate::targets::{ComponentSecond, HEALTHY_FROM};
 
@@ -61,12 +63,18 @@ pub fn affected(s: &ComponentSecond, baseline: (f64, f64)) -> Option<&'static st
     None
 }
 
+/// A failure that hits a component directly: (its index in pipeline order, start, end).
+pub type Direct = (usize, u64, u64);
+
 /// The components other than `hit` (an index in pipeline order) that a failure from
-/// `start_ns` to `end_ns` spread to, from the per-second component figures so far.
+/// `start_ns` to `end_ns` spread to, from the per-second component figures so far. `others`
+/// are the run's other failures: a component is not looked at while one of them hits it or
+/// in the 30 s after.
 pub fn cascade(
     hit: usize,
     start_ns: u64,
     end_ns: u64,
+    others: &[Direct],
     seconds: &[[ComponentSecond; 5]],
 ) -> Vec<Spread> {
     // `seconds` is laid out as the timeline (see `metrics::slot`): one entry per second for
@@ -80,7 +88,13 @@ pub fn cascade(
     for i in (0..5).filter(|&i| i != hit) {
         let baseline = rates(seconds[before.clone()].iter().map(|s| &s[i]));
         let mut found: Option<Spread> = None;
-        for t in reach.clone() {
+        let hit_directly = |t: usize| {
+            let at = crate::metrics::slot_at(t).start;
+            others
+                .iter()
+                .any(|&(c, a, b)| c == i && a / SECOND <= at && at < b.div_ceil(SECOND) + AROUND_S)
+        };
+        for t in reach.clone().filter(|&t| !hit_directly(t)) {
             let s = &seconds[t][i];
             match &mut found {
                 Some(f) => f.health_min = f.health_min.min(s.health()),
@@ -125,7 +139,7 @@ mod tests {
         // The hit component itself never counts; component 2 is affected too late (71 s).
         seconds[36][1] = second(100, 0, 100);
         seconds[71][2] = second(100, 0, 0);
-        let c = cascade(1, 35 * SECOND, 40 * SECOND, &seconds);
+        let c = cascade(1, 35 * SECOND, 40 * SECOND, &[], &seconds);
         let got: Vec<(usize, u64, &str)> = c
             .iter()
             .map(|s| (s.component, s.first_s, s.reason))
@@ -141,12 +155,40 @@ mod tests {
         for s in &mut seconds {
             s[3] = second(100, 95, 5);
         }
-        assert!(cascade(0, 31 * SECOND, 35 * SECOND, &seconds).is_empty());
+        assert!(cascade(0, 31 * SECOND, 35 * SECOND, &[], &seconds).is_empty());
         // A failure past the seconds so far (a run stopped early) spread nowhere yet.
-        assert!(cascade(0, 90 * SECOND, 95 * SECOND, &seconds).is_empty());
+        assert!(cascade(0, 90 * SECOND, 95 * SECOND, &[], &seconds).is_empty());
         // Without its 30 s of baseline (a failure at 0 s), the same rate is a rise.
-        let c = cascade(0, 0, 5 * SECOND, &seconds);
+        let c = cascade(0, 0, 5 * SECOND, &[], &seconds);
         assert_eq!(c.len(), 1);
         assert_eq!((c[0].component, c[0].reason), (3, "timeouts"));
+    }
+
+    #[test]
+    fn a_component_another_failure_hits_is_not_a_spread() {
+        // A failure on component 1 from 35 s to 40 s; another hits component 3 from 45 s to
+        // 50 s, and component 3 turns unhealthy then: that failure's doing.
+        let mut seconds = vec![[second(100, 100, 0); 5]; 120];
+        seconds[46][3] = second(100, 0, 0);
+        // Component 2 turns unhealthy at 42 s, before the other failure hits it at 50 s.
+        seconds[42][2] = second(100, 40, 0);
+        let others = [(3, 45 * SECOND, 50 * SECOND), (2, 50 * SECOND, 51 * SECOND)];
+        let c = cascade(1, 35 * SECOND, 40 * SECOND, &others, &seconds);
+        let got: Vec<(usize, u64)> = c.iter().map(|s| (s.component, s.first_s)).collect();
+        assert_eq!(got, vec![(2, 42)]);
+        // Without the other failures, component 3 counts as well.
+        assert_eq!(cascade(1, 35 * SECOND, 40 * SECOND, &[], &seconds).len(), 2);
+        // Past the other failure's end and its 30 s, component 3 is looked at again.
+        seconds[46][3] = second(100, 100, 0);
+        seconds[61][3] = second(100, 0, 0);
+        let late = cascade(1, 35 * SECOND, 40 * SECOND, &others, &seconds);
+        assert_eq!(late.len(), 1, "61 s is still the other failure's: {late:?}");
+        let others = [(3, 25 * SECOND, 30 * SECOND)];
+        let c = cascade(1, 35 * SECOND, 40 * SECOND, &others, &seconds);
+        assert!(
+            c.iter().all(|s| s.component != 3 || s.first_s == 61),
+            "{c:?}"
+        );
+        assert!(c.iter().any(|s| s.component == 3), "{c:?}");
     }
 }

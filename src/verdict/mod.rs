@@ -448,7 +448,14 @@ impl Measured<'_> {
         let names = crate::scenario::model::COMPONENTS;
         match names.iter().position(|&n| n == f.component) {
             Some(hit) if !self.components.is_empty() => {
-                cascade::cascade(hit, f.start_ns, f.end_ns, self.components)
+                let others: Vec<cascade::Direct> = (self.plan.failures.iter().enumerate())
+                    .filter(|&(k, _)| k != j)
+                    .filter_map(|(_, o)| {
+                        let c = names.iter().position(|&n| n == o.component)?;
+                        Some((c, o.start_ns, o.end_ns))
+                    })
+                    .collect();
+                cascade::cascade(hit, f.start_ns, f.end_ns, &others, self.components)
             }
             _ => Vec::new(),
         }
