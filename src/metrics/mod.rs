@@ -11,6 +11,7 @@
 
 mod counts;
 mod scopes;
+pub mod tally;
 
 use std::collections::VecDeque;
 use std::sync::Arc;

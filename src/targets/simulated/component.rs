@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use dary_heap::QuaternaryHeap as BinaryHeap;
 
-use hdrhistogram::Histogram;
+use crate::metrics::tally::Tally;
 
 use super::noise::Noise;
 use crate::plan::PlannedFailure;
@@ -77,8 +77,8 @@ pub struct Stats {
     pub timeouts: u64,
     /// Shed or throttled.
     pub rejected: u64,
-    /// From call to answer, in µs (what the caller waited).
-    pub latency_us: Histogram<u64>,
+    /// From call to answer, in µs (what the caller waited); read once, at the end.
+    pub latency_us: Tally,
     pub peak_queue: u64,
     pub peak_concurrency: u64,
     /// Server time used, summed.
@@ -163,7 +163,7 @@ impl Component {
                 errors: 0,
                 timeouts: 0,
                 rejected: 0,
-                latency_us: Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("valid bounds"),
+                latency_us: Tally::new(3_600_000_000),
                 peak_queue: 0,
                 peak_concurrency: 0,
                 busy_ns: 0,
@@ -554,8 +554,7 @@ impl Component {
         let slow_after = self.spec.p99_ns;
         let s = &mut self.stats;
         s.requests += 1;
-        s.latency_us
-            .saturating_record(((call.at - now) / 1_000).max(1));
+        s.latency_us.record(((call.at - now) / 1_000).max(1));
         let sec = &mut s.second;
         sec.calls += 1;
         sec.busy_seen += busy;

@@ -182,9 +182,11 @@ impl Simulation {
                 let s = &c.stats;
                 let (seconds, healthy) = (s.seconds_asked, s.seconds_healthy);
                 // Recorded in µs; reported in ms.
+                let latency = (!s.latency_us.is_empty()).then(|| s.latency_us.histogram());
                 let q = |x: f64| {
-                    (!s.latency_us.is_empty())
-                        .then(|| s.latency_us.value_at_quantile(x) as f64 / 1_000.0)
+                    latency
+                        .as_ref()
+                        .map(|h| h.value_at_quantile(x) as f64 / 1_000.0)
                 };
                 crate::targets::ComponentFigures {
                     name: c.name,
