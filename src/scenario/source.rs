@@ -270,7 +270,8 @@ fn convert_value(
             Err(_) => {
                 diags.push(source.error(
                     span,
-                    "integer out of range (a TOML integer fits in 64 bits)",
+                    "integer out of range: a TOML integer is a signed 64-bit number, from \
+                     -9223372036854775808 to 9223372036854775807",
                 ));
                 Value::Null
             }
