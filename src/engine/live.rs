@@ -327,7 +327,7 @@ impl Live {
                         self.recorder
                             .retime(&s.plan, &s.phase_from, &s.failure_from);
                         self.recorder.follow(new.clone(), at);
-                        let changes = diff::changes(&self.schedule, &new);
+                        let changes = diff::reload(&self.schedule, &new, at, &self.record, &s.plan);
                         self.record = s.plan;
                         self.after_last = next_index;
                         self.arrivals = if matches!(self.arrivals, Source::Ahead(_)) {

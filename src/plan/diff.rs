@@ -11,14 +11,34 @@ fn window(start: u64, end: u64) -> String {
 
 /// The changes from `old` to `new`, one line each; empty when the plans are the same.
 pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
+    describe(old, new, None)
+}
+
+/// The changes a reload at `at` (ns from the run's start) makes to a running test: those of
+/// `changes`, with each phase and failure that lies wholly before `at` on both sides marked as
+/// changing nothing (what is over stays as it ran), and the planned transactions and run
+/// length those of the run itself, `old_run` to `new_run` (its record before and after the
+/// reload), not those of the two versions.
+pub fn reload(old: &Plan, new: &Plan, at: u64, old_run: &Plan, new_run: &Plan) -> Vec<String> {
+    describe(old, new, Some((at, old_run, new_run)))
+}
+
+/// A reload's instant and the run's records around it.
+type Run<'a> = Option<(u64, &'a Plan, &'a Plan)>;
+
+fn describe(old: &Plan, new: &Plan, run: Run<'_>) -> Vec<String> {
     let mut out = Vec::new();
     if old.digest == new.digest {
         return out;
     }
-    phases(old, new, &mut out);
-    failures(old, new, &mut out);
+    let at = run.map(|(at, _, _)| at);
+    phases(old, new, at, &mut out);
+    failures(old, new, at, &mut out);
     criteria(old, new, &mut out);
-    totals(old, new, &mut out);
+    match run {
+        Some((_, old_run, new_run)) => totals(old, new, old_run, new_run, &mut out),
+        None => totals(old, new, old, new, &mut out),
+    }
     if out.is_empty() {
         out.push("settings changed (target, workload, business or report)".to_string());
     }
@@ -30,7 +50,15 @@ pub fn changes(old: &Plan, new: &Plan) -> Vec<String> {
     out
 }
 
-fn phases(old: &Plan, new: &Plan, out: &mut Vec<String>) {
+/// What is said of a change to something that ended before the reload on both sides.
+const OVER: &str = " (over: changes nothing)";
+
+/// Whether windows ending at `a` and `b` are both over at the reload `at`.
+fn over(at: Option<u64>, a: u64, b: u64) -> bool {
+    at.is_some_and(|at| a <= at && b <= at)
+}
+
+fn phases(old: &Plan, new: &Plan, at: Option<u64>, out: &mut Vec<String>) {
     for p in &new.phases {
         match old.phases.iter().find(|o| o.name == p.name) {
             None => out.push(format!(
@@ -64,7 +92,12 @@ fn phases(old: &Plan, new: &Plan, out: &mut Vec<String>) {
                     ));
                 }
                 if !what.is_empty() {
-                    out.push(format!("~ phase \"{}\": {}", p.name, what.join(", ")));
+                    let done = if over(at, o.end_ns, p.end_ns) {
+                        OVER
+                    } else {
+                        ""
+                    };
+                    out.push(format!("~ phase \"{}\": {}{done}", p.name, what.join(", ")));
                 }
             }
         }
@@ -76,15 +109,20 @@ fn phases(old: &Plan, new: &Plan, out: &mut Vec<String>) {
     }
 }
 
-fn failures(old: &Plan, new: &Plan, out: &mut Vec<String>) {
+fn failures(old: &Plan, new: &Plan, at: Option<u64>, out: &mut Vec<String>) {
     for f in &new.failures {
         match old.failures.iter().find(|o| o.name == f.name) {
             None => out.push(format!(
-                "+ failure \"{}\" ({} on {}, {})",
+                "+ failure \"{}\" ({} on {}, {}){}",
                 f.name,
                 f.effect.kind(),
                 f.component,
-                window(f.start_ns, f.end_ns)
+                window(f.start_ns, f.end_ns),
+                if over(at, f.end_ns, f.end_ns) {
+                    " (wholly in the past: not injected)"
+                } else {
+                    ""
+                }
             )),
             Some(o) => {
                 let mut what = Vec::new();
@@ -113,13 +151,27 @@ fn failures(old: &Plan, new: &Plan, out: &mut Vec<String>) {
                 if what.is_empty() {
                     what.push("settings changed".to_string());
                 }
-                out.push(format!("~ failure \"{}\": {}", f.name, what.join(", ")));
+                let done = if over(at, o.end_ns, f.end_ns) {
+                    OVER
+                } else {
+                    ""
+                };
+                out.push(format!(
+                    "~ failure \"{}\": {}{done}",
+                    f.name,
+                    what.join(", ")
+                ));
             }
         }
     }
     for o in &old.failures {
         if !new.failures.iter().any(|f| f.name == o.name) {
-            out.push(format!("- failure \"{}\"", o.name));
+            let done = if over(at, o.end_ns, o.end_ns) {
+                OVER
+            } else {
+                ""
+            };
+            out.push(format!("- failure \"{}\"{done}", o.name));
         }
     }
 }
@@ -147,25 +199,27 @@ fn criteria(old: &Plan, new: &Plan, out: &mut Vec<String>) {
     }
 }
 
-fn totals(old: &Plan, new: &Plan, out: &mut Vec<String>) {
+/// The seed and arrivals of the versions; the planned transactions and run length of `from`
+/// and `to` (the versions themselves, or the run's records around a reload).
+fn totals(old: &Plan, new: &Plan, from: &Plan, to: &Plan, out: &mut Vec<String>) {
     if old.seed != new.seed {
         out.push(format!("seed {} → {}", old.seed, new.seed));
     }
     if old.arrivals != new.arrivals {
         out.push(format!("arrivals {:?} → {:?}", old.arrivals, new.arrivals).to_lowercase());
     }
-    if old.planned != new.planned {
+    if from.planned != to.planned {
         out.push(format!(
             "planned {} → {} transactions",
-            thousands(old.planned),
-            thousands(new.planned)
+            thousands(from.planned),
+            thousands(to.planned)
         ));
     }
-    if old.duration_ns != new.duration_ns {
+    if from.duration_ns != to.duration_ns {
         out.push(format!(
             "run length {} → {}",
-            units::ns(old.duration_ns),
-            units::ns(new.duration_ns)
+            units::ns(from.duration_ns),
+            units::ns(to.duration_ns)
         ));
     }
 }
@@ -207,5 +261,50 @@ mod tests {
         assert!(c.contains(&"run length 1m → 1m30s".to_string()), "{c:#?}");
         assert!(c.last().unwrap().starts_with("digest "));
         assert!(changes(&old, &old).is_empty());
+    }
+
+    #[test]
+    fn a_reload_marks_what_is_over_and_counts_the_run() {
+        const S: u64 = 1_000_000_000;
+        let two = |rate: u32, extra: &str| {
+            plan(&format!(
+                "[scenario]\nname = \"d\"\nseed = 1\n[[phase]]\nname = \"a\"\nduration = \"20s\"\nload = {{ pattern = \"constant\", rate = {rate} }}\n[[phase]]\nname = \"b\"\nduration = \"40s\"\nload = {{ pattern = \"constant\", rate = 10 }}\n{extra}"
+            ))
+        };
+        let x = "[[failure]]\nname = \"x\"\nkind = \"crash\"\ncomponent = \"gateway\"\nat = \"5s\"\nduration = \"5s\"\n";
+        let y = "[[failure]]\nname = \"y\"\nkind = \"hang\"\ncomponent = \"decision\"\nat = \"10s\"\nduration = \"5s\"\n";
+        let (old, new) = (two(10, x), two(30, y));
+        // At 30 s phase "a" and both failures are over: the run's plan keeps them as they ran.
+        let c = reload(&old, &new, 30 * S, &old, &old);
+        let want = "~ phase \"a\": load constant 10 TPS → constant 30 TPS, planned 200 → 600 (over: changes nothing)";
+        assert!(c.contains(&want.to_string()), "{c:#?}");
+        assert!(
+            c.contains(&"- failure \"x\" (over: changes nothing)".to_string()),
+            "{c:#?}"
+        );
+        assert!(
+            c.iter().any(|l| l.starts_with("+ failure \"y\"")
+                && l.ends_with("(wholly in the past: not injected)")),
+            "{c:#?}"
+        );
+        assert!(!c.iter().any(|l| l.starts_with("planned ")), "{c:#?}");
+        // Between the versions (what `validate --watch` shows) the totals are the versions'.
+        let v = changes(&old, &new);
+        assert!(
+            v.contains(&"planned 600 → 1,000 transactions".to_string()),
+            "{v:#?}"
+        );
+        assert!(!v.iter().any(|l| l.contains("over")), "{v:#?}");
+        // At 15 s phase "a" is under way: its change is not marked; the run's totals are said.
+        let c = reload(&old, &new, 15 * S, &old, &new);
+        assert!(
+            c.iter()
+                .any(|l| l.starts_with("~ phase \"a\"") && !l.contains("over")),
+            "{c:#?}"
+        );
+        assert!(
+            c.contains(&"planned 600 → 1,000 transactions".to_string()),
+            "{c:#?}"
+        );
     }
 }
