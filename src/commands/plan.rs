@@ -252,6 +252,8 @@ struct CriterionJson {
     threshold: f64,
     scope: String,
     windows_ms: Vec<(u64, u64)>,
+    /// `window`: the check must hold in every window of this many seconds.
+    window_s: Option<u64>,
     abort: bool,
     abort_grace_ms: u64,
 }
@@ -342,6 +344,7 @@ impl<'a> PlanJson<'a> {
                     threshold: c.check.threshold,
                     scope: c.scope.label(),
                     windows_ms: c.windows.iter().map(|&(a, b)| (ms(a), ms(b))).collect(),
+                    window_s: c.window_s,
                     abort: c.abort,
                     abort_grace_ms: ms(c.abort_grace_ns),
                 })
@@ -478,7 +481,7 @@ pub fn text(plan: &Plan) -> String {
                 } else {
                     String::new()
                 };
-                [c.check.text.clone(), c.scope.label(), abort]
+                [c.check.text.clone(), c.scope_text(), abort]
             })
             .collect();
         table(&mut o, &["check", "scope", ""], &rows, &[false; 3]);

@@ -264,7 +264,7 @@ pub fn live(run: &Snapshot<'_>, now: u64, state: State) -> Live {
         .zip(judged)
         .map(|(c, (status, observed))| LiveCriterion {
             check: c.check.text.clone(),
-            scope: c.scope.label(),
+            scope: c.scope_text(),
             status: status.name(),
             observed,
             observed_text: display(c.check.metric.kind(), observed),

@@ -181,7 +181,7 @@ fn criteria(old: &Plan, new: &Plan, out: &mut Vec<String>) {
         format!(
             "{} [{}]{}",
             c.check.text,
-            c.scope.label(),
+            c.scope_text(),
             if c.abort { " abort" } else { "" }
         )
     };
@@ -306,5 +306,20 @@ mod tests {
             c.contains(&"planned 600 → 1,000 transactions".to_string()),
             "{c:#?}"
         );
+    }
+
+    #[test]
+    fn a_criterion_s_window_is_part_of_it() {
+        let with = |w: &str| {
+            plan(&format!(
+                "{BASE}[[criterion]]\ncheck = \"latency.p95 < 1s\"\nwindow = \"{w}\"\n"
+            ))
+        };
+        let c = changes(&with("10s"), &with("20s"));
+        let line = |sign: &str, w: u32| {
+            format!("{sign} criterion latency.p95 < 1s [run, every {w}s window]")
+        };
+        assert!(c.contains(&line("+", 20)), "{c:#?}");
+        assert!(c.contains(&line("-", 10)), "{c:#?}");
     }
 }

@@ -131,6 +131,17 @@ pub struct PlannedCriterion {
     pub window_s: Option<u64>,
 }
 
+impl PlannedCriterion {
+    /// Its scope in a person's words, with its `window` when it has one: `run`,
+    /// `phase:ramp, every 10s window`.
+    pub fn scope_text(&self) -> String {
+        match self.window_s {
+            Some(w) => format!("{}, every {w}s window", self.scope.label()),
+            None => self.scope.label(),
+        }
+    }
+}
+
 /// A `[[probe]]`, checked: its series' selectors parsed.
 #[derive(Clone, Debug)]
 pub struct PlannedProbe {

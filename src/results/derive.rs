@@ -166,7 +166,7 @@ pub fn build(r: &Snapshot<'_>) -> Results {
             Some(Stop::Aborted { criterion, at_ns }) => {
                 plan.criteria.get(criterion).map(|c| Aborted {
                     check: c.check.text.clone(),
-                    scope: c.scope.label(),
+                    scope: c.scope_text(),
                     at_ms: at_ns / 1_000_000,
                 })
             }
@@ -292,10 +292,7 @@ fn criteria(plan: &Plan, measured: &Measured<'_>, stop: Option<Stop>) -> Vec<Cri
             CriterionResult {
                 check: c.check.text.clone(),
                 metric: c.check.metric_name(),
-                scope: match c.window_s {
-                    Some(w) => format!("{}, every {w}s window", c.scope.label()),
-                    None => c.scope.label(),
-                },
+                scope: c.scope_text(),
                 op: c.check.op.symbol().to_string(),
                 threshold: c.check.threshold,
                 unit: unit(kind).to_string(),
