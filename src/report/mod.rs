@@ -118,6 +118,22 @@ pub enum ReportError {
         "unknown report format \"{0}\"; expected one of md, html, junit, summary, or the name of a template in the templates folder"
     )]
     UnknownFormat(String),
+    #[error(
+        "{path}: this template would be the format \"{format}\", which is the built-in {builtin}: name it {builtin} to replace the built-in report, or give it another name"
+    )]
+    Builtin {
+        path: String,
+        format: String,
+        builtin: &'static str,
+    },
+    #[error(
+        "{path}: this template and {other} would both be the format \"{format}\"; rename one of them"
+    )]
+    SameFormat {
+        path: String,
+        other: String,
+        format: String,
+    },
 }
 
 fn describe(e: &minijinja::Error) -> String {
@@ -142,6 +158,9 @@ pub struct Templates {
     env: Environment<'static>,
     /// Output file names of the folder's templates.
     custom: Vec<String>,
+    /// Those of them that add a format (named after the part before the first dot), rather
+    /// than replace a built-in template.
+    formats: Vec<String>,
     folder: Option<PathBuf>,
 }
 
@@ -153,6 +172,7 @@ impl Templates {
             env.add_template_owned(file.to_string(), source.to_string())?;
         }
         let mut custom = Vec::new();
+        let mut formats: Vec<String> = Vec::new();
         if let Some(dir) = folder {
             let err = |source| ReportError::Folder {
                 path: dir.display().to_string(),
@@ -179,12 +199,31 @@ impl Templates {
                 // Templates are named by their path so errors point at the file.
                 env.add_template_owned(name.clone(), source)
                     .map_err(|e| rename(e, &path))?;
+                if let Some(format) = new_format(&name) {
+                    let at = || path.display().to_string();
+                    if let Some((_, builtin, _)) = BUILTIN.iter().find(|(f, _, _)| *f == format) {
+                        return Err(ReportError::Builtin {
+                            path: at(),
+                            format: format.to_string(),
+                            builtin,
+                        });
+                    }
+                    if let Some(other) = formats.iter().find(|o| new_format(o) == Some(format)) {
+                        return Err(ReportError::SameFormat {
+                            path: at(),
+                            other: other.clone(),
+                            format: format.to_string(),
+                        });
+                    }
+                    formats.push(name.clone());
+                }
                 custom.push(name);
             }
         }
         Ok(Templates {
             env,
             custom,
+            formats,
             folder: folder.map(Path::to_path_buf),
         })
     }
@@ -194,9 +233,9 @@ impl Templates {
         if let Some((_, file, _)) = BUILTIN.iter().find(|(f, _, _)| *f == format) {
             return Ok(file.to_string());
         }
-        self.custom
+        self.formats
             .iter()
-            .find(|name| name.split_once('.').is_some_and(|(stem, _)| stem == format))
+            .find(|name| new_format(name) == Some(format))
             .cloned()
             .ok_or_else(|| ReportError::UnknownFormat(format.to_string()))
     }
@@ -279,6 +318,19 @@ pub enum WriteError {
 }
 
 /// Names a template error after the file it came from.
+/// The format a template of the folder named `name` adds: the part of its name before the
+/// first dot. None for one that replaces a built-in template or partial (`report.md`,
+/// `chart.html`, `compare.md`…) and for a name without a dot.
+fn new_format(name: &str) -> Option<&str> {
+    let builtin = BUILTIN.iter().map(|(_, file, _)| *file);
+    let partial = PARTIALS.iter().map(|(file, _)| *file);
+    let compare = COMPARE.iter().map(|(_, file, _)| *file);
+    if builtin.chain(partial).chain(compare).any(|f| f == name) {
+        return None;
+    }
+    name.split_once('.').map(|(stem, _)| stem)
+}
+
 fn rename(e: minijinja::Error, path: &Path) -> minijinja::Error {
     let detail = format!(
         "{}: {}",
@@ -469,5 +521,56 @@ impl View {
             wall_ms: None,
             charts: charts::Charts::new(r),
         }
+    }
+}
+
+#[cfg(test)]
+mod folder_tests {
+    use super::*;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    fn refused(files: &[(&str, &str)]) -> String {
+        let dir = folder(files);
+        match Templates::load(Some(dir.path())) {
+            Ok(_) => panic!("{files:?} loaded"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_template_adds_the_format_named_before_its_first_dot() {
+        let dir = folder(&[
+            ("slack.txt", "{{ results.scenario }}"),
+            ("report.txt", "r"),
+            // Replaces the built-in md report; not a format of its own.
+            ("report.md", "m"),
+            ("chart.html", "{% macro chart(c) %}{% endmacro %}"),
+        ]);
+        let t = Templates::load(Some(dir.path())).unwrap();
+        assert_eq!(t.file_for("slack").unwrap(), "slack.txt");
+        assert_eq!(t.file_for("report").unwrap(), "report.txt");
+        assert_eq!(t.file_for("md").unwrap(), "report.md");
+        assert!(matches!(
+            t.file_for("chart"),
+            Err(ReportError::UnknownFormat(_))
+        ));
+    }
+
+    #[test]
+    fn a_template_that_would_shadow_a_format_is_refused() {
+        let e = refused(&[("summary.txt", "s")]);
+        assert!(e.contains("the built-in summary.json"), "{e}");
+        let e = refused(&[("slack.md", "a"), ("slack.txt", "b")]);
+        assert!(
+            e.contains("slack.txt: this template and slack.md would both be the format \"slack\""),
+            "{e}"
+        );
     }
 }
