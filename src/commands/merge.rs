@@ -54,6 +54,13 @@ pub fn run(
         );
         dir.with_file_name(name)
     });
+    if out.join("shard.json").is_file() {
+        return Err(Error::Invalid(format!(
+            "{}: this folder holds a shard's own results (shard.json); merging into it would \
+             overwrite that shard's results.json and reports. Give --out another folder",
+            out.display()
+        )));
+    }
     std::fs::create_dir_all(&out).map_err(error::io(format!("cannot create {}", out.display())))?;
     let snapshot = Snapshot {
         plan,

@@ -194,7 +194,22 @@ fn three_shards_merge_into_the_run_one_generator_would_have_made() {
         window(&results_json(&whole_out))["planned"]
     );
 
-    // Refusals: a missing shard, named; a duplicate; shards of another scenario.
+    // Refusals: merging into a shard's own folder (it would overwrite its results)...
+    let before = std::fs::read_to_string(dirs[1].join("results.json")).unwrap();
+    let into_shard = gauntlet()
+        .arg("merge")
+        .args(&dirs)
+        .arg("--out")
+        .arg(&dirs[1])
+        .assert()
+        .code(2);
+    let err = String::from_utf8_lossy(&into_shard.get_output().stderr).to_string();
+    assert!(err.contains("holds a shard's own results"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(dirs[1].join("results.json")).unwrap(),
+        before
+    );
+    // ...a missing shard, named; a duplicate; shards of another scenario.
     let missing = gauntlet()
         .arg("merge")
         .arg(&dirs[0])
