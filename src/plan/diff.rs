@@ -53,9 +53,14 @@ fn describe(old: &Plan, new: &Plan, run: Run<'_>) -> Vec<String> {
 /// What is said of a change to something that ended before the reload on both sides.
 const OVER: &str = " (over: changes nothing)";
 
-/// Whether windows ending at `a` and `b` are both over at the reload `at`.
-fn over(at: Option<u64>, a: u64, b: u64) -> bool {
-    at.is_some_and(|at| a <= at && b <= at)
+/// Whether windows ending at `ends` are all over at the reload `at`.
+fn over(at: Option<u64>, ends: &[u64]) -> bool {
+    at.is_some_and(|at| ends.iter().all(|&end| end <= at))
+}
+
+/// `OVER` when windows ending at `ends` are all over at the reload `at`, else nothing.
+fn marked(at: Option<u64>, ends: &[u64]) -> &'static str {
+    if over(at, ends) { OVER } else { "" }
 }
 
 fn phases(old: &Plan, new: &Plan, at: Option<u64>, out: &mut Vec<String>) {
@@ -92,11 +97,7 @@ fn phases(old: &Plan, new: &Plan, at: Option<u64>, out: &mut Vec<String>) {
                     ));
                 }
                 if !what.is_empty() {
-                    let done = if over(at, o.end_ns, p.end_ns) {
-                        OVER
-                    } else {
-                        ""
-                    };
+                    let done = marked(at, &[o.end_ns, p.end_ns]);
                     out.push(format!("~ phase \"{}\": {}{done}", p.name, what.join(", ")));
                 }
             }
@@ -118,7 +119,7 @@ fn failures(old: &Plan, new: &Plan, at: Option<u64>, out: &mut Vec<String>) {
                 f.effect.kind(),
                 f.component,
                 window(f.start_ns, f.end_ns),
-                if over(at, f.end_ns, f.end_ns) {
+                if over(at, &[f.end_ns]) {
                     " (wholly in the past: not injected)"
                 } else {
                     ""
@@ -151,11 +152,7 @@ fn failures(old: &Plan, new: &Plan, at: Option<u64>, out: &mut Vec<String>) {
                 if what.is_empty() {
                     what.push("settings changed".to_string());
                 }
-                let done = if over(at, o.end_ns, f.end_ns) {
-                    OVER
-                } else {
-                    ""
-                };
+                let done = marked(at, &[o.end_ns, f.end_ns]);
                 out.push(format!(
                     "~ failure \"{}\": {}{done}",
                     f.name,
@@ -166,11 +163,7 @@ fn failures(old: &Plan, new: &Plan, at: Option<u64>, out: &mut Vec<String>) {
     }
     for o in &old.failures {
         if !new.failures.iter().any(|f| f.name == o.name) {
-            let done = if over(at, o.end_ns, o.end_ns) {
-                OVER
-            } else {
-                ""
-            };
+            let done = marked(at, &[o.end_ns]);
             out.push(format!("- failure \"{}\"{done}", o.name));
         }
     }
