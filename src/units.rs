@@ -294,14 +294,43 @@ pub fn number(x: f64) -> String {
     }
 }
 
-/// Nanoseconds on the timeline as a duration string (`1m30s`).
+/// Nanoseconds on the timeline as a duration string for people (`1m30s`, `6s667ms`): exact
+/// below a millisecond, to the microsecond below a second, to the millisecond from a second
+/// on, so a third of 20s reads `6s667ms`, not `6s666ms666us0.666us`. Where the exact value
+/// matters (an error about where a failure ends), use `ns_exact`.
 pub fn ns(ns: u64) -> String {
+    let step = match ns {
+        n if n >= NS_PER_S => NS_PER_MS,
+        n if n >= NS_PER_MS => NS_PER_US,
+        _ => 1,
+    };
+    let up = if ns % step * 2 >= step { step } else { 0 };
+    let rounded = (ns / step * step).saturating_add(up);
+    Duration::from_nanos(rounded).to_string()
+}
+
+/// Nanoseconds as the exact duration string, every part kept (`6s666ms666us0.666us`).
+pub fn ns_exact(ns: u64) -> String {
     Duration::from_nanos(ns).to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_for_people_round_to_three_places_of_their_unit() {
+        let third_of_20s = 20 * NS_PER_S / 3;
+        assert_eq!(ns_exact(third_of_20s), "6s666ms666us0.666us");
+        assert_eq!(ns(third_of_20s), "6s667ms");
+        assert_eq!(ns(2 * third_of_20s), "13s333ms");
+        assert_eq!(ns(90 * NS_PER_S), "1m30s");
+        assert_eq!(ns(NS_PER_S - 1), "1s");
+        assert_eq!(ns(1_234_567), "1ms235us");
+        assert_eq!(ns(999), "0.999us");
+        assert_eq!(ns(0), "0s");
+        assert!(ns(u64::MAX).ends_with("us"), "no overflow at the top");
+    }
 
     #[test]
     fn sizes_parse_in_binary_and_decimal_units() {

@@ -507,8 +507,8 @@ fn expand(
                 &format!("/failure/{source_index}"),
                 format!(
                     "failure \"{occurrence}\"{which} ends at {}, after the run ends at {}; {fix}",
-                    units::ns(end.min(MAX_DURATION_NS * 2)),
-                    units::ns(run_end)
+                    units::ns_exact(end.min(MAX_DURATION_NS * 2)),
+                    units::ns_exact(run_end)
                 ),
             );
             break;
@@ -530,7 +530,7 @@ fn expand(
 /// How to make occurrence `k` of a failure that ends `over` ns after the run fit: start it
 /// earlier, shorten it, repeat it fewer times, or lengthen the last phase.
 fn fit_hint(f: &crate::scenario::model::Failure, k: u32, over: u64) -> String {
-    let ns = |v: u64| units::ns(v);
+    let ns = |v: u64| units::ns_exact(v);
     let lengthen = format!("or make the last phase {} longer", ns(over));
     if k > 0 {
         return format!("repeat it at most {k} time(s) (count = {k}), {lengthen}");
