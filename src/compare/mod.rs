@@ -166,15 +166,19 @@ pub fn parse_limits(spec: &str) -> Result<Vec<Limit>, String> {
             (Unit::Points, number(x)? / 100.0)
         } else if let Some(x) = value.strip_suffix('%') {
             (Unit::Relative, number(x)? / 100.0)
+        } else if let Some(x) = value.strip_suffix("us") {
+            (Unit::Ms, number(x)? / 1000.0)
         } else if let Some(x) = value.strip_suffix("ms") {
             (Unit::Ms, number(x)?)
         } else if let Some(x) = value.strip_suffix('s') {
             (Unit::Ms, number(x)? * 1000.0)
         } else if let Some(x) = value.strip_suffix('m') {
             (Unit::Ms, number(x)? * 60_000.0)
+        } else if let Some(x) = value.strip_suffix('h') {
+            (Unit::Ms, number(x)? * 3_600_000.0)
         } else {
             return Err(format!(
-                "\"{value}\" in \"{part}\" needs a unit: % (relative), pt (points of a share), or ms, s, m (times)"
+                "\"{value}\" in \"{part}\" needs a unit: % (relative), pt (points of a share), or us, ms, s, m, h (times)"
             ));
         };
         let fits = match fig.unit {
@@ -667,6 +671,9 @@ mod tests {
         assert!((l[1].value - 0.001).abs() < 1e-12);
         assert_eq!((l[2].unit, l[2].value), (Unit::Ms, 5000.0));
         assert!((l[3].value - 0.02).abs() < 1e-12);
+        let l = parse_limits("latency.p99=250us,recovery_time=1h").unwrap();
+        assert_eq!((l[0].unit, l[0].value), (Unit::Ms, 0.25));
+        assert_eq!((l[1].unit, l[1].value), (Unit::Ms, 3_600_000.0));
         for bad in [
             "latency.p96=10%",
             "latency.p95",

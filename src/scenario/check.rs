@@ -11,7 +11,7 @@ use super::suggest::did_you_mean;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricKind {
-    /// A time; `ms`, `s` or `m` (a bare number is milliseconds). Base unit: ms.
+    /// A time; `us`, `ms`, `s`, `m` or `h` (a bare number is milliseconds). Base unit: ms.
     Time,
     /// A share of something, `%` or a fraction in [0, 1]. Base unit: fraction.
     Share,
@@ -688,7 +688,7 @@ fn threshold(
         return Err(err(
             value_start,
             value_start + value_text.len(),
-            format!("\"{value_text}\" is not a number with an optional unit (ms, s, m, %)"),
+            format!("\"{value_text}\" is not a number with an optional unit (us, ms, s, m, h, %)"),
         ));
     };
     let unit_err = |message: String| err(unit_start, unit_start + unit.len().max(1), message);
@@ -696,9 +696,11 @@ fn threshold(
         (MetricKind::Time, "" | "ms") => number,
         (MetricKind::Time, "s") => number * 1_000.0,
         (MetricKind::Time, "m") => number * 60_000.0,
+        (MetricKind::Time, "h") => number * 3_600_000.0,
+        (MetricKind::Time, "us") => number / 1_000.0,
         (MetricKind::Time, u) => {
             return Err(unit_err(format!(
-                "\"{u}\" is not a unit of time for \"{metric_name}\"; use ms, s or m"
+                "\"{u}\" is not a unit of time for \"{metric_name}\"; use us, ms, s, m or h"
             )));
         }
         (MetricKind::Share | MetricKind::Ratio, "%") => number / 100.0,
@@ -855,6 +857,10 @@ mod tests {
         );
         assert_eq!(parse("recovery_time < 60s").unwrap().threshold, 60_000.0);
         assert_eq!(parse("latency.p50 < 250").unwrap().threshold, 250.0);
+        // The units of durations all work for times.
+        assert_eq!(parse("generator.lag.p99 < 500us").unwrap().threshold, 0.5);
+        assert_eq!(parse("recovery_time < 1h").unwrap().threshold, 3_600_000.0);
+        assert!(parse("latency.p95 < 2d").is_err());
     }
 
     #[test]
