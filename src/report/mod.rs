@@ -485,6 +485,9 @@ struct View {
     failed_checks: Vec<String>,
     /// Capacity is headlined for ramp and step loads and when a criterion asks for it.
     capacity_headline: bool,
+    /// The injected failure under way or recovering when the first broken second started, if
+    /// one was: capacity is then the failure's doing, not only the load's.
+    capacity_during: Option<String>,
     /// How long the run took on the wall clock, ms (from run.json), when known.
     wall_ms: Option<u64>,
     charts: charts::Charts,
@@ -518,6 +521,16 @@ impl View {
                 .iter()
                 .any(|p| p.pattern == "ramp" || p.pattern == "step")
                 || r.criteria.iter().any(|c| c.metric == "capacity.rate"),
+            capacity_during: r.capacity.at_ms.and_then(|at| {
+                r.failures
+                    .iter()
+                    .filter(|f| f.injected && f.start_ms <= at)
+                    .find(|f| {
+                        f.recovery_time_ms
+                            .is_none_or(|rec| at < f.end_ms.saturating_add(rec.max(1_000)))
+                    })
+                    .map(|f| f.name.clone())
+            }),
             wall_ms: None,
             charts: charts::Charts::new(r),
         }

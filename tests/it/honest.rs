@@ -320,6 +320,26 @@ fn a_capacity_search_names_the_rate_where_the_front_runs_out_of_workers() {
         md.contains(&format!("**{} TPS**", capacity.round())),
         "report.md names the capacity:\n{md}"
     );
+    assert!(!md.contains("while failure"), "no failure to blame:\n{md}");
+}
+
+/// A step load whose first broken second is an injected failure's doing: the headline says
+/// so, since the rate it names is not what the load alone would break at.
+#[test]
+fn a_capacity_broken_by_an_injected_failure_says_so() {
+    let (_w, out, assert) = run_into(
+        "[scenario]\nname = \"cap-fault\"\nseed = 3\n\n[[phase]]\nname = \"up\"\nduration = \"30s\"\nload = { pattern = \"step\", from = 100, to = 500, steps = 3 }\n\n[[failure]]\nkind = \"errors\"\ncomponent = \"gateway\"\nat = \"12s\"\nduration = \"4s\"\nprobability = 0.5\n",
+    );
+    assert.code(0);
+    let r: Value = results_json(&out);
+    assert_eq!(r["capacity"]["at_ms"], 12_000, "{}", r["capacity"]);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains(
+            "broke at 12s (error_rate), while failure errors-gateway was under way or recovering"
+        ),
+        "report.md blames the failure:\n{md}"
+    );
 }
 
 /// Two minutes at 500 TPS with a 10 s window of 5% errors.
