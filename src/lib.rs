@@ -19,6 +19,7 @@ pub mod rng;
 pub mod scenario;
 pub mod shard;
 pub mod targets;
+pub mod template_error;
 pub mod units;
 mod verdict;
 mod watch;

@@ -9,6 +9,7 @@
 //! its own planned time. Arrivals beyond `max_in_flight` are `dropped`; when the run stops
 //! early, what is in flight and what was not sent are `cancelled`. Nothing is lost.
 
+use crate::template_error::explain;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -312,13 +313,23 @@ fn prepare_request(
             })?;
             let mut env = minijinja::Environment::new();
             env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-            env.add_template_owned("body", source)
-                .map_err(|e| TargetError::Template(format!("{}: {e}", full.display())))?;
-            let probe = env.get_template("body").and_then(|t| {
-                t.render(minijinja::context! { tx => minijinja::value::Serde(plan.transaction(0)) })
-            });
+            let shown = full.display().to_string();
+            let null = serde_json::Value::Null;
+            env.add_template_owned("body", source.clone())
+                .map_err(|e| TargetError::Template(explain(&e, &shown, Some(&source), &null)))?;
+            // Rendered once with transaction 0, so a mistake shows before the run starts.
+            let tx = serde_json::to_value(plan.transaction(0)).unwrap_or_default();
+            let probe = env
+                .get_template("body")
+                .and_then(|t| t.render(minijinja::context! { tx => minijinja::value::Serde(&tx) }));
             if let Err(e) = probe {
-                return Err(TargetError::Template(format!("{}: {e}", full.display())));
+                let ctx = serde_json::json!({ "tx": tx });
+                return Err(TargetError::Template(explain(
+                    &e,
+                    &shown,
+                    Some(&source),
+                    &ctx,
+                )));
             }
             Some(env)
         }

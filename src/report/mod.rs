@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use minijinja::value::Serde;
 use minijinja::{Environment, UndefinedBehavior};
+
+use crate::template_error::explain;
 use serde::Serialize;
 
 use crate::results::Results;
@@ -114,6 +116,9 @@ pub enum ReportError {
     },
     #[error("{}", describe(.0))]
     Template(#[from] minijinja::Error),
+    /// A template's error, explained (`template_error::explain`).
+    #[error("{0}")]
+    Explained(String),
     #[error(
         "unknown report format \"{0}\"; expected one of md, html, junit, summary, or the name of a template in the templates folder"
     )]
@@ -197,8 +202,12 @@ impl Templates {
                 }
                 let source = std::fs::read_to_string(&path).map_err(err)?;
                 // Templates are named by their path so errors point at the file.
-                env.add_template_owned(name.clone(), source)
-                    .map_err(|e| rename(e, &path))?;
+                env.add_template_owned(name.clone(), source.clone())
+                    .map_err(|e| {
+                        let null = serde_json::Value::Null;
+                        let shown = path.display().to_string();
+                        ReportError::Explained(explain(&e, &shown, Some(&source), &null))
+                    })?;
                 if let Some(format) = new_format(&name) {
                     let at = || path.display().to_string();
                     if let Some((_, builtin, _)) = BUILTIN.iter().find(|(f, _, _)| *f == format) {
@@ -260,19 +269,41 @@ impl Templates {
         view.wall_ms = wall_ms;
         let ctx = minijinja::context! {
             results => Serde(results),
-            view => Serde(view),
+            view => Serde(&view),
         };
         let mut out = Vec::new();
         for format in formats {
             let file = self.file_for(format)?;
             let template = self.env.get_template(&file)?;
-            let text = template.render(&ctx).map_err(|e| match &self.folder {
-                Some(dir) if self.custom.contains(&file) => rename(e, &dir.join(&file)),
-                _ => e,
-            })?;
+            let text = template
+                .render(&ctx)
+                .map_err(|e| self.explain(&e, results, &view))?;
             out.push((file, text));
         }
         Ok(out)
+    }
+}
+
+impl Templates {
+    /// A rendering error in the person's words: the file (the folder's, or the built-in
+    /// template's name), line, column and expression, and for a missing name, the names there.
+    fn explain(&self, e: &minijinja::Error, results: &Results, view: &View) -> ReportError {
+        let Some(name) = e.name() else {
+            return ReportError::Explained(e.to_string());
+        };
+        let shown = match &self.folder {
+            Some(dir) if self.custom.iter().any(|c| c == name) => {
+                dir.join(name).display().to_string()
+            }
+            _ => format!("built-in template {name}"),
+        };
+        let source = self
+            .env
+            .get_template(name)
+            .ok()
+            .map(|t| t.source().to_string());
+        let ctx = serde_json::json!({ "results": results, "view": view });
+        ReportError::Explained(explain(e, &shown, source.as_deref(), &ctx))
     }
 }
 
@@ -329,24 +360,6 @@ fn new_format(name: &str) -> Option<&str> {
         return None;
     }
     name.split_once('.').map(|(stem, _)| stem)
-}
-
-fn rename(e: minijinja::Error, path: &Path) -> minijinja::Error {
-    let detail = format!(
-        "{}: {}",
-        path.display(),
-        e.detail().unwrap_or(&e.kind().to_string())
-    );
-    let line = e.line();
-    let mut new = minijinja::Error::new(
-        e.kind(),
-        match line {
-            Some(l) => format!("line {l}: {detail}"),
-            None => detail,
-        },
-    );
-    new = new.with_source(e);
-    new
 }
 
 /// A change as `compare` measures it: `+12.3%`, `-0.15 pt`, `+1.2 s`.
