@@ -83,3 +83,15 @@ pub fn target(file: &std::path::Path, e: TargetError) -> Error {
 pub fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Error {
     move |e| Error::CannotRun(format!("{what}: {e}"))
 }
+
+/// `--out DIR` must be a folder or not exist yet: a file there is the person's mistake (exit 2),
+/// not a failure to write (exit 3).
+pub fn out_is_a_folder(dir: &std::path::Path) -> Result<(), Error> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Invalid(format!(
+            "--out {}: not a folder (a file of that name exists); give a folder, new or existing",
+            dir.display()
+        )));
+    }
+    Ok(())
+}

@@ -54,6 +54,7 @@ pub fn run(
         );
         dir.with_file_name(name)
     });
+    super::error::out_is_a_folder(&out)?;
     if out.join("shard.json").is_file() {
         return Err(Error::Invalid(format!(
             "{}: this folder holds a shard's own results (shard.json); merging into it would \

@@ -588,6 +588,7 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
     }
     let out = match &o.out {
         Some(dir) => {
+            super::error::out_is_a_folder(dir)?;
             if holds_a_run(dir) {
                 if !o.force {
                     return Err(Error::Invalid(format!(

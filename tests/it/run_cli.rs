@@ -274,6 +274,22 @@ fn run_of_an_invalid_scenario_exits_2_and_writes_nothing() {
 }
 
 #[test]
+fn an_out_that_is_a_file_is_refused_with_exit_2() {
+    let w = write("s.toml", PASSING);
+    let file = w.dir.path().join("taken");
+    std::fs::write(&file, "mine").unwrap();
+    gauntlet()
+        .arg("run")
+        .arg(&w.path)
+        .arg("--out")
+        .arg(&file)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a folder"));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
 fn without_out_the_run_goes_under_the_report_dir() {
     let w = write(
         "s.toml",
