@@ -567,6 +567,11 @@ fn preflight(o: &Options, plan: &Plan) -> Result<Ready, Error> {
             "note: a simulated run goes as fast as it can; add --pace realtime to edit it while it runs"
         );
     }
+    if plan.criteria.is_empty() {
+        eprintln!(
+            "note: the scenario has no [[criterion]]: the run judges nothing and exits 0 whatever it measures"
+        );
+    }
     if let Target::Http { tls: Some(tls), .. } = &plan.target
         && tls.insecure
     {

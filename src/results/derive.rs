@@ -331,7 +331,13 @@ fn verdict_of(
     } else {
         "passed"
     };
-    let mut words = format!("{passed} of {} criteria passed", criteria.len());
+    // No criteria: the run passes (as k6 and Artillery do without thresholds), and says
+    // that nothing was judged rather than "0 of 0 criteria passed".
+    let mut words = if criteria.is_empty() {
+        "no criteria: nothing was judged".to_string()
+    } else {
+        format!("{passed} of {} criteria passed", criteria.len())
+    };
     if failed > 0 {
         words.push_str(&format!(", {failed} failed"));
     }
