@@ -43,7 +43,7 @@ fn second_value(metric: Metric, s: &Second) -> Option<f64> {
         Metric::Latency(Stat::P99) => s.p99_ms,
         Metric::DegradationMax => Some(s.degraded_share()),
         Metric::Throughput => Some(c.ok as f64),
-        Metric::ThroughputRatio => share(c.ok, c.planned),
+        Metric::ThroughputRatio => share(c.ok, c.due()),
         _ => None,
     }
 }

@@ -282,11 +282,7 @@ impl Measured<'_> {
             Metric::Latency(s) => stat_of(&agg.latency, latency, n, s),
             Metric::ServiceTime(s) => stat_of(agg.service(), service, n, s),
             Metric::Throughput => self.throughput(c, agg.counts.ok),
-            Metric::ThroughputRatio => share(
-                counts.ok,
-                counts.planned.max(counts.outcomes()),
-                "planned transactions",
-            ),
+            Metric::ThroughputRatio => share(counts.ok, due, "transactions due"),
             Metric::Requests => count(n),
             Metric::Errors => count(counts.errors),
             Metric::Timeouts => count(counts.timeouts),
@@ -809,11 +805,7 @@ fn over_seconds(metric: Metric, seconds: &[&Second]) -> Value {
         Metric::ErrorRate => share(sum.errors, due, "transactions due"),
         Metric::TimeoutRate => share(sum.timeouts, due, "transactions due"),
         Metric::DropRate => share(sum.dropped, due, "transactions due"),
-        Metric::ThroughputRatio => share(
-            sum.ok,
-            sum.planned.max(sum.outcomes()),
-            "planned transactions",
-        ),
+        Metric::ThroughputRatio => share(sum.ok, due, "transactions due"),
         Metric::Throughput if seconds.is_empty() => {
             Value::Missing("no seconds in scope".to_string())
         }

@@ -62,6 +62,9 @@ during = "scorer-crash"
 
 [[criterion]]
 check = "lost == 0"
+
+[[criterion]]
+check = "throughput_ratio > 90%"
 "#;
 
 #[test]
@@ -70,7 +73,7 @@ fn an_aborted_run_marks_unreached_criteria_and_judges_rates_on_what_was_due() {
     assert
         .code(1)
         .stdout(predicates::str::contains(
-            "FAILED (1 of 5 criteria passed, 1 failed, 3 not reached)",
+            "FAILED (2 of 6 criteria passed, 1 failed, 3 not reached)",
         ))
         .stdout(predicates::str::contains(
             "SKIP  latency.p95 < 2s [phase:later]",
@@ -80,7 +83,14 @@ fn an_aborted_run_marks_unreached_criteria_and_judges_rates_on_what_was_due() {
     let status: Vec<&str> = r.criteria.iter().map(|c| c.status.as_str()).collect();
     assert_eq!(
         status,
-        ["fail", "not-reached", "not-reached", "not-reached", "pass"]
+        [
+            "fail",
+            "not-reached",
+            "not-reached",
+            "not-reached",
+            "pass",
+            "pass"
+        ]
     );
     assert_eq!(r.criteria[1].passed, None);
     assert!(r.criteria[0].partial && !r.criteria[1].partial);
@@ -96,6 +106,10 @@ fn an_aborted_run_marks_unreached_criteria_and_judges_rates_on_what_was_due() {
         "{observed}"
     );
     assert!(observed > 0.01, "{observed}");
+    // So is the share answered ok: the cancelled ones were never sent.
+    let ratio = r.criteria[5].observed.unwrap();
+    assert!((ratio - t.ok as f64 / due).abs() < 1e-6, "{ratio}");
+    assert!(ratio > 0.9, "{ratio}");
     assert!(t.cancelled > 90_000, "the rest of the plan was cancelled");
     assert_eq!((t.planned, t.lost), (120_000, 0));
     // Only the failure that started counts as injected.
