@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::Snapshot;
 use super::ahead::Ahead;
 use crate::metrics::Recorder;
-use crate::plan::splice::splice;
+use crate::plan::splice::{self, splice};
 use crate::plan::{Arrival, Arrivals, Plan, diff};
 use crate::targets::simulated::scorer::Facts;
 use crate::targets::{Finished, Outcome};
@@ -322,7 +322,8 @@ impl Live {
                         changes: Vec::new(),
                         errors,
                     },
-                    Ok(s) => {
+                    Ok(mut s) => {
+                        splice::recount(&mut s, &self.record, &self.schedule, &new, at);
                         let faults_changed = s.plan.failures != self.record.failures;
                         self.recorder
                             .retime(&s.plan, &s.phase_from, &s.failure_from);

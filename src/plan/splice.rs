@@ -54,6 +54,34 @@ pub fn splice(old: &Plan, new: &Plan, at: u64, planned: u64) -> Result<Spliced, 
     })
 }
 
+/// Sets each phase of the record to the transactions it holds in this run: those planned
+/// before `at` (from `old`, the record before the reload, less what `schedule`, the version in
+/// force until `at`, still planned from `at` on) plus those `new` plans from `at` on. Without
+/// it, a phase under way would count the new version's whole phase, as if it had run from its
+/// start.
+pub fn recount(spliced: &mut Spliced, old: &Plan, schedule: &Plan, new: &Plan, at: u64) {
+    for (p, from) in spliced.plan.phases.iter_mut().zip(&spliced.phase_from) {
+        if from.is_some_and(|o| old.phases[o].end_ns <= at) {
+            continue; // over before the reload: as it ran
+        }
+        let before = from.map_or(0, |o| {
+            let o = &old.phases[o];
+            let rest = if o.end_ns > at {
+                schedule.count_between(at.max(o.start_ns), o.end_ns)
+            } else {
+                0
+            };
+            o.planned.saturating_sub(rest)
+        });
+        let after = if p.end_ns > at {
+            new.count_between(at.max(p.start_ns), p.end_ns)
+        } else {
+            0
+        };
+        p.planned = before + after;
+    }
+}
+
 /// Phases over stay; the one under way keeps its start when it keeps its name (otherwise it
 /// ends at `at` and the new one starts there); later ones are the new version's.
 fn splice_phases(old: &Plan, new: &Plan, at: u64) -> (Vec<PlannedPhase>, Vec<Option<usize>>) {
