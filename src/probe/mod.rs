@@ -261,6 +261,25 @@ pub fn read(text: &str, selectors: &[&Selector]) -> Vec<Option<f64>> {
     values
 }
 
+/// When `text` is no exposition at all (lines, none of them a sample or a comment, such as a
+/// JSON or HTML answer): its first such line, shortened. An exposition with one sample among
+/// odd lines, or an empty one, is read as it is.
+pub fn not_an_exposition(text: &str) -> Option<String> {
+    let mut lines = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'));
+    let first = lines.clone().next()?;
+    if lines.any(|l| sample(l).is_some()) {
+        return None;
+    }
+    let mut short: String = first.chars().take(60).collect();
+    if short.len() < first.len() {
+        short.push('…');
+    }
+    Some(short)
+}
+
 /// Why a scrape failed: a kind results.json counts by, and what a person reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failed {
@@ -407,6 +426,19 @@ up +Inf
     fn value(sel: &str) -> Option<f64> {
         let s = Selector::parse(sel).unwrap();
         read(EXPOSITION, &[&s])[0]
+    }
+
+    #[test]
+    fn an_answer_with_no_sample_at_all_is_no_exposition() {
+        assert_eq!(
+            not_an_exposition("{\"status\":\"ok\"}\n").as_deref(),
+            Some("{\"status\":\"ok\"}")
+        );
+        assert!(not_an_exposition("<html>\n<body>oops</body>").is_some());
+        // Empty, comments only, or one sample among odd lines: read as it is.
+        assert_eq!(not_an_exposition(""), None);
+        assert_eq!(not_an_exposition("# HELP up\n# TYPE up gauge\n"), None);
+        assert_eq!(not_an_exposition("garbage line\nup 1\n"), None);
     }
 
     #[test]

@@ -104,6 +104,12 @@ impl Scraper {
             kind: "not-text",
             detail: "the answer is not UTF-8 text".to_string(),
         })?;
+        if let Some(line) = crate::probe::not_an_exposition(text) {
+            return Err(Failed {
+                kind: "not-metrics",
+                detail: format!("the answer is not Prometheus or OpenMetrics text: {line}"),
+            });
+        }
         let selectors: Vec<&Selector> = self.selectors.iter().collect();
         Ok(read(text, &selectors))
     }
