@@ -992,6 +992,24 @@ pub(super) fn verdict_text(r: &Results, out: &Path) -> String {
                 .unwrap_or_default()
         ));
     }
+    let unread = r.summary.decisions.unread;
+    if unread > 0 {
+        let by_request: Vec<String> = r
+            .requests
+            .iter()
+            .filter(|q| q.summary.decisions.unread > 0 && r.requests.len() > 1)
+            .map(|q| format!("{} {}", q.name, thousands(q.summary.decisions.unread)))
+            .collect();
+        s.push_str(&format!(
+            "  decisions: {} ok answers{} had no decision to read at the decision pointer (not JSON, or nothing there); the fraud figures leave them out\n",
+            thousands(unread),
+            if by_request.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", by_request.join(", "))
+            }
+        ));
+    }
     s.push_str(&format!("results in {}\n", out.display()));
     s
 }

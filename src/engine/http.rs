@@ -563,7 +563,10 @@ impl Shared {
                     Some(kind) => failed(kind, None),
                     None => {
                         let (decision, degraded) = match &spec.decision {
-                            Some(d) => d.read(&answer.body),
+                            Some(d) => match d.read(&answer.body) {
+                                (None, degraded) => (Some(Decision::Unread), degraded),
+                                read => read,
+                            },
                             None => (None, false),
                         };
                         Done {

@@ -47,6 +47,9 @@ pub struct Fraud {
     pub blocks: u64,
     pub prevented_cents: u128,
     pub missed_cents: u128,
+    /// Answers in which no decision could be read (see `Decision::Unread`).
+    #[serde(default)]
+    pub unread: u64,
 }
 
 /// Everything measured over one scope (the run, a phase, a failure window).
@@ -177,12 +180,17 @@ impl Aggregate {
             self.degraded += 1;
         }
         if let Some(d) = f.decision {
+            if d == Decision::Unread {
+                self.fraud.unread += 1;
+                return;
+            }
             let flagged = d != Decision::Approve;
             let fr = &mut self.fraud;
             match d {
                 Decision::Approve => fr.approves += 1,
                 Decision::Review => fr.reviews += 1,
                 Decision::Block => fr.blocks += 1,
+                Decision::Unread => {}
             }
             if f.fraud {
                 fr.fraud += 1;
@@ -228,6 +236,7 @@ impl Aggregate {
         a.blocks += b.blocks;
         a.prevented_cents += b.prevented_cents;
         a.missed_cents += b.missed_cents;
+        a.unread += b.unread;
     }
 }
 

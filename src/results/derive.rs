@@ -91,6 +91,7 @@ pub fn summary(agg: &Aggregate, seconds: f64) -> Summary {
             review: fr.reviews,
             block: fr.blocks,
             degraded: agg.degraded,
+            unread: fr.unread,
         },
     }
 }

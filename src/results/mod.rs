@@ -261,6 +261,14 @@ pub struct Decisions {
     pub block: u64,
     /// Made without the ML score (rules only).
     pub degraded: u64,
+    /// http: ok answers in which the `decision` pointer found nothing (not JSON, or no value
+    /// there); left out of every fraud figure. Absent when 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unread: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, JsonSchema)]

@@ -31,6 +31,9 @@ pub enum Decision {
     Approve,
     Review,
     Block,
+    /// An http answer in which the scenario's `decision` pointer found no decision (not JSON,
+    /// or nothing there): counted, and left out of the fraud figures.
+    Unread,
 }
 
 /// The end of one transaction, as the target saw it.

@@ -84,6 +84,38 @@ fn a_healthy_service_answers_everything_with_decisions_read_by_pointer() {
         assert!(w.dir.path().join("out").join(f).is_file());
     }
     assert_eq!(r["target"], "http");
+    // Every answer gave a decision: no `unread` count.
+    assert!(r["summary"]["decisions"].get("unread").is_none(), "{r}");
+}
+
+#[test]
+fn answers_without_a_decision_are_counted_and_left_out_of_the_fraud_figures() {
+    let server = Server::start(Behaviour::Body("<html>not json</html>"));
+    let (w, out, assert) =
+        super::support::run_into(&scenario(&server.url("/score"), 100, "1s", ""));
+    let _keep = w;
+    let assert = assert.code(0);
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("decisions: 100 ok answers had no decision to read"),
+        "{stdout}"
+    );
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(totals(&r), (100, 100, 0, 0, 0, 0));
+    let d = &r["summary"]["decisions"];
+    assert_eq!(
+        (d["unread"].as_u64(), d["approve"].as_u64()),
+        (Some(100), Some(0)),
+        "{d}"
+    );
+    let f = &r["summary"]["fraud"];
+    assert_eq!(
+        (f["fraud"].as_u64(), f["legit"].as_u64()),
+        (Some(0), Some(0)),
+        "{f}"
+    );
+    assert!(f["recall"].is_null(), "{f}");
 }
 
 #[test]

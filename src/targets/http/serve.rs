@@ -296,6 +296,7 @@ async fn score(state: &Arc<State>, tx: &Transaction, faults: &[Fault]) -> (Statu
         Decision::Approve => "approve",
         Decision::Review => "review",
         Decision::Block => "block",
+        Decision::Unread => "unread",
     };
     let answer = serde_json::json!({
         "decision": name,
