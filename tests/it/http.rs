@@ -100,8 +100,7 @@ fn answers_without_a_decision_are_counted_and_left_out_of_the_fraud_figures() {
         stdout.contains("decisions: 100 ok answers had no decision to read"),
         "{stdout}"
     );
-    let r: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r = super::support::results_json(&out);
     assert_eq!(totals(&r), (100, 100, 0, 0, 0, 0));
     let d = &r["summary"]["decisions"];
     assert_eq!(

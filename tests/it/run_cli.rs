@@ -275,21 +275,13 @@ fn run_of_an_invalid_scenario_exits_2_and_writes_nothing() {
 
 #[test]
 fn a_run_without_criteria_says_it_judged_nothing() {
-    let w = write(
-        "s.toml",
+    let (_w, out, assert) = super::support::run_into(
         "[scenario]\nname = \"bare\"\nseed = 1\n\n[[phase]]\nname = \"a\"\nduration = \"2s\"\nload = { pattern = \"constant\", rate = 50 }\n",
     );
-    let out = w.dir.path().join("out");
-    gauntlet()
-        .arg("run")
-        .arg(&w.path)
-        .arg("--out")
-        .arg(&out)
-        .assert()
+    assert
         .code(0)
         .stderr(predicate::str::contains("no [[criterion]]"));
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let r = super::support::results_json(&out);
     assert_eq!(
         r["verdict"]["headline"],
         "PASSED (no criteria: nothing was judged)"
