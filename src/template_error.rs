@@ -33,26 +33,32 @@ pub fn explain(
         }
         _ => {}
     }
+    let undefined = e.kind() == minijinja::ErrorKind::UndefinedError;
+    // A syntax error's range is the token it stumbled on: the message says it already.
+    let expr = range
+        .filter(|_| e.kind() != minijinja::ErrorKind::SyntaxError)
+        .map(|(r, s)| {
+            if undefined {
+                undefined_expression(s, r)
+            } else {
+                s[r].trim()
+            }
+        })
+        .filter(|x| !x.is_empty() && !x.contains('\n'));
     let kind = e.kind().to_string();
     let _ = write!(out, ": {kind}");
-    if let Some(detail) = e.detail().filter(|d| *d != kind) {
+    // An undefined value's detail (debug builds of minijinja only) names the expression,
+    // which is shown anyway.
+    if let Some(detail) = e
+        .detail()
+        .filter(|d| *d != kind && !(undefined && expr.is_some()))
+    {
         let _ = write!(out, ": {detail}");
     }
-    // A syntax error's range is the token it stumbled on: the message says it already.
-    let range = range.filter(|_| e.kind() != minijinja::ErrorKind::SyntaxError);
-    if let Some((r, s)) = range {
-        let expr = if e.kind() == minijinja::ErrorKind::UndefinedError {
-            undefined_expression(s, r)
-        } else {
-            s[r].trim()
-        };
-        if !expr.is_empty() && !expr.contains('\n') {
-            let _ = write!(out, ": `{expr}`");
-            if e.kind() == minijinja::ErrorKind::UndefinedError
-                && let Some(hint) = missing_name(expr, context)
-            {
-                let _ = write!(out, "; {hint}");
-            }
+    if let Some(expr) = expr {
+        let _ = write!(out, ": `{expr}`");
+        if let Some(hint) = missing_name(expr, context).filter(|_| undefined) {
+            let _ = write!(out, "; {hint}");
         }
     }
     out
