@@ -115,6 +115,10 @@ fn answers_without_a_decision_are_counted_and_left_out_of_the_fraud_figures() {
         "{f}"
     );
     assert!(f["recall"].is_null(), "{f}");
+    for report in ["report.md", "report.html"] {
+        let text = std::fs::read_to_string(out.join(report)).unwrap();
+        assert!(text.contains("100 with no decision to read"), "{report}");
+    }
 }
 
 #[test]
