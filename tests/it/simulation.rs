@@ -201,6 +201,23 @@ fn a_hang_makes_callers_time_out() {
     assert!(r.failures[0].recovery_time_ms.is_some());
 }
 
+/// A hung call never answers, even one the gateway took in within the client's timeout of
+/// the hang's end (the spec's "calls never answer"; the fault proxy does the same).
+#[test]
+fn a_hang_on_the_gateway_times_out_every_call_it_holds() {
+    let text = format!(
+        "{HEAD}\n[[phase]]\nname = \"steady\"\nduration = \"80s\"\nload = {{ pattern = \"constant\", rate = 50 }}\n\n\
+         [[failure]]\nname = \"f\"\nkind = \"hang\"\ncomponent = \"gateway\"\nat = \"40s\"\nduration = \"20s\"\n"
+    );
+    let r = simulate(&text);
+    assert_accounted(&r);
+    let t = &during(&r).totals;
+    assert_eq!(t.planned, 1_000);
+    assert_eq!((t.timeouts, t.ok), (1_000, 0), "{t:?}");
+    // Before and after, the gateway answers.
+    assert_eq!(r.summary.totals.timeouts, 1_000);
+}
+
 #[test]
 fn packet_loss_times_out_its_share() {
     let r = with_failure("kind = \"packet-loss\"\nprobability = 0.1", "decision");

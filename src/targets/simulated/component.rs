@@ -224,6 +224,14 @@ impl Component {
             return (refused, 0);
         }
         let (start, done) = self.serve(now, &effects, noise);
+        if effects.hang_until.is_some() {
+            // Hung: it holds its server until the hang ends and never answers.
+            let timeout = Call {
+                at: now + self.spec.timeout_ns,
+                outcome: CallOutcome::Timeout,
+            };
+            return (timeout, start - now);
+        }
         (self.answer(now, done + effects.delay), start - now)
     }
 
@@ -290,6 +298,16 @@ impl Component {
             }
         }
         Ok(e)
+    }
+
+    /// Whether a hang under way at `now` holds the call of transaction `index` (the front's
+    /// caller then never gets an answer; see `Simulation::finish`).
+    pub fn hangs(&self, now: u64, index: u64, seed: u64) -> bool {
+        self.faults.iter().any(|f| {
+            matches!(f.failure.effect, Effect::Hang)
+                && (f.start..f.end).contains(&now)
+                && f.failure.hits(seed, index)
+        })
     }
 
     /// A call to the component as the *front* of the service: unlike `call`, a server taken

@@ -41,6 +41,11 @@ enum Step {
     Gateway,
     /// The client of a transaction waiting in the gateway's queue gives up.
     GatewayDeadline,
+    /// The client of a transaction a hang holds at the gateway gives up.
+    HungDeadline,
+    /// The hang holding a transaction's gateway server is over and its work done: the server
+    /// is free.
+    HangEnd,
     /// A feature-store call answered.
     Features,
     /// Time to retry the feature-store call.
@@ -110,6 +115,10 @@ struct InFlight {
     fs_permit: Permit,
     /// Since when it holds a gateway server (released when it ends), if it does.
     holds_since: Option<u64>,
+    /// Its client has had its outcome: a transaction a hang holds at the gateway times out at
+    /// its deadline (`HungDeadline`) while its server stays busy until the hang ends
+    /// (`HangEnd`); its slot is free once both happened.
+    answered: bool,
     /// While it waits in the gateway's queue: the sequence number of its deadline event.
     waiting: u64,
 }
@@ -267,6 +276,7 @@ impl Simulation {
             rules_permit: Permit::Denied,
             fs_permit: Permit::Denied,
             holds_since: None,
+            answered: false,
             waiting: 0,
         };
         let id = match self.free.pop() {
@@ -282,10 +292,7 @@ impl Simulation {
         self.in_flight += 1;
         let now = arrival.at_ns;
         match self.components[GATEWAY].enter(now, arrival.index, self.seed, &mut self.noise) {
-            Entry::Started(done) => {
-                self.slots[id as usize].holds_since = Some(now);
-                self.schedule(done, id, Step::Gateway, Outcome3::Ok);
-            }
+            Entry::Started(done) => self.started(now, done, id),
             Entry::Ended(call) => self.schedule(call.at, id, Step::Gateway, call.outcome.into()),
             Entry::Queued => {
                 // Its client gives up at its timeout if no server has taken it in by then.
@@ -294,6 +301,23 @@ impl Simulation {
                 self.slots[id as usize].waiting = self.seq;
                 self.gateway_queue.push_back((id, self.seq));
             }
+        }
+    }
+
+    /// The gateway took transaction `id` in at `now`; its own work is done at `done`. A hang
+    /// holding it there never answers: its client gives up at its deadline, and its server is
+    /// free at `done`, the hang's end plus its work, with nothing sent on downstream.
+    fn started(&mut self, now: u64, done: u64, id: u32) {
+        let index = self.slots[id as usize].arrival.index;
+        let hung = self.components[GATEWAY].hangs(now, index, self.seed);
+        let s = &mut self.slots[id as usize];
+        s.holds_since = Some(now);
+        if hung {
+            let deadline = s.arrival.at_ns + self.client_timeout;
+            self.schedule(deadline, id, Step::HungDeadline, Outcome3::TimedOut);
+            self.schedule(done, id, Step::HangEnd, Outcome3::Ok);
+        } else {
+            self.schedule(done, id, Step::Gateway, Outcome3::Ok);
         }
     }
 
@@ -315,8 +339,7 @@ impl Simulation {
             );
             match entry {
                 Entry::Started(done) => {
-                    self.slots[id as usize].holds_since = Some(now);
-                    self.schedule(done, id, Step::Gateway, Outcome3::Ok);
+                    self.started(now, done, id);
                     return;
                 }
                 Entry::Ended(call) => {
@@ -354,6 +377,39 @@ impl Simulation {
                     self.components[GATEWAY].expire(now, since);
                     self.finish(now, id, Outcome::Timeout, None, false, done);
                 }
+            }
+            Step::HungDeadline => {
+                let s = self.slots[id as usize];
+                done(Finished {
+                    index: s.arrival.index,
+                    phase: s.arrival.phase,
+                    request: s.arrival.request,
+                    planned_ns: s.arrival.at_ns,
+                    sent_ns: s.arrival.at_ns,
+                    done_ns: now,
+                    outcome: Outcome::Timeout,
+                    degraded: false,
+                    decision: None,
+                    fraud: s.tx.fraud,
+                    amount_usd_cents: s.tx.amount_usd_cents,
+                });
+                self.in_flight -= 1;
+                self.slots[id as usize].answered = true;
+                if s.holds_since.is_none() {
+                    self.free.push(id);
+                }
+            }
+            Step::HangEnd => {
+                let s = &mut self.slots[id as usize];
+                let since = s.holds_since.take();
+                let answered = s.answered;
+                if let Some(since) = since {
+                    self.components[GATEWAY].leave(now, since);
+                }
+                if answered {
+                    self.free.push(id);
+                }
+                self.admit_waiting(now);
             }
             Step::RetryFeatures => self.call_features(now, id),
             Step::Features => {
@@ -530,6 +586,8 @@ impl Simulation {
             .into_iter()
             // A deadline of a transaction no longer waiting stands for nobody.
             .filter(|e| e.step != Step::GatewayDeadline || slots[e.slot as usize].waiting == e.seq)
+            // A hung transaction whose client has had its timeout has no outcome to come.
+            .filter(|e| e.step != Step::HangEnd || !slots[e.slot as usize].answered)
             .map(|e| e.slot)
             .collect();
         ids.sort_unstable();
