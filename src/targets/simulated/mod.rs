@@ -55,6 +55,31 @@ enum Step {
     Decision,
 }
 
+impl InFlight {
+    /// Its end as the run records it: `outcome` at `at`.
+    fn ended(
+        &self,
+        at: u64,
+        outcome: Outcome,
+        decision: Option<Decision>,
+        degraded: bool,
+    ) -> Finished {
+        Finished {
+            index: self.arrival.index,
+            phase: self.arrival.phase,
+            request: self.arrival.request,
+            planned_ns: self.arrival.at_ns,
+            sent_ns: self.arrival.at_ns,
+            done_ns: at,
+            outcome,
+            degraded,
+            decision,
+            fraud: self.tx.fraud,
+            amount_usd_cents: self.tx.amount_usd_cents,
+        }
+    }
+}
+
 /// Ordered by (time, sequence number) alone: sequence numbers are unique, so the other fields
 /// never decide, and comparing one 128-bit key keeps sorting a bucket cheap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -380,19 +405,7 @@ impl Simulation {
             }
             Step::HungDeadline => {
                 let s = self.slots[id as usize];
-                done(Finished {
-                    index: s.arrival.index,
-                    phase: s.arrival.phase,
-                    request: s.arrival.request,
-                    planned_ns: s.arrival.at_ns,
-                    sent_ns: s.arrival.at_ns,
-                    done_ns: now,
-                    outcome: Outcome::Timeout,
-                    degraded: false,
-                    decision: None,
-                    fraud: s.tx.fraud,
-                    amount_usd_cents: s.tx.amount_usd_cents,
-                });
+                done(s.ended(now, Outcome::Timeout, None, false));
                 self.in_flight -= 1;
                 self.slots[id as usize].answered = true;
                 if s.holds_since.is_none() {
@@ -555,19 +568,7 @@ impl Simulation {
         } else {
             (outcome, now, decision, degraded)
         };
-        done(Finished {
-            index: s.arrival.index,
-            phase: s.arrival.phase,
-            request: s.arrival.request,
-            planned_ns: s.arrival.at_ns,
-            sent_ns: s.arrival.at_ns,
-            done_ns: at,
-            outcome,
-            degraded,
-            decision,
-            fraud: s.tx.fraud,
-            amount_usd_cents: s.tx.amount_usd_cents,
-        });
+        done(s.ended(at, outcome, decision, degraded));
         self.free.push(id);
         self.in_flight -= 1;
         // The answer went back: the gateway's server it held is free for the next in line.
@@ -594,19 +595,7 @@ impl Simulation {
         ids.dedup();
         for id in ids {
             let s = self.slots[id as usize];
-            done(Finished {
-                index: s.arrival.index,
-                phase: s.arrival.phase,
-                request: s.arrival.request,
-                planned_ns: s.arrival.at_ns,
-                sent_ns: s.arrival.at_ns,
-                done_ns: now.max(s.arrival.at_ns),
-                outcome: Outcome::Cancelled,
-                degraded: false,
-                decision: None,
-                fraud: s.tx.fraud,
-                amount_usd_cents: s.tx.amount_usd_cents,
-            });
+            done(s.ended(now.max(s.arrival.at_ns), Outcome::Cancelled, None, false));
             self.in_flight -= 1;
         }
     }
