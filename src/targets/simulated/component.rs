@@ -134,8 +134,9 @@ pub struct Component {
 /// What a call to the front finds (see `Component::enter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Entry {
-    /// It holds a server; its own work is done at this instant.
-    Started(u64),
+    /// It holds a server; its own work is done at `done`. A `hung` call holds it until a
+    /// hang ends and never answers (its caller times out; see `Simulation::started`).
+    Started { done: u64, hung: bool },
     /// Every server is held: it waits in the queue.
     Queued,
     /// Ended at once (refused, failed, throttled, shed): the caller learns it then.
@@ -300,16 +301,6 @@ impl Component {
         Ok(e)
     }
 
-    /// Whether a hang under way at `now` holds the call of transaction `index` (the front's
-    /// caller then never gets an answer; see `Simulation::finish`).
-    pub fn hangs(&self, now: u64, index: u64, seed: u64) -> bool {
-        self.faults.iter().any(|f| {
-            matches!(f.failure.effect, Effect::Hang)
-                && (f.start..f.end).contains(&now)
-                && f.failure.hits(seed, index)
-        })
-    }
-
     /// A call to the component as the *front* of the service: unlike `call`, a server taken
     /// is held until the whole answer goes back (`leave`), as a gateway's worker or
     /// connection is, so a slow dependency downstream keeps the front's servers busy. A call
@@ -342,7 +333,8 @@ impl Component {
             self.account_front(now, call, 0);
             self.held += 1;
             self.peaks();
-            return Entry::Started(done);
+            let hung = effects.hang_until.is_some();
+            return Entry::Started { done, hung };
         }
         if self.queued < self.spec.queue {
             self.queued += 1;
@@ -383,7 +375,8 @@ impl Component {
         self.account_front(since, call, now - since);
         self.held += 1;
         self.peaks();
-        Entry::Started(done)
+        let hung = effects.hang_until.is_some();
+        Entry::Started { done, hung }
     }
 
     /// A call waiting since `since` is given up by its client at `now`.

@@ -55,31 +55,6 @@ enum Step {
     Decision,
 }
 
-impl InFlight {
-    /// Its end as the run records it: `outcome` at `at`.
-    fn ended(
-        &self,
-        at: u64,
-        outcome: Outcome,
-        decision: Option<Decision>,
-        degraded: bool,
-    ) -> Finished {
-        Finished {
-            index: self.arrival.index,
-            phase: self.arrival.phase,
-            request: self.arrival.request,
-            planned_ns: self.arrival.at_ns,
-            sent_ns: self.arrival.at_ns,
-            done_ns: at,
-            outcome,
-            degraded,
-            decision,
-            fraud: self.tx.fraud,
-            amount_usd_cents: self.tx.amount_usd_cents,
-        }
-    }
-}
-
 /// Ordered by (time, sequence number) alone: sequence numbers are unique, so the other fields
 /// never decide, and comparing one 128-bit key keeps sorting a bucket cheap.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,6 +121,31 @@ struct InFlight {
     answered: bool,
     /// While it waits in the gateway's queue: the sequence number of its deadline event.
     waiting: u64,
+}
+
+impl InFlight {
+    /// Its end as the run records it: `outcome` at `at`.
+    fn ended(
+        &self,
+        at: u64,
+        outcome: Outcome,
+        decision: Option<Decision>,
+        degraded: bool,
+    ) -> Finished {
+        Finished {
+            index: self.arrival.index,
+            phase: self.arrival.phase,
+            request: self.arrival.request,
+            planned_ns: self.arrival.at_ns,
+            sent_ns: self.arrival.at_ns,
+            done_ns: at,
+            outcome,
+            degraded,
+            decision,
+            fraud: self.tx.fraud,
+            amount_usd_cents: self.tx.amount_usd_cents,
+        }
+    }
 }
 
 /// The fraud-pipeline simulation.
@@ -317,7 +317,7 @@ impl Simulation {
         self.in_flight += 1;
         let now = arrival.at_ns;
         match self.components[GATEWAY].enter(now, arrival.index, self.seed, &mut self.noise) {
-            Entry::Started(done) => self.started(now, done, id),
+            Entry::Started { done, hung } => self.started(now, done, hung, id),
             Entry::Ended(call) => self.schedule(call.at, id, Step::Gateway, call.outcome.into()),
             Entry::Queued => {
                 // Its client gives up at its timeout if no server has taken it in by then.
@@ -332,9 +332,7 @@ impl Simulation {
     /// The gateway took transaction `id` in at `now`; its own work is done at `done`. A hang
     /// holding it there never answers: its client gives up at its deadline, and its server is
     /// free at `done`, the hang's end plus its work, with nothing sent on downstream.
-    fn started(&mut self, now: u64, done: u64, id: u32) {
-        let index = self.slots[id as usize].arrival.index;
-        let hung = self.components[GATEWAY].hangs(now, index, self.seed);
+    fn started(&mut self, now: u64, done: u64, hung: bool, id: u32) {
         let s = &mut self.slots[id as usize];
         s.holds_since = Some(now);
         if hung {
@@ -363,8 +361,8 @@ impl Simulation {
                 &mut self.noise,
             );
             match entry {
-                Entry::Started(done) => {
-                    self.started(now, done, id);
+                Entry::Started { done, hung } => {
+                    self.started(now, done, hung, id);
                     return;
                 }
                 Entry::Ended(call) => {
