@@ -141,14 +141,20 @@ pub fn build(r: &Snapshot<'_>) -> Results {
     let rec = r.recorder;
     let recoveries: Vec<Recovery> = verdict::recoveries(plan, &rec.timeline);
     let stopped = r.stop.is_some() || !r.complete;
-    let measured = Measured::of(plan, rec, &recoveries, r.end_ns, stopped, !r.complete);
+    // A run that went to its end covers its whole plan, even when its last answer came before
+    // the plan's end (an http run ends once nothing is left to send or await): its scopes
+    // are judged over their planned windows, as its phases are.
+    let judged_to = if stopped {
+        r.end_ns
+    } else {
+        r.end_ns.max(plan.duration_ns)
+    };
+    let measured = Measured::of(plan, rec, &recoveries, judged_to, stopped, !r.complete);
     let criteria = criteria(plan, &measured, r.stop);
     let components = components(r.target);
     let interrupted = matches!(r.stop, Some(Stop::Interrupted { .. }));
-    let summary = summary(
-        &rec.run,
-        (r.end_ns.min(plan.duration_ns).max(1)) as f64 / 1e9,
-    );
+    let seconds = judged_to.min(plan.duration_ns).max(1) as f64 / 1e9;
+    let summary = summary(&rec.run, seconds);
     let verdict = verdict_of(plan, &criteria, &summary, r, interrupted);
     Results {
         format: FORMAT,
@@ -187,10 +193,10 @@ pub fn build(r: &Snapshot<'_>) -> Results {
             .map(|(req, agg)| RequestResult {
                 name: req.name.clone(),
                 weight: req.weight,
-                summary: self::summary(agg, (r.end_ns.min(plan.duration_ns).max(1)) as f64 / 1e9),
+                summary: self::summary(agg, seconds),
             })
             .collect(),
-        failures: failures(plan, &measured, &rec.failures, &recoveries, r.end_ns),
+        failures: failures(plan, &measured, &rec.failures, &recoveries, judged_to),
         timeline: timeline(plan, &rec.timeline, &rec.components),
         timeline_full_resolution_s: rec
             .timeline
@@ -198,7 +204,7 @@ pub fn build(r: &Snapshot<'_>) -> Results {
             .any(|s| s.span > 1)
             .then_some(crate::metrics::FULL_RESOLUTION_S),
         generator: generator(&rec.run),
-        resilience: resilience(plan, &rec.timeline, &recoveries, &components, r.end_ns),
+        resilience: resilience(plan, &rec.timeline, &recoveries, &components, judged_to),
         capacity: capacity(plan, &rec.timeline, r.stop),
         components,
         business: business(&rec.run, plan),

@@ -88,6 +88,26 @@ fn a_healthy_service_answers_everything_with_decisions_read_by_pointer() {
     assert!(r["summary"]["decisions"].get("unread").is_none(), "{r}");
 }
 
+/// An http run ends once its last answer is in, which is before the plan's end: a run that
+/// went to its end is still judged over its planned windows, so the run and its one phase
+/// agree on throughput (8 ok over 2 s, not over the 1.75 s or so to the last answer).
+#[test]
+fn a_complete_run_is_judged_over_its_whole_plan_though_its_last_answer_came_earlier() {
+    let server = Server::start(Behaviour::Normal);
+    let (code, r, _w) = run(&scenario(
+        &server.url("/score"),
+        4,
+        "2s",
+        "\n[[criterion]]\ncheck = \"throughput == 4\"\n",
+    ));
+    assert_eq!(code, 0, "{r}");
+    assert_eq!(totals(&r), (8, 8, 0, 0, 0, 0));
+    assert!(r["ended_ms"].as_u64().unwrap() < 2_000, "{}", r["ended_ms"]);
+    assert_eq!(r["summary"]["throughput"], 4.0);
+    assert_eq!(r["phases"][0]["summary"]["throughput"], 4.0);
+    assert_eq!(r["criteria"][0]["observed"], 4.0, "{}", r["criteria"][0]);
+}
+
 #[test]
 fn answers_without_a_decision_are_counted_and_left_out_of_the_fraud_figures() {
     let server = Server::start(Behaviour::Body("<html>not json</html>"));
