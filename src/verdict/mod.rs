@@ -230,9 +230,16 @@ impl Measured<'_> {
     }
 
     fn seconds<'s>(&'s self, windows: &'s [(u64, u64)]) -> impl Iterator<Item = &'s Second> + 's {
-        self.timeline
-            .iter()
+        self.ran()
             .filter(move |s| windows.iter().any(|&(start, end)| s.overlaps(start, end)))
+    }
+
+    /// The timeline's seconds that ran: a stopped run's timeline goes on to the plan's end
+    /// with the seconds it cancelled, in which nothing was due and nothing happened, so a
+    /// window or an `outside` scope reaching into them would judge what never ran.
+    fn ran(&self) -> impl Iterator<Item = &Second> + '_ {
+        let to = if self.stopped { self.now_ns } else { u64::MAX };
+        self.timeline.iter().filter(move |s| s.start_ns() < to)
     }
 
     /// Failure occurrences a criterion's recovery_time looks at.
@@ -520,8 +527,7 @@ impl Measured<'_> {
                 (f.start_ns, until)
             })
             .collect();
-        self.timeline
-            .iter()
+        self.ran()
             .filter(|s| !excluded.iter().any(|&(start, end)| s.overlaps(start, end)))
             .collect()
     }
