@@ -151,11 +151,17 @@ impl Frame {
             frame.events.push(Event {
                 x: frame.x(at as f64 / 1000.0),
                 kind: "capacity",
-                label: format!(
-                    "capacity: broke at {} ({by}); the last rate held was {} TPS",
-                    crate::units::ns(at * 1_000_000),
-                    crate::units::number(r.capacity.rate.unwrap_or(0.0))
-                ),
+                label: match r.capacity.rate.filter(|&rate| rate > 0.0) {
+                    Some(rate) => format!(
+                        "capacity: broke at {} ({by}); the last rate held was {} TPS",
+                        crate::units::ns(at * 1_000_000),
+                        crate::units::number(rate)
+                    ),
+                    None => format!(
+                        "capacity: broke at {} ({by}), its first second of load: no rate held",
+                        crate::units::ns(at * 1_000_000)
+                    ),
+                },
             });
         }
         for c in &r.controls {

@@ -356,6 +356,29 @@ fn a_capacity_broken_by_an_injected_failure_says_so() {
     );
 }
 
+/// A system broken from its first second of load held no rate: the reports say so instead
+/// of "the last rate it held was 0 TPS".
+#[test]
+fn a_capacity_broken_in_the_first_second_says_no_rate_was_held() {
+    let (_w, out, assert) = run_into(
+        "[scenario]\nname = \"cap-first\"\nseed = 3\n\n[[phase]]\nname = \"up\"\nduration = \"6s\"\nload = { pattern = \"step\", from = 100, to = 300, steps = 3 }\n\n[[failure]]\nkind = \"errors\"\ncomponent = \"gateway\"\nat = \"0s\"\nduration = \"3s\"\nprobability = 0.5\n",
+    );
+    assert.code(0);
+    let r: Value = results_json(&out);
+    assert_eq!(r["capacity"]["at_ms"], 0, "{}", r["capacity"]);
+    assert_eq!(r["capacity"]["rate"], 0.0, "{}", r["capacity"]);
+    for f in ["report.md", "report.html"] {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(text.contains("it never held a rate"), "{f}:\n{text}");
+        assert!(!text.contains("rate it held was"), "{f}:\n{text}");
+    }
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("its first second of load: no rate held"),
+        "{html}"
+    );
+}
+
 /// Two minutes at 500 TPS with a 10 s window of 5% errors.
 const TEN_SECONDS_OF_ERRORS: &str = r#"[scenario]
 name = "windows"
