@@ -38,7 +38,7 @@ pub struct Cli {
 pub enum Command {
     /// Check scenario files: syntax, schema and meaning. Prints one line per valid file.
     Validate {
-        /// Scenario files.
+        /// Scenario files, or folders: every .toml file in a folder and its subfolders.
         #[arg(required = true)]
         files: Vec<PathBuf>,
         /// Override the scenario's seed (changes the digest).

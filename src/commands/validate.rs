@@ -1,4 +1,4 @@
-//! `gauntlet validate FILE... [--seed S] [--watch]`
+//! `gauntlet validate FILE|DIR... [--seed S] [--watch]`
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,7 +23,7 @@ fn summary(plan: &Plan) -> String {
 /// Validates every file; the errors of all the invalid ones come back as one error (exit 2).
 pub fn run(files: &[PathBuf], seed: Option<u64>, watch: bool) -> Result<ExitCode, Error> {
     if watch {
-        if files.len() != 1 {
+        if files.len() != 1 || files[0].is_dir() {
             return Err(Error::Invalid(
                 "--watch follows one file; give one scenario".into(),
             ));
@@ -31,7 +31,8 @@ pub fn run(files: &[PathBuf], seed: Option<u64>, watch: bool) -> Result<ExitCode
         return watch_one(&files[0], seed);
     }
     let mut errors = String::new();
-    for file in files {
+    let files = expand(files)?;
+    for file in &files {
         match super::load_plan(file, seed) {
             Ok(plan) => super::print(&format!("ok {}: {}\n", file.display(), summary(&plan)))?,
             Err(e) => errors.push_str(&e.render()),
@@ -42,6 +43,44 @@ pub fn run(files: &[PathBuf], seed: Option<u64>, watch: bool) -> Result<ExitCode
     } else {
         Err(Error::Scenario(errors))
     }
+}
+
+/// The files to validate: each file as given, and for each folder the `.toml` files in it
+/// and its subfolders, in name order (`gauntlet validate scenarios/` in CI).
+fn expand(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in given {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let before = files.len();
+        tomls_in(path, &mut files).map_err(|e| {
+            Error::Invalid(format!("{}: cannot read the folder: {e}", path.display()))
+        })?;
+        if files.len() == before {
+            return Err(Error::Invalid(format!(
+                "{}: a folder with no .toml scenario in it",
+                path.display()
+            )));
+        }
+    }
+    Ok(files)
+}
+
+fn tomls_in(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            tomls_in(&path, out)?;
+        } else if path.extension().is_some_and(|x| x == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 /// What one look at the file found.

@@ -62,6 +62,47 @@ fn validate_reports_valid_and_invalid_files_and_exits_2() {
         ));
 }
 
+/// A folder stands for the .toml files in it and its subfolders, in name order; other files
+/// are left alone, and a folder without one is an error.
+#[test]
+fn validate_takes_folders_of_scenarios() {
+    let root =
+        std::fs::read_to_string(super::support::root().join("scenarios/step-stress.toml")).unwrap();
+    let w = write("b.toml", &root);
+    let dir = w.dir.path();
+    std::fs::create_dir(dir.join("more")).unwrap();
+    std::fs::write(
+        dir.join("more/a.toml"),
+        "[scenario]\nname = \"x\"\nseed = \"42\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("notes.txt"), "not a scenario").unwrap();
+    std::fs::create_dir(dir.join("empty")).unwrap();
+    let out = gauntlet()
+        .arg("validate")
+        .arg(dir)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("more/a.toml:3:8:"))
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with(&format!("ok {}: 3 phases", w.path.display())),
+        "{stdout}"
+    );
+    assert!(!String::from_utf8(out.stderr).unwrap().contains("notes.txt"));
+    gauntlet()
+        .arg("validate")
+        .arg(dir.join("empty"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "a folder with no .toml scenario in it",
+        ));
+}
+
 #[test]
 fn every_shipped_scenario_validates() {
     let mut files: Vec<String> = std::fs::read_dir(super::support::root().join("scenarios"))

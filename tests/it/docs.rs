@@ -59,8 +59,10 @@ fn the_language_reference_holds_the_complete_example() {
 #[test]
 fn readme_commands_run_as_shown() {
     let readme = read("README.md");
+    let lines: Vec<&str> = readme.lines().collect();
     let mut ran = 0;
-    for line in readme.lines() {
+    let mut compared = 0;
+    for (i, line) in lines.iter().enumerate() {
         let Some(cmd) = line.strip_prefix("$ gauntlet ") else {
             continue;
         };
@@ -69,8 +71,27 @@ fn readme_commands_run_as_shown() {
             None => (cmd, 0),
         };
         let args: Vec<&str> = cmd.split_whitespace().take_while(|a| *a != "|").collect();
-        gauntlet().args(&args).assert().code(code);
+        let out = gauntlet()
+            .args(&args)
+            .assert()
+            .code(code)
+            .get_output()
+            .clone();
         ran += 1;
+        // The output shown under `validate` and `plan` (to a "…" that cuts it short) is what
+        // they print: digests and counts in the README stay current.
+        if code != 0 || !matches!(args[0], "validate" | "plan") {
+            continue;
+        }
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let shown = lines[i + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("$ ") && !l.starts_with("```") && **l != "…");
+        for (shown, printed) in shown.zip(stdout.lines()) {
+            assert_eq!(*shown, printed, "README.md, under `gauntlet {cmd}`");
+            compared += 1;
+        }
     }
     assert!(ran >= 4, "the README shows {ran} gauntlet commands");
+    assert!(compared >= 10, "{compared} lines of output compared");
 }
