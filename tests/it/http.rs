@@ -108,6 +108,35 @@ fn a_complete_run_is_judged_over_its_whole_plan_though_its_last_answer_came_earl
     assert_eq!(r["criteria"][0]["observed"], 4.0, "{}", r["criteria"][0]);
 }
 
+/// `http = "2"` against a service that speaks only HTTP/1.1: one that answers the HTTP/2
+/// preface in HTTP/1.x gives `bad-response`, one that hangs up stays `reset`; either way the
+/// terminal says once what is likely wrong.
+#[test]
+fn http2_to_a_service_without_it_says_so() {
+    for (behaviour, kind, said) in [
+        (
+            Behaviour::Status(400),
+            "bad-response",
+            "answered HTTP/2 in HTTP/1.x",
+        ),
+        (
+            Behaviour::Reset,
+            "reset",
+            "closed an HTTP/2 connection without answering it",
+        ),
+    ] {
+        let server = Server::start(behaviour);
+        let text = scenario(&server.url("/score"), 20, "1s", "")
+            .replace("timeout = \"500ms\"", "timeout = \"500ms\"\nhttp = \"2\"");
+        let (_w, out, assert) = super::support::run_into(&text);
+        let stderr = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
+        assert_eq!(stderr.matches(said).count(), 1, "{stderr}");
+        let r = super::support::results_json(&out);
+        assert_accounted(&r);
+        assert_eq!(r["errors_by_kind"][kind], 20, "{}", r["errors_by_kind"]);
+    }
+}
+
 #[test]
 fn answers_without_a_decision_are_counted_and_left_out_of_the_fraud_figures() {
     let server = Server::start(Behaviour::Body("<html>not json</html>"));

@@ -53,6 +53,10 @@ enum Io {
     Plain(TcpStream),
     /// With the TLS failure its reads and writes met, if any (see `Failure`).
     Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>, Failure),
+    /// HTTP/2 over cleartext (prior knowledge), with whether its first answer has been read
+    /// yet: a service that does not speak HTTP/2 answers the preface in HTTP/1.x, which
+    /// HTTP/2 only reports as a broken connection, so it is caught here (`BadResponse`).
+    H2c(TcpStream, Failure, bool),
 }
 
 /// The TLS failure a connection's stream met (an alert, say), kept where the stream returns
@@ -70,12 +74,27 @@ fn noted<T>(failure: &Failure, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
     r
 }
 
+/// A cleartext HTTP/2 connection that ended before its service said a word: it closed or
+/// broke instead of answering the preface, as a service that does not speak HTTP/2 may. The
+/// requests on it stay `reset`; the pool says what may be wrong (see `Pool::send2`).
+fn unanswered(failure: &Failure) {
+    let _ = failure.set(ErrorKind::Reset);
+}
+
+/// Notes a write that failed before the service's first answer (`unanswered`).
+fn early<T>(failure: &Failure, read: bool, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+    if !read && matches!(r, Poll::Ready(Err(_))) {
+        unanswered(failure);
+    }
+    r
+}
+
 impl Io {
     /// Where the stream keeps its TLS failure (a fresh, unshared one for plain TCP).
     fn failure(&self) -> Failure {
         match self {
             Io::Plain(_) => Failure::default(),
-            Io::Tls(_, f) => f.clone(),
+            Io::Tls(_, f) | Io::H2c(_, f, _) => f.clone(),
         }
     }
 }
@@ -89,6 +108,26 @@ impl AsyncRead for Io {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_read(cx, buf)),
+            Io::H2c(s, f, read) => {
+                let before = buf.filled().len();
+                let r = Pin::new(s).poll_read(cx, buf);
+                if *read {
+                    return r;
+                }
+                match (&r, buf.filled().get(before)) {
+                    // An HTTP/2 service starts with a SETTINGS frame, whose first byte (the
+                    // top of a 24-bit length) is 0; an HTTP/1.x one with "HTTP/".
+                    (_, Some(b'H')) => {
+                        let _ = f.set(ErrorKind::BadResponse);
+                        let e = io::Error::new(io::ErrorKind::InvalidData, "an HTTP/1.x answer");
+                        return Poll::Ready(Err(e));
+                    }
+                    (_, Some(_)) => *read = true,
+                    (Poll::Ready(_), None) => unanswered(f),
+                    (Poll::Pending, None) => {}
+                }
+                r
+            }
         }
     }
 }
@@ -101,6 +140,7 @@ impl AsyncWrite for Io {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Io::H2c(s, f, read) => early(f, *read, Pin::new(s).poll_write(cx, buf)),
             Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_write(cx, buf)),
         }
     }
@@ -112,27 +152,28 @@ impl AsyncWrite for Io {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Io::H2c(s, f, read) => early(f, *read, Pin::new(s).poll_write_vectored(cx, bufs)),
             Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_write_vectored(cx, bufs)),
         }
     }
 
     fn is_write_vectored(&self) -> bool {
         match self {
-            Io::Plain(s) => s.is_write_vectored(),
+            Io::Plain(s) | Io::H2c(s, ..) => s.is_write_vectored(),
             Io::Tls(s, _) => s.is_write_vectored(),
         }
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_flush(cx),
+            Io::Plain(s) | Io::H2c(s, ..) => Pin::new(s).poll_flush(cx),
             Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_flush(cx)),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
-            Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Io::Plain(s) | Io::H2c(s, ..) => Pin::new(s).poll_shutdown(cx),
             Io::Tls(s, f) => noted(f, Pin::new(s.as_mut()).poll_shutdown(cx)),
         }
     }
@@ -147,7 +188,7 @@ pub struct Pool {
     /// HTTP/2: one slot per connection, opened when first needed or after it closed.
     slots: Vec<tokio::sync::Mutex<Option<H2>>>,
     next: AtomicUsize,
-    /// The first TLS failure was said on stderr.
+    /// The first TLS failure (or a service not speaking HTTP/2) was said on stderr.
     told: AtomicBool,
 }
 
@@ -192,6 +233,9 @@ impl Pool {
             })?;
         let _ = stream.set_nodelay(true);
         let Some(setup) = &self.transport.tls else {
+            if self.transport.http2 {
+                return Ok(Io::H2c(stream, Failure::default(), false));
+            }
             return Ok(Io::Plain(stream));
         };
         let tls = setup
@@ -211,11 +255,26 @@ impl Pool {
     }
 
     fn tell(&self, why: &str) {
+        self.say(&format!(
+            "TLS to {} ({}): {why}",
+            self.transport.authority, self.addr
+        ));
+    }
+
+    /// The service as the scenario names it, and its address when that says more.
+    fn service(&self) -> String {
+        let addr = self.addr.to_string();
+        if self.transport.authority == addr {
+            addr
+        } else {
+            format!("{} ({addr})", self.transport.authority)
+        }
+    }
+
+    /// Says `what` on stderr, as an error, the first time the pool has something to say.
+    fn say(&self, what: &str) {
         if !self.told.swap(true, Ordering::Relaxed) {
-            eprintln!(
-                "error: TLS to {} ({}): {why}",
-                self.transport.authority, self.addr
-            );
+            eprintln!("error: {what}");
         }
     }
 
@@ -295,6 +354,23 @@ impl Pool {
         };
         // A failure that says no more than "reset" takes the TLS failure the stream met.
         let explain = |e: hyper::Error| match (classify(e), failure.get()) {
+            (ErrorKind::Reset, Some(ErrorKind::BadResponse)) => {
+                self.say(&format!(
+                    "{} answered HTTP/2 in HTTP/1.x: it does not speak HTTP/2 over cleartext \
+                     (prior knowledge); leave http = \"2\" out, or use https:// where ALPN \
+                     agrees on it",
+                    self.service()
+                ));
+                ErrorKind::BadResponse
+            }
+            (ErrorKind::Reset, Some(ErrorKind::Reset)) => {
+                self.say(&format!(
+                    "{} closed an HTTP/2 connection without answering it: if it does not speak \
+                     HTTP/2 over cleartext (prior knowledge), leave http = \"2\" out",
+                    self.service()
+                ));
+                ErrorKind::Reset
+            }
             (ErrorKind::Reset, Some(why)) => *why,
             (kind, _) => kind,
         };
