@@ -457,7 +457,13 @@ impl ShardCount {
 /// timeline (see [`slot`]) share one record, holding the highest and lowest of each statistic.
 pub struct Rolling {
     pub seconds: u64,
-    ring: VecDeque<Histogram<u64>>,
+    /// The last `seconds` seconds' latencies (`None`: a second with none).
+    ring: VecDeque<Option<Histogram<u64>>>,
+    /// The sum of `ring`: each second is added as it closes and subtracted as it leaves the
+    /// window, so a second costs two histograms' work whatever the window's length (merging
+    /// the whole window anew cost a 10-minute window 600, which made a month-long soak
+    /// crawl).
+    sum: Histogram<u64>,
     /// The windows with an answered transaction, by the second they end in.
     pub windows: Vec<Windows>,
 }
@@ -478,23 +484,29 @@ impl Rolling {
         Rolling {
             seconds,
             ring: VecDeque::new(),
+            sum: histogram(2),
             windows: Vec::new(),
         }
     }
 
     /// Second `t` closed with latencies `h`.
     fn push(&mut self, t: u64, h: &Histogram<u64>) {
-        if self.ring.len() as u64 == self.seconds {
-            self.ring.pop_front();
+        if self.ring.len() as u64 == self.seconds
+            && let Some(Some(old)) = self.ring.pop_front()
+        {
+            self.sum
+                .subtract(&old)
+                .expect("the window's sum holds every second it subtracts");
         }
-        self.ring.push_back(h.clone());
+        let kept = (!h.is_empty()).then(|| h.clone());
+        if let Some(h) = &kept {
+            let _ = self.sum.add(h);
+        }
+        self.ring.push_back(kept);
         if (self.ring.len() as u64) < self.seconds {
             return;
         }
-        let mut all = histogram(2);
-        for h in &self.ring {
-            let _ = all.add(h);
-        }
+        let all = &self.sum;
         if all.is_empty() {
             return;
         }
@@ -1019,6 +1031,64 @@ mod tests {
             a.merge(&b);
             let all: Vec<Finished> = x.iter().chain(y.iter()).copied().collect();
             assert_eq!(held(&a), eager(&all));
+        }
+    }
+
+    /// The window's running sum gives, bit for bit, what merging its seconds anew gives:
+    /// seconds of very different latencies, empty ones, and windows over their edges.
+    #[test]
+    fn rolling_windows_read_as_their_seconds_merged_anew() {
+        let mut rng = crate::rng::stream(4, crate::rng::Purpose::Transactions, 0);
+        let seconds: Vec<Histogram<u64>> = (0..400u64)
+            .map(|t| {
+                let mut h = histogram(2);
+                let n = if t % 37 < 5 { 0 } else { 1 + rng.below(40) };
+                let scale = if (100..130).contains(&t) { 15.0 } else { 9.0 };
+                for _ in 0..n {
+                    h.saturating_record((rng.unit() * scale).exp() as u64 + 1);
+                }
+                h
+            })
+            .collect();
+        for w in [1, 7, 60] {
+            let mut rolling = Rolling::new(w);
+            for (t, h) in seconds.iter().enumerate() {
+                rolling.push(t as u64, h);
+            }
+            let mut fresh = Rolling::new(w);
+            let mut expected = Vec::new();
+            for end in (w as usize - 1)..seconds.len() {
+                let mut all = histogram(2);
+                for h in &seconds[end + 1 - w as usize..=end] {
+                    all.add(h).unwrap();
+                }
+                if all.is_empty() {
+                    continue;
+                }
+                // One second holding the whole window gives the window's figures.
+                fresh.ring.clear();
+                fresh.sum = histogram(2);
+                fresh.seconds = 1;
+                fresh.push(end as u64, &all);
+                expected.append(&mut fresh.windows);
+            }
+            assert_eq!(rolling.windows.len(), expected.len(), "window {w}");
+            for (got, want) in rolling.windows.iter().zip(&expected) {
+                let bits = |v: &[f64; 8]| v.map(f64::to_bits);
+                assert_eq!((got.first, got.last), (want.first, want.last), "window {w}");
+                assert_eq!(
+                    bits(&got.high),
+                    bits(&want.high),
+                    "window {w} at {}",
+                    got.last
+                );
+                assert_eq!(
+                    bits(&got.low),
+                    bits(&want.low),
+                    "window {w} at {}",
+                    got.last
+                );
+            }
         }
     }
 
