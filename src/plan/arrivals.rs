@@ -182,10 +182,31 @@ fn uniform_at(ph: &PlannedPhase, k: u64) -> u64 {
     offset_at(ph, (k as f64 + 0.5) * ph.expected / ph.planned as f64)
 }
 
-/// The first k of a uniform phase planned at or after `t_ns` (`planned` when none is): planned
-/// times never decrease with k, so by bisection over the formula the iterator uses.
+/// The first k of a uniform phase planned at or after `t_ns` (`planned` when none is). Planned
+/// times never decrease with k, so the answer is checked against the formula the iterator
+/// uses: from the curve's integral's guess, a few steps either way (a wave's inverse costs
+/// a Newton search, and a long run asks this twice a second), or by bisection when the guess
+/// was far off.
 fn uniform_first_at(ph: &PlannedPhase, t_ns: u64) -> u64 {
-    let (mut lo, mut hi) = (0, ph.planned);
+    const STEPS: u32 = 8;
+    let n = ph.planned;
+    let t = t_ns.saturating_sub(ph.start_ns) as f64 / 1e9;
+    let guess = ph.curve.integral(t) * n as f64 / ph.expected - 0.5;
+    let mut k = if guess.is_finite() {
+        guess.ceil().clamp(0.0, n as f64) as u64
+    } else {
+        0
+    };
+    for _ in 0..STEPS {
+        if k > 0 && uniform_at(ph, k - 1) >= t_ns {
+            k -= 1;
+        } else if k < n && uniform_at(ph, k) < t_ns {
+            k += 1;
+        } else {
+            return k;
+        }
+    }
+    let (mut lo, mut hi) = (0, n);
     while lo < hi {
         let mid = lo + (hi - lo) / 2;
         if uniform_at(ph, mid) < t_ns {

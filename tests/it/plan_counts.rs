@@ -253,7 +253,10 @@ fn counting_between_two_instants_agrees_with_the_arrivals_themselves() {
             "[scenario]\nname = \"c\"\nseed = 11\narrivals = \"{arrivals}\"\n\n\
              [[phase]]\nname = \"a\"\nduration = \"4500ms\"\nload = {{ pattern = \"ramp\", from = 0, to = 900 }}\n\n\
              [[phase]]\nname = \"b\"\nduration = \"3s\"\nload = {{ pattern = \"pause\" }}\n\n\
-             [[phase]]\nname = \"c\"\nduration = \"6s\"\nload = {{ pattern = \"burst\", base = 50, peak = 700, every = \"2s\", hold = \"300ms\" }}\n"
+             [[phase]]\nname = \"c\"\nduration = \"6s\"\nload = {{ pattern = \"burst\", base = 50, peak = 700, every = \"2s\", hold = \"300ms\" }}\n\n\
+             [[phase]]\nname = \"d\"\nduration = \"7s\"\nload = {{ pattern = \"wave\", base = 300, amplitude = 280, period = \"3s\" }}\n\n\
+             [[phase]]\nname = \"e\"\nduration = \"5s\"\nload = {{ pattern = \"step\", from = 10, to = 800, steps = 4 }}\n\n\
+             [[phase]]\nname = \"f\"\nduration = \"4s\"\nload = {{ pattern = \"chaos\", min = 0, max = 900, every = \"700ms\" }}\n"
         );
         let plan = compile(&text);
         let times: Vec<u64> = plan.arrivals().map(|a| a.at_ns).collect();
@@ -261,11 +264,16 @@ fn counting_between_two_instants_agrees_with_the_arrivals_themselves() {
         let end = plan.duration_ns;
         let mut windows = vec![(0, end), (0, 1), (end - 1, end)];
         // A spread of windows, many cutting seconds and phases.
-        for k in 0..60u64 {
+        for k in 0..200u64 {
             let a = (k * 7_919_000_017) % end;
             let b = (a + (k + 1) * 123_456_789).min(end);
             windows.push((a, b));
         }
+        // Every second, as the recorder asks.
+        windows.extend(
+            (0..end.div_ceil(1_000_000_000))
+                .map(|t| (t * 1_000_000_000, ((t + 1) * 1_000_000_000).min(end))),
+        );
         for (a, b) in windows {
             let n = times.iter().filter(|&&t| (a..b).contains(&t)).count() as u64;
             assert_eq!(plan.count_between(a, b), n, "{arrivals} [{a}, {b})");
