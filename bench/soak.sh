@@ -14,7 +14,9 @@
 #    connections and duration, and wrk (closed loop, same connections and duration), each
 #    with its peak RSS.
 #
-# "At 10%" and "at the end" are the samples at 10% and at 100% of the run: of gauntlet's run
+# "At 10%" and "at the end" are the samples at 10% and at 100% of the run (samples are taken
+# every 0.2 s; "at 10%" is never earlier than 2 s in, so that a run of a few seconds is not
+# judged against its start-up, when the process is still loading and allocating): of gauntlet's run
 # until it logs that the run is over (then it writes results and reports, which take memory
 # by the size of the timeline, itself bounded; checkpoints rewrite results.json every 10 s
 # all along, so that memory is in both samples); of the whole process for oha and wrk. Peak
@@ -31,15 +33,15 @@ if [ "$ONLY" != sim ]; then
 fi
 prepare_run
 
-# sampled NAME CMD...: runs CMD, writing its RSS (kB) every second to $work/NAME.rss as
-# "seconds rss over" (over: 1 once gauntlet said the run is over) and /usr/bin/time's
+# sampled NAME CMD...: runs CMD, writing its RSS (kB) every 0.2 s to $work/NAME.rss as
+# "milliseconds rss over" (over: 1 once gauntlet said the run is over) and /usr/bin/time's
 # figures to $work/NAME.time.
 sampled() {
   local name=$1
   shift
   : > "$work/$name.rss"
   /usr/bin/time -f '%U %S %M %e' -o "$work/$name.time" "$@" > "$work/$name.out" 2>&1 &
-  local pid=$! start=$SECONDS child
+  local pid=$! start=${EPOCHREALTIME/./} child
   # /usr/bin/time's child is the measured process.
   for _ in $(seq 100); do
     child=$(pgrep -P "$pid" | head -1 || true)
@@ -50,8 +52,8 @@ sampled() {
     local rss over=0
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$child/status" 2>/dev/null || echo "")
     grep -q "the run is over" "$work/$name.out" 2>/dev/null && over=1
-    [ -n "$rss" ] && echo "$((SECONDS - start)) $rss $over" >> "$work/$name.rss"
-    sleep 1
+    [ -n "$rss" ] && echo "$(((${EPOCHREALTIME/./} - start) / 1000)) $rss $over" >> "$work/$name.rss"
+    sleep 0.2
   done
   wait "$pid" || true
 }
@@ -64,10 +66,11 @@ rows = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
 u, s, peak_kb, wall = open(sys.argv[2]).read().split()[-4:]
 run = [r for r in rows if r[2] == 0] or rows
 n = len(run)
-at10 = run[max(0, int(n * 0.1) - 1)][1]
+ref_ms = max(run[-1][0] * 0.1, 2000)
+at10 = next((r for r in run if r[0] >= ref_ms), run[-1])[1]
 end = run[-1][1]
 growth = (end - at10) / at10 * 100
-print(f"{sys.argv[3]}: {n} samples over {float(wall):.0f} s; RSS at 10% {at10/1024:.1f} MB, "
+print(f"{sys.argv[3]}: {n} samples over {float(wall):.0f} s; RSS at 10% (at least 2 s in) {at10/1024:.1f} MB, "
       f"at the end {end/1024:.1f} MB, growth {growth:+.1f}% "
       f"({'flat' if abs(growth) < 10 else 'NOT flat'}); peak {int(peak_kb)/1024:.1f} MB; "
       f"CPU {float(u) + float(s):.1f} s")
