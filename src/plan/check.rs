@@ -305,6 +305,23 @@ impl Compiler<'_> {
     }
 
     pub(super) fn check_workload(&mut self, w: &Workload) {
+        // Edge cases are never fraud, so the two shares must fit in the whole. A defaulted
+        // edge_case_rate gives way to a fraud_rate near 1 instead (docs/workload.md).
+        let (fraud, edge) = (w.fraud_rate.0, w.edge_case_rate.0);
+        if self.src.raw("/workload/edge_case_rate").is_some() && fraud + edge > 1.0 + 1e-12 {
+            let given = if self.src.raw("/workload/fraud_rate").is_some() {
+                format!("fraud_rate {fraud}")
+            } else {
+                format!("the default fraud_rate {fraud}")
+            };
+            self.err(
+                "/workload/edge_case_rate",
+                format!(
+                    "edge_case_rate {edge} and {given} add up to more than 1; edge cases are \
+                     never fraud, so both shares cannot be met: lower one of them"
+                ),
+            );
+        }
         if let Some(table) = &w.countries {
             for code in table.keys() {
                 if data::country(code).is_none() {

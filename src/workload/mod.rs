@@ -335,7 +335,9 @@ impl Id {
 pub struct Generator {
     seed: u64,
     fraud_rate: f64,
-    edge_case_rate: f64,
+    /// The chance that a legitimate transaction is an edge case: `edge_case_rate` of all
+    /// transactions, drawn among the `1 - fraud_rate` that are legitimate.
+    edge_chance: f64,
     customers: u64,
     /// (index into COUNTRIES, weight) for customers' home countries.
     home_weights: Vec<f64>,
@@ -352,6 +354,18 @@ pub struct Generator {
 
 /// Merchants per category; merchant ids are `mer-MCC-NNNN`.
 const MERCHANTS_PER_CATEGORY: u64 = 400;
+
+/// The chance that a legitimate transaction is an edge case, for `edge_case_rate` of all
+/// transactions to be edge cases. When the two rates add up to more than 1 (only a defaulted
+/// `edge_case_rate` can: the plan rejects it set so), every legitimate transaction is one.
+fn edge_chance(fraud_rate: f64, edge_case_rate: f64) -> f64 {
+    let legitimate = 1.0 - fraud_rate;
+    if legitimate <= 0.0 {
+        0.0
+    } else {
+        (edge_case_rate / legitimate).min(1.0)
+    }
+}
 
 impl Generator {
     /// Resolves the settings. Unknown country or currency codes were rejected when the plan
@@ -387,7 +401,7 @@ impl Generator {
         Generator {
             seed,
             fraud_rate: w.fraud_rate.0,
-            edge_case_rate: w.edge_case_rate.0,
+            edge_chance: edge_chance(w.fraud_rate.0, w.edge_case_rate.0),
             customers: w.customers.max(1),
             home_weights,
             homes,
@@ -488,25 +502,18 @@ impl Generator {
 
     /// The ground truth: fraud or not, its pattern, and an edge case. Edge cases test
     /// robustness, not detection: they are never fraud, so a billion-dollar test amount cannot
-    /// swamp the fraud and business figures.
+    /// swamp the fraud and business figures. They are drawn among the legitimate
+    /// transactions, so that each share is the one set: `fraud_rate` of all transactions are
+    /// fraud, `edge_case_rate` of all are edge cases.
     fn label(&self, d: &mut Draw) -> (bool, Option<FraudPattern>, Option<EdgeCase>) {
-        let fraud = d.chance(self.fraud_rate);
-        let pattern = if fraud {
+        if d.chance(self.fraud_rate) {
             let weights: [f64; 5] = PATTERNS.map(|(_, w)| w);
-            Some(PATTERNS[d.weighted(&weights)].0)
-        } else {
-            None
-        };
-        let edge_case = if d.chance(self.edge_case_rate) {
-            Some(EDGE_CASES[d.below(EDGE_CASES.len() as u64) as usize])
-        } else {
-            None
-        };
-        if edge_case.is_some() {
-            (false, None, edge_case)
-        } else {
-            (fraud, pattern, None)
+            return (true, Some(PATTERNS[d.weighted(&weights)].0), None);
         }
+        let edge_case = d
+            .chance(self.edge_chance)
+            .then(|| EDGE_CASES[d.below(EDGE_CASES.len() as u64) as usize]);
+        (false, None, edge_case)
     }
 
     fn category(&self, d: &mut Draw, pattern: Option<FraudPattern>) -> &'static Category {
@@ -876,6 +883,22 @@ mod tests {
         assert!((fraud - 0.1).abs() < 0.01, "{fraud}");
         assert!((edge - 0.05).abs() < 0.005, "{edge}");
         assert!(txs.iter().all(|t| t.fraud == t.pattern.is_some()));
+        // Large shares side by side: each is still the share of all transactions.
+        let g = Generator::new(
+            7,
+            &Workload {
+                fraud_rate: Fraction(0.5),
+                edge_case_rate: Fraction(0.4),
+                ..Workload::default()
+            },
+        );
+        let both: Vec<Transaction> = (0..20_000).map(|i| g.transaction(i)).collect();
+        let share = |f: &dyn Fn(&Transaction) -> bool| {
+            both.iter().filter(|t| f(t)).count() as f64 / both.len() as f64
+        };
+        let (fraud, edge) = (share(&|t| t.fraud), share(&|t| t.edge_case.is_some()));
+        assert!((fraud - 0.5).abs() < 0.015, "fraud share {fraud} of 0.5");
+        assert!((edge - 0.4).abs() < 0.015, "edge-case share {edge} of 0.4");
         assert!(
             txs.iter().all(|t| !(t.fraud && t.edge_case.is_some())),
             "edge cases are never fraud"
@@ -894,6 +917,7 @@ mod tests {
     #[test]
     fn edge_cases_are_what_they_say() {
         let w = Workload {
+            fraud_rate: Fraction(0.0),
             edge_case_rate: Fraction(1.0),
             ..Workload::default()
         };

@@ -135,6 +135,12 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
     ),
     ("phase-list-unknown", 12, 18, "did you mean \"main\"?"),
     (
+        "shares-over-one",
+        7,
+        18,
+        "edge_case_rate 0.5 and fraud_rate 0.6 add up to more than 1",
+    ),
+    (
         "status-simulated",
         16,
         10,
