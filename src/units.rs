@@ -250,10 +250,23 @@ impl Serialize for ByteSize {
     }
 }
 
+/// A size as written: a string with a unit, or a whole number of bytes.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeText {
+    Text(String),
+    Bytes(u64),
+}
+
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        text.parse().map_err(serde::de::Error::custom)
+        match SizeText::deserialize(d)? {
+            SizeText::Text(text) => text.parse().map_err(serde::de::Error::custom),
+            SizeText::Bytes(n) if n <= MAX_BYTES => Ok(ByteSize(n)),
+            SizeText::Bytes(n) => Err(serde::de::Error::custom(format!(
+                "size {n} is too large; at most 1GiB"
+            ))),
+        }
     }
 }
 
@@ -262,11 +275,14 @@ impl JsonSchema for ByteSize {
         "ByteSize".into()
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // The pattern applies to strings, the bounds to numbers of bytes.
         schemars::json_schema!({
-            "type": "string",
+            "type": ["string", "integer"],
             "pattern": BYTES_PATTERN,
-            "description": "A size: a number and a unit (B, kB, KiB, MB, MiB, GB, GiB), e.g. \"1MiB\", \"512KiB\".",
-            "examples": ["1MiB", "64KiB"]
+            "minimum": 0,
+            "maximum": MAX_BYTES,
+            "description": "A size: a number and a unit (B, kB, KiB, MB, MiB, GB, GiB), e.g. \"1MiB\", \"512KiB\", or a whole number of bytes.",
+            "examples": ["1MiB", "64KiB", 4096]
         })
     }
 }
@@ -349,6 +365,21 @@ mod tests {
         }
         assert_eq!(ByteSize(1 << 20).to_string(), "1MiB");
         assert_eq!(ByteSize(1000).to_string(), "1000B");
+    }
+
+    #[test]
+    fn a_size_may_be_a_whole_number_of_bytes() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            size: ByteSize,
+        }
+        let read = |text: &str| toml::from_str::<T>(text).map(|t| t.size.0);
+        assert_eq!(read("size = 100").unwrap(), 100);
+        assert_eq!(read("size = \"100\"").unwrap(), 100);
+        assert_eq!(read("size = \"1KiB\"").unwrap(), 1024);
+        assert!(read("size = 1073741825").is_err(), "more than 1GiB");
+        assert!(read("size = -1").is_err());
+        assert!(read("size = 1.5").is_err(), "a fraction of a byte");
     }
 
     #[test]
