@@ -355,6 +355,12 @@ fn type_message(
     } else if expected == "array" && instance.is_object() && is_array_of_tables(pointer) {
         let name = segments(pointer).pop().unwrap_or_default();
         format!("write [[{name}]] (an array of tables, one per {name}), not [{name}]")
+    } else if let Some(percent) = percent_for_number(&expected, instance) {
+        // A percentage where the field takes a fraction, as checks write them.
+        format!(
+            "{what} must be a number, not a string; fields take fractions, not percentages: write {} for {percent}%",
+            percent / 100.0
+        )
     } else {
         let mut msg = format!("{what} must be {}, not {found}", article(&expected));
         if let Some(shape) = shape_of(pointer) {
@@ -362,6 +368,13 @@ fn type_message(
         }
         msg
     }
+}
+
+/// The percentage a string such as "2%" holds, where a number was expected.
+fn percent_for_number(expected: &str, instance: &Value) -> Option<f64> {
+    let text = instance.as_str()?.trim();
+    let n: f64 = text.strip_suffix('%')?.trim().parse().ok()?;
+    (expected == "number" && n.is_finite()).then_some(n)
 }
 
 /// What a table-valued key looks like, for a value of the wrong type.

@@ -133,6 +133,12 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
         11,
         "judge \"latency.p95\" over a list of phases",
     ),
+    (
+        "percent-fraction",
+        6,
+        14,
+        "not percentages: write 0.02 for 2%",
+    ),
     ("phase-list-unknown", 12, 18, "did you mean \"main\"?"),
     (
         "shares-over-one",
