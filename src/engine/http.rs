@@ -59,6 +59,16 @@ pub struct Prepared {
     probes: Vec<Scraper>,
 }
 
+/// What a request's body holds.
+enum Content {
+    /// The transaction as JSON.
+    Transaction,
+    /// The body template, rendered with `tx`.
+    Template(Box<minijinja::Environment<'static>>),
+    /// Nothing: no body.
+    None,
+}
+
 /// One request of the mix, ready to send.
 struct PreparedRequest {
     method: Method,
@@ -70,7 +80,7 @@ struct PreparedRequest {
     headers: hyper::HeaderMap,
     /// Whether gauntlet sets `content-length` (the scenario does not).
     sets_length: bool,
-    template: Option<minijinja::Environment<'static>>,
+    content: Content,
     decision: Option<Decisions>,
     expect: Option<Expect>,
 }
@@ -139,7 +149,7 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
         method,
         path: endpoint.path.clone(),
         headers: headers.clone(),
-        body,
+        body: body.as_ref(),
         decision: decision.clone(),
         expect: expect.clone(),
     };
@@ -169,7 +179,7 @@ pub fn prepare(plan: &Plan, vars: &Vars) -> Result<Prepared, TargetError> {
             method: r.method.as_ref().unwrap_or(method),
             path,
             headers: merged,
-            body: r.body.as_ref().unwrap_or(body),
+            body: r.body.as_ref().or(body.as_ref()),
             decision: r.decision.clone().or_else(|| decision.clone()),
             expect: r.expect.clone().or_else(|| expect.clone()),
         };
@@ -240,7 +250,8 @@ struct RequestParts<'a> {
     method: &'a String,
     path: String,
     headers: std::collections::BTreeMap<String, String>,
-    body: &'a Body,
+    /// None: the method's default (`Body::default_for`).
+    body: Option<&'a Body>,
     decision: Option<DecisionMap>,
     expect: Option<Expect>,
 }
@@ -288,7 +299,15 @@ fn prepare_request(
         has_content_type |= name == hyper::header::CONTENT_TYPE;
         list.push((name, value));
     }
-    if !has_content_type {
+    let default_body;
+    let body = match parts.body {
+        Some(b) => b,
+        None => {
+            default_body = Body::default_for(method.as_str());
+            &default_body
+        }
+    };
+    if !has_content_type && *body != Body::None {
         list.push((
             hyper::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -301,8 +320,9 @@ fn prepare_request(
     let host = HeaderValue::from_str(&endpoint.authority)
         .map_err(|_| TargetError::Template(format!("{place}: invalid host")))?;
     list.push((hyper::header::HOST, host));
-    let template = match parts.body {
-        Body::Transaction => None,
+    let content = match body {
+        Body::Transaction => Content::Transaction,
+        Body::None => Content::None,
         Body::Template(path) => {
             let full = plan.base_dir.join(path);
             let source = std::fs::read_to_string(&full).map_err(|e| {
@@ -331,7 +351,7 @@ fn prepare_request(
                     &ctx,
                 )));
             }
-            Some(env)
+            Content::Template(Box::new(env))
         }
     };
     let uri = parts
@@ -353,7 +373,7 @@ fn prepare_request(
         uri,
         headers,
         sets_length,
-        template,
+        content,
         decision: parts.decision.as_ref().map(Decisions::new),
         expect: parts.expect.clone(),
     })
@@ -478,9 +498,10 @@ impl Shared {
     ) -> Result<Request<Full<Bytes>>, ErrorKind> {
         let (tx, index, planned_ns) = (&at.tx, at.a.index, at.a.at_ns);
         buf.clear();
-        match &spec.template {
-            None => tx.write_json(buf),
-            Some(env) => buf.extend_from_slice(
+        match &spec.content {
+            Content::None => {}
+            Content::Transaction => tx.write_json(buf),
+            Content::Template(env) => buf.extend_from_slice(
                 env.get_template("body")
                     .and_then(|t| {
                         t.render(minijinja::context! { tx => minijinja::value::Serde(tx) })

@@ -278,7 +278,7 @@ impl Compiler<'_> {
                         self.err(&ptr, msg);
                     }
                 }
-                if let Body::Template(path) = body {
+                if let Some(Body::Template(path)) = body {
                     let full = base_dir.join(path);
                     if !full.is_file() {
                         self.err(

@@ -196,9 +196,10 @@ pub enum Target {
         /// error) and `${NAME:-default}` falls back to the default.
         #[serde(default)]
         headers: BTreeMap<String, String>,
-        /// The request body: `"transaction"` (the transaction as JSON) or `{ template = "PATH" }`.
-        #[serde(default)]
-        body: Body,
+        /// The request body: `"transaction"` (the transaction as JSON), `{ template = "PATH" }`
+        /// or `"none"`. Default: the transaction for POST, PUT and PATCH, none for other methods.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        body: Option<Body>,
         /// A request slower than this counts as a timeout (default 5s).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         timeout: Option<Duration>,
@@ -463,19 +464,35 @@ pub struct ServiceTime {
     pub p99: Duration,
 }
 
-/// The request body of an HTTP target: `"transaction"` (the transaction as JSON) or
-/// `{ template = "PATH" }` (a minijinja template rendered with `tx`, relative to the scenario).
+/// The request body of an HTTP target: `"transaction"` (the transaction as JSON),
+/// `{ template = "PATH" }` (a minijinja template rendered with `tx`, relative to the scenario)
+/// or `"none"` (no body).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Body {
     #[default]
     Transaction,
     Template(String),
+    None,
+}
+
+impl Body {
+    /// The body a request sends when the scenario does not say: the transaction for the
+    /// methods that carry content (POST, PUT, PATCH), none for the others (GET, HEAD,
+    /// DELETE, OPTIONS, ...), as k6's and curl's defaults go.
+    pub fn default_for(method: &str) -> Body {
+        if matches!(method, "POST" | "PUT" | "PATCH") {
+            Body::Transaction
+        } else {
+            Body::None
+        }
+    }
 }
 
 impl Serialize for Body {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             Body::Transaction => s.serialize_str("transaction"),
+            Body::None => s.serialize_str("none"),
             Body::Template(path) => {
                 use serde::ser::SerializeMap;
                 let mut m = s.serialize_map(Some(1))?;
@@ -501,8 +518,9 @@ impl<'de> Deserialize<'de> for Body {
         }
         match Repr::deserialize(d)? {
             Repr::Literal(s) if s == "transaction" => Ok(Body::Transaction),
+            Repr::Literal(s) if s == "none" => Ok(Body::None),
             Repr::Literal(s) => Err(serde::de::Error::custom(format!(
-                "unknown body \"{s}\"; expected \"transaction\" or {{ template = \"PATH\" }}"
+                "unknown body \"{s}\"; expected \"transaction\", \"none\" or {{ template = \"PATH\" }}"
             ))),
             Repr::Template(t) => Ok(Body::Template(t.template)),
         }
@@ -515,9 +533,9 @@ impl JsonSchema for Body {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "The request body: \"transaction\" (the transaction as JSON) or { template = \"PATH\" } (a minijinja template rendered with `tx`, relative to the scenario file).",
+            "description": "The request body: \"transaction\" (the transaction as JSON), { template = \"PATH\" } (a minijinja template rendered with `tx`, relative to the scenario file) or \"none\" (no body). Default: the transaction for POST, PUT and PATCH, none for other methods.",
             "oneOf": [
-                { "const": "transaction" },
+                { "enum": ["transaction", "none"] },
                 {
                     "type": "object",
                     "properties": { "template": { "type": "string", "minLength": 1 } },

@@ -626,6 +626,58 @@ fn urls_and_headers_come_from_the_environment_or_env_flags() {
 /// A request mix: each arrival picks its request by weight from its own seeded stream, so the
 /// server sees exactly the counts `plan --arrivals` shows; results and criteria per request.
 #[test]
+fn a_get_sends_no_body_unless_asked_and_body_none_sends_none() {
+    let server = Server::start(Behaviour::Normal);
+    let text = format!(
+        r#"[scenario]
+name = "bodies"
+seed = 5
+
+[target]
+kind = "http"
+url = "{}"
+
+[[target.request]]
+name = "health"
+method = "GET"
+path = "/health"
+
+[[target.request]]
+name = "score"
+path = "/score"
+
+[[target.request]]
+name = "forget"
+method = "DELETE"
+path = "/forget"
+body = "transaction"
+
+[[target.request]]
+name = "ping"
+path = "/ping"
+body = "none"
+
+[[phase]]
+name = "load"
+duration = "1s"
+load = {{ pattern = "constant", rate = 80 }}
+"#,
+        server.url("/api")
+    );
+    let (_w, out, run) = super::support::run_into(&text);
+    run.success();
+    assert_accounted(&super::support::results_json(&out));
+    let shapes = server.seen.lock().unwrap().shapes.clone();
+    let shape = |key: &str| shapes.get(key).cloned().unwrap_or_default();
+    let none = std::collections::BTreeSet::from([(false, false)]);
+    let json = std::collections::BTreeSet::from([(true, true)]);
+    assert_eq!(shape("GET /api/health"), none, "{shapes:?}");
+    assert_eq!(shape("POST /api/score"), json, "{shapes:?}");
+    assert_eq!(shape("DELETE /api/forget"), json, "{shapes:?}");
+    assert_eq!(shape("POST /api/ping"), none, "{shapes:?}");
+}
+
+#[test]
 fn a_request_mix_sends_what_the_plan_shows_and_is_judged_per_request() {
     let server = Server::start(Behaviour::FailPath("/api/feedback"));
     let text = format!(

@@ -61,6 +61,8 @@ pub struct Seen {
     /// (`x-gauntlet-tx`, `x-gauntlet-fault`) of every request that carried a fault header.
     pub faults: Vec<(u64, String)>,
     pub bodies: Vec<String>,
+    /// Per `METHOD PATH`, every (has a body, has a content-type) seen.
+    pub shapes: std::collections::BTreeMap<String, std::collections::BTreeSet<(bool, bool)>>,
 }
 
 pub struct Server {
@@ -181,9 +183,16 @@ async fn connection(
             s.arrived.push(Instant::now());
             let line: Vec<&str> = head.lines().next().unwrap_or("").split(' ').collect();
             if line.len() >= 2 {
-                *s.paths
-                    .entry(format!("{} {}", line[0], line[1]))
-                    .or_default() += 1;
+                let key = format!("{} {}", line[0], line[1]);
+                *s.paths.entry(key.clone()).or_default() += 1;
+                let typed = head.lines().any(|l| {
+                    l.split_once(':')
+                        .is_some_and(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+                });
+                s.shapes
+                    .entry(key)
+                    .or_default()
+                    .insert((!body.is_empty(), typed));
             }
             if let Some(n) = head.lines().find_map(|l| {
                 let (name, value) = l.split_once(':')?;
