@@ -1,8 +1,10 @@
 //! Fault spread: which components other than the one a failure hit were affected by it.
 //!
-//! A component is *affected* in a second when its health fell below 0.9, or when its error
-//! rate or its timeout rate rose more than 1 point over its baseline: its rates over the 30 s
-//! before the failure started (as for recovery). The failure's reach is its window and the
+//! A component is *affected* in a second when its health fell below 0.9 and more than 10
+//! points below its baseline health, or when its error rate or its timeout rate rose more
+//! than 1 point over its baseline: its health and rates over the 30 s before the failure
+//! started (as for recovery). So a component that was already unhealthy before the failure
+//! (a scorer saturated from the start) is not counted as spread to for staying so. The failure's reach is its window and the
 //! 30 s after it. The cascade lists the affected components by the second each was first
 //! affected in (pipeline order within a second). A component that another failure hits
 //! directly is not looked at from that failure's start to 30 s after its end: what it does
@@ -15,6 +17,8 @@ use crate::targets::{ComponentSecond, HEALTHY_FROM};
 pub const AROUND_S: u64 = 30;
 /// A rise of a component's error or timeout rate over its baseline beyond this affects it.
 pub const RISE: f64 = 0.01;
+/// A fall of a component's health below its baseline beyond this (and below 0.9) affects it.
+pub const HEALTH_FALL: f64 = 0.1;
 
 const SECOND: u64 = 1_000_000_000;
 
@@ -31,33 +35,53 @@ pub struct Spread {
     pub health_min: f64,
 }
 
-/// (error rate, timeout rate) of one component over some seconds.
-fn rates<'s>(seconds: impl Iterator<Item = &'s ComponentSecond>) -> (f64, f64) {
-    let (mut calls, mut errors, mut timeouts) = (0u64, 0u64, 0u64);
-    for s in seconds {
-        calls += u64::from(s.calls);
-        errors += u64::from(s.errors);
-        timeouts += u64::from(s.timeouts);
-    }
-    if calls == 0 {
-        return (0.0, 0.0);
-    }
-    (errors as f64 / calls as f64, timeouts as f64 / calls as f64)
+/// What one component did over the seconds before a failure.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Baseline {
+    pub error_rate: f64,
+    pub timeout_rate: f64,
+    /// Its health over all those seconds together (1 when nothing was asked of it).
+    pub health: f64,
 }
 
-/// Why component `i` is affected in second `s` against its baseline, if it is.
-pub fn affected(s: &ComponentSecond, baseline: (f64, f64)) -> Option<&'static str> {
-    if s.health() < HEALTHY_FROM {
+impl Baseline {
+    fn of<'s>(seconds: impl Iterator<Item = &'s ComponentSecond>) -> Baseline {
+        let (mut calls, mut errors, mut timeouts) = (0u64, 0u64, 0u64);
+        let (mut asked, mut served) = (0u64, 0u64);
+        for s in seconds {
+            calls += u64::from(s.calls);
+            errors += u64::from(s.errors);
+            timeouts += u64::from(s.timeouts);
+            asked += u64::from(s.calls + s.denied);
+            served += u64::from(s.ok.saturating_sub(s.slow));
+        }
+        let share = |n: u64, of: u64| if of == 0 { 0.0 } else { n as f64 / of as f64 };
+        Baseline {
+            error_rate: share(errors, calls),
+            timeout_rate: share(timeouts, calls),
+            health: if asked == 0 {
+                1.0
+            } else {
+                share(served, asked)
+            },
+        }
+    }
+}
+
+/// Why a component is affected in second `s` against its baseline, if it is.
+pub fn affected(s: &ComponentSecond, baseline: Baseline) -> Option<&'static str> {
+    let health = s.health();
+    if health < HEALTHY_FROM && health < baseline.health - HEALTH_FALL {
         return Some("health");
     }
     if s.calls == 0 {
         return None;
     }
     let calls = f64::from(s.calls);
-    if f64::from(s.errors) / calls - baseline.0 > RISE {
+    if f64::from(s.errors) / calls - baseline.error_rate > RISE {
         return Some("errors");
     }
-    if f64::from(s.timeouts) / calls - baseline.1 > RISE {
+    if f64::from(s.timeouts) / calls - baseline.timeout_rate > RISE {
         return Some("timeouts");
     }
     None
@@ -86,7 +110,7 @@ pub fn cascade(
     let reach = first..entry(end_ns.div_ceil(SECOND) + AROUND_S).clamp(first, n);
     let mut spread: Vec<Spread> = Vec::new();
     for i in (0..5).filter(|&i| i != hit) {
-        let baseline = rates(seconds[before.clone()].iter().map(|s| &s[i]));
+        let baseline = Baseline::of(seconds[before.clone()].iter().map(|s| &s[i]));
         let mut found: Option<Spread> = None;
         let hit_directly = |t: usize| {
             let at = crate::metrics::slot_at(t).start;
@@ -162,6 +186,29 @@ mod tests {
         let c = cascade(0, 0, 5 * SECOND, &[], &seconds);
         assert_eq!(c.len(), 1);
         assert_eq!((c[0].component, c[0].reason), (3, "timeouts"));
+    }
+
+    #[test]
+    fn a_component_unhealthy_before_the_failure_is_not_a_spread_for_staying_so() {
+        // Component 2 serves 30% of its calls well all along (saturated from the start).
+        let mut seconds = vec![[second(100, 100, 0); 5]; 60];
+        for s in &mut seconds {
+            s[2] = second(100, 30, 0);
+        }
+        assert!(cascade(0, 31 * SECOND, 35 * SECOND, &[], &seconds).is_empty());
+        // Falling well below its baseline is a spread, though it was not healthy before.
+        seconds[33][2] = second(100, 10, 0);
+        let c = cascade(0, 31 * SECOND, 35 * SECOND, &[], &seconds);
+        assert_eq!(
+            c.iter()
+                .map(|s| (s.component, s.first_s))
+                .collect::<Vec<_>>(),
+            [(2, 33)]
+        );
+        // Without its 30 s of baseline (a failure at 0 s), health below 0.9 is a spread.
+        seconds[33][2] = second(100, 30, 0);
+        let c = cascade(0, 0, 5 * SECOND, &[], &seconds);
+        assert_eq!(c.iter().map(|s| s.reason).collect::<Vec<_>>(), ["health"]);
     }
 
     #[test]
