@@ -372,6 +372,32 @@ fn bootstrap(
     Some((point, q(0.025), q(0.975)))
 }
 
+/// The bootstrap's interval (`lo`, `hi`, around its own change `bp` of per-second samples)
+/// moved to the scope's own change `p`: scaled for a relative change, so that it keeps its
+/// shape and stays above -100% (a scope's p95 may move little while the mean of its seconds'
+/// p95 moves much); shifted for points and times.
+fn centred(p: f64, bp: f64, lo: f64, hi: f64, unit: Unit) -> (f64, f64) {
+    match unit {
+        Unit::Relative if bp > -1.0 => {
+            let scale = (1.0 + p) / (1.0 + bp);
+            ((1.0 + lo) * scale - 1.0, (1.0 + hi) * scale - 1.0)
+        }
+        _ => (p + lo - bp, p + hi - bp),
+    }
+}
+
+/// An interval of the change of a figure from its baseline value `a`, kept within what the
+/// figure can reach: none of them is negative (a relative change is at least -100%), and a
+/// share stays within [0, 1] (a change in points within [-a, 1 - a]).
+fn feasible(a: f64, lo: f64, hi: f64, unit: Unit) -> (f64, f64) {
+    let (least, most) = match unit {
+        Unit::Relative => (-1.0, f64::INFINITY),
+        Unit::Points => (-a, 1.0 - a),
+        Unit::Ms => (-a, f64::INFINITY),
+    };
+    (lo.clamp(least, most), hi.clamp(least, most))
+}
+
 /// A share's counts: (successes, trials).
 fn proportion(s: &Summary, name: &str) -> Option<(f64, f64)> {
     let f = &s.fraud;
@@ -495,12 +521,13 @@ fn compare_row(
                     Unit::Relative => 1.96 * se / a.max(f64::MIN_POSITIVE),
                     _ => 1.96 * se,
                 };
+                let (lo, hi) = feasible(a, c - half, c + half, unit);
                 (
                     Some(a),
                     Some(b),
                     Some(c),
-                    Some(c - half),
-                    Some(c + half),
+                    Some(lo),
+                    Some(hi),
                     "normal interval of a difference of two proportions",
                 )
             }
@@ -513,19 +540,22 @@ fn compare_row(
         );
         let point = a.zip(b).and_then(|(a, b)| change(a, b, unit));
         match (point, bootstrap(sa, sb, f, unit, paired, rng)) {
-            (Some(p), Some((bp, lo, hi))) => (
-                a,
-                b,
-                Some(p),
-                // Centred on the scope's own change (the same for sums).
-                Some(p + lo - bp),
-                Some(p + hi - bp),
-                if paired {
-                    "bootstrap over paired seconds"
-                } else {
-                    "bootstrap over each run's seconds"
-                },
-            ),
+            (Some(p), Some((bp, lo, hi))) => {
+                let (lo, hi) = centred(p, bp, lo, hi, unit);
+                let (lo, hi) = feasible(a.unwrap_or(0.0), lo, hi, unit);
+                (
+                    a,
+                    b,
+                    Some(p),
+                    Some(lo),
+                    Some(hi),
+                    if paired {
+                        "bootstrap over paired seconds"
+                    } else {
+                        "bootstrap over each run's seconds"
+                    },
+                )
+            }
             (p, _) => (a, b, p, p, p, "too few seconds for an interval"),
         }
     } else {
@@ -659,6 +689,23 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn intervals_stay_within_what_a_figure_can_reach() {
+        // The scope's p95 moved -0.6% while the mean of its seconds' p95 moved +180%, its
+        // resamples spreading from +40% to +600%: shifted, the interval would start at
+        // -141%, a latency below zero.
+        let (lo, hi) = centred(-0.006, 1.8, 0.4, 6.0, Unit::Relative);
+        assert!(lo > -1.0 && lo < -0.006 && hi > -0.006, "[{lo}, {hi}]");
+        // Scaled, it keeps the bootstrap's shape: the same ratios to the change.
+        assert!(((1.0 + hi) / (1.0 - 0.006) - 7.0 / 2.8).abs() < 1e-12);
+        // Points and times are shifted.
+        assert_eq!(centred(0.25, 0.5, 0.0, 1.0, Unit::Points), (-0.25, 0.75));
+        // A share of 3% cannot fall more than 3 points nor rise more than 97.
+        assert_eq!(feasible(0.03, -0.05, 0.99, Unit::Points), (-0.03, 0.97));
+        assert_eq!(feasible(0.5, -1.3, 2.0, Unit::Relative), (-1.0, 2.0));
+        assert_eq!(feasible(0.5, -0.2, 0.1, Unit::Points), (-0.2, 0.1));
+    }
 
     #[test]
     fn limits_parse_with_units_and_refuse_nonsense() {
