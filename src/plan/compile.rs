@@ -14,7 +14,7 @@ use crate::scenario::check::{self, Metric};
 
 /// The longest `window`: the recorder keeps that many seconds of latency histograms.
 const MAX_WINDOW_NS: u64 = 600_000_000_000;
-use crate::scenario::model::{ArrivalKind, COMPONENTS, Effect, Scenario, Target};
+use crate::scenario::model::{ArrivalKind, COMPONENTS, Effect, OutsideOf, Scenario, Target};
 use crate::scenario::{Diagnostic, Loaded, all_of, diagnostic, did_you_mean};
 use crate::units::{self, Duration, MAX_DURATION_NS};
 use crate::workload::Generator;
@@ -632,7 +632,7 @@ fn criteria(
         }
         let window_s = window(c, cr, &at, parsed.as_ref());
         if let Some(p) = &parsed
-            && cr.outside.is_some()
+            && matches!(cr.outside, Some(OutsideOf::Failures(_)))
             && !p.metric.per_second()
             && !matches!(
                 p.metric,
@@ -724,6 +724,61 @@ fn window(
     Some(ns / 1_000_000_000)
 }
 
+/// The scope of `outside = [phases]`: every other phase, judged together (one phase: that
+/// phase). None when a name is wrong (the error is given) or no phase is left.
+fn phases_outside(
+    c: &mut Compiler<'_>,
+    at: &str,
+    timeline: &Timeline<'_>,
+    left_out: &[crate::scenario::model::Name],
+) -> Option<(Scope, Vec<(u64, u64)>)> {
+    let mut out = Vec::new();
+    for (k, name) in left_out.iter().enumerate() {
+        let ptr = format!("{at}/outside/{k}");
+        match timeline.names.get(name.0.as_str()) {
+            Some(&index) if out.contains(&index) => {
+                c.err(&ptr, format!("phase \"{name}\" is listed twice"))
+            }
+            Some(&index) => out.push(index),
+            None => c.unknown_name(&ptr, "phase", &name.0, timeline.names.keys().copied()),
+        }
+    }
+    if out.len() != left_out.len() {
+        return None;
+    }
+    let judged: Vec<usize> = (0..timeline.phases.len())
+        .filter(|i| !out.contains(i))
+        .collect();
+    let name = |i: usize| timeline.phases[i].name.clone();
+    let windows = judged
+        .iter()
+        .map(|&i| (timeline.phases[i].start_ns, timeline.phases[i].end_ns))
+        .collect();
+    match judged.as_slice() {
+        [] => {
+            c.err(
+                &format!("{at}/outside"),
+                "outside leaves out every phase: nothing is left to judge".to_string(),
+            );
+            None
+        }
+        &[index] => Some((
+            Scope::Phase {
+                name: name(index),
+                index,
+            },
+            windows,
+        )),
+        _ => Some((
+            Scope::Phases {
+                names: judged.iter().map(|&i| name(i)).collect(),
+                indexes: judged,
+            },
+            windows,
+        )),
+    }
+}
+
 /// A criterion's scope and the windows of the run it covers.
 fn scope(
     c: &mut Compiler<'_>,
@@ -775,8 +830,16 @@ fn scope(
             ),
         }
     }
-    if cr.outside.is_some() {
-        return (Scope::OutsideFailures, vec![(0, timeline.end_ns)]);
+    match &cr.outside {
+        Some(OutsideOf::Failures(_)) => {
+            return (Scope::OutsideFailures, vec![(0, timeline.end_ns)]);
+        }
+        Some(OutsideOf::Phases(left_out)) => {
+            if let Some(judged) = phases_outside(c, at, timeline, left_out) {
+                return judged;
+            }
+        }
+        None => {}
     }
     if let Some(p) = &cr.phase {
         let names = p.names();

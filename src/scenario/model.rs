@@ -956,9 +956,9 @@ pub struct Criterion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<Phases>,
     /// `"failures"`: judge every second outside the failure windows and the recovery after
-    /// each.
+    /// each; or a list of phases: judge the run without them (`outside = ["warm-up"]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub outside: Option<Outside>,
+    pub outside: Option<OutsideOf>,
     /// The criterion must hold in every window of this length (whole seconds) within its
     /// scope; the worst window is reported. For metrics read from per-second figures: counts,
     /// rates, throughput, availability and degradation.
@@ -1054,6 +1054,16 @@ impl Phases {
 }
 
 /// What `outside` leaves out of a criterion's scope.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OutsideOf {
+    /// `"failures"`: every failure window and the recovery after it.
+    Failures(Outside),
+    /// These phases: the criterion judges the others, together.
+    Phases(#[schemars(length(min = 1))] Vec<Name>),
+}
+
+/// The word `outside = "failures"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Outside {

@@ -328,6 +328,20 @@ fn value_message(
             format!("{what} is too long; at most {limit} characters")
         }
         ValidationErrorKind::MinProperties { .. } => format!("{what} needs at least one entry"),
+        ValidationErrorKind::AnyOf { .. } if pointer.ends_with("/outside") => {
+            let mut msg = format!(
+                "{what} must be \"failures\" or a list of phases to leave out, e.g. outside = [\"warm-up\"]"
+            );
+            if let Some(got) = instance.as_str()
+                && did_you_mean(got, ["failures"]).is_some()
+            {
+                msg.push_str("; did you mean \"failures\"?");
+            }
+            msg
+        }
+        ValidationErrorKind::AnyOf { .. } if pointer.ends_with("/phase") => format!(
+            "{what} must be a phase's name or a list of them, e.g. phase = \"peak\" or phase = [\"warm-up\", \"peak\"]"
+        ),
         _ => format!("{what}: {error}"),
     }
 }

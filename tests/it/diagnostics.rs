@@ -134,6 +134,12 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
         "judge \"latency.p95\" over a list of phases",
     ),
     (
+        "outside-every-phase",
+        12,
+        11,
+        "outside leaves out every phase: nothing is left to judge",
+    ),
+    (
         "percent-fraction",
         6,
         14,

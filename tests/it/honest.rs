@@ -453,6 +453,28 @@ fn a_list_of_phases_is_judged_as_one_scope() {
 }
 
 #[test]
+fn outside_a_list_of_phases_judges_the_other_phases_together() {
+    let phases = "[scenario]\nname = \"o\"\nseed = 2\n\n[[phase]]\nname = \"ramp\"\nduration = \"20s\"\nload = { pattern = \"ramp\", from = 0, to = 300 }\n\n[[phase]]\nname = \"b\"\nduration = \"20s\"\nload = { pattern = \"constant\", rate = 300 }\n\n[[phase]]\nname = \"c\"\nduration = \"20s\"\nload = { pattern = \"constant\", rate = 200 }\n";
+    let criteria = |scope: &str| {
+        format!(
+            "{phases}\n[[criterion]]\ncheck = \"latency.p95 < 1s\"\n{scope}\n\n[[criterion]]\ncheck = \"requests == 10000\"\n{scope}\n"
+        )
+    };
+    let outside = simulate(&criteria("outside = [\"ramp\"]"));
+    let listed = simulate(&criteria("phase = [\"b\", \"c\"]"));
+    assert_eq!(outside.criteria[0].scope, "phases:b,c");
+    for (o, l) in outside.criteria.iter().zip(&listed.criteria) {
+        assert_eq!((&o.scope, o.observed), (&l.scope, l.observed));
+    }
+    assert_eq!(outside.criteria[1].observed, Some(10000.0));
+    assert_eq!(outside.criteria[1].status, "pass");
+    // Leaving out all but one phase judges that phase.
+    let one = simulate(&criteria("outside = [\"ramp\", \"c\"]"));
+    assert_eq!(one.criteria[1].scope, "phase:b");
+    assert_eq!(one.criteria[1].observed, Some(6000.0));
+}
+
+#[test]
 fn a_latency_percentile_holds_over_every_rolling_window_or_fails_on_the_worst() {
     // Two seconds of +300 ms at the gateway in two minutes: 1.7% of transactions, under the
     // run's p95, but the whole p95 of any 10 s window that holds them.
