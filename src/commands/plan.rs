@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::cli::Format;
 use crate::plan::Plan;
-use crate::scenario::model::{ArrivalKind, Effect, Load, Target};
+use crate::scenario::model::{ArrivalKind, Body, Effect, Load, Target};
 use crate::units::{self, thousands};
 use crate::workload::Transaction;
 
@@ -438,6 +438,8 @@ pub fn text(plan: &Plan) -> String {
         }
     }
 
+    requests(&mut o, plan);
+
     let _ = writeln!(o, "\nfailures");
     if plan.failures.is_empty() {
         let _ = writeln!(o, "  none");
@@ -544,6 +546,66 @@ fn arrival_rows(plan: &Plan, block: &[crate::plan::Arrival]) -> String {
 }
 
 /// The probes the run will scrape, one row per series.
+/// What an http target sends: each request of the mix (or the one request), its method,
+/// where, its body and its share of the arrivals.
+fn requests(o: &mut String, plan: &Plan) {
+    let Target::Http {
+        url,
+        method,
+        body,
+        requests,
+        ..
+    } = &plan.target
+    else {
+        return;
+    };
+    let body_of = |method: &str, body: Option<&Body>| match body
+        .cloned()
+        .unwrap_or_else(|| Body::default_for(method))
+    {
+        Body::Transaction => "transaction".to_string(),
+        Body::Template(path) => format!("template {path}"),
+        Body::None => "none".to_string(),
+    };
+    let _ = writeln!(o, "\nrequests");
+    let rows: Vec<[String; 5]> = if requests.is_empty() {
+        vec![[
+            "default".to_string(),
+            method.clone(),
+            url.clone(),
+            body_of(method, body.as_ref()),
+            "100%".to_string(),
+        ]]
+    } else {
+        let total: f64 = requests.iter().map(|r| r.weight).sum();
+        requests
+            .iter()
+            .map(|r| {
+                let m = r.method.as_ref().unwrap_or(method);
+                let to = match (&r.url, &r.path) {
+                    (Some(own), _) => own.clone(),
+                    (None, Some(path)) => crate::engine::http::join(url, path),
+                    (None, None) => url.clone(),
+                };
+                let share = if total > 0.0 { r.weight / total } else { 0.0 };
+                [
+                    r.name.0.clone(),
+                    m.clone(),
+                    to,
+                    body_of(m, r.body.as_ref().or(body.as_ref())),
+                    format!("{}%", units::number(share * 100.0)),
+                ]
+            })
+            .collect()
+    };
+    table(
+        o,
+        &["name", "method", "to", "body", "share"],
+        &rows,
+        &[false, false, false, false, true],
+    );
+}
+
 fn probes(o: &mut String, plan: &Plan) {
     if plan.probes.is_empty() {
         return;

@@ -258,7 +258,7 @@ struct RequestParts<'a> {
 
 /// `path` appended to the target URL's path: `/v1` + `/score` is `/v1/score`; a query on the
 /// base is kept after the joined path.
-fn join(base: &str, path: &str) -> String {
+pub(crate) fn join(base: &str, path: &str) -> String {
     let (base_path, base_query) = base
         .split_once('?')
         .map_or((base, None), |(p, q)| (p, Some(q)));

@@ -664,9 +664,36 @@ load = {{ pattern = "constant", rate = 80 }}
 "#,
         server.url("/api")
     );
-    let (_w, out, run) = super::support::run_into(&text);
+    let (w, out, run) = super::support::run_into(&text);
     run.success();
     assert_accounted(&super::support::results_json(&out));
+    // The plan says what each request sends.
+    let plan = gauntlet().arg("plan").arg(&w.path).assert().success();
+    let plan = String::from_utf8_lossy(&plan.get_output().stdout).to_string();
+    let row = |name: &str| {
+        plan.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{name} ")))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let base = server.url("/api");
+    assert_eq!(
+        row("health"),
+        ["health", "GET", &format!("{base}/health"), "none", "25%"],
+        "{plan}"
+    );
+    assert_eq!(
+        row("forget"),
+        [
+            "forget",
+            "DELETE",
+            &format!("{base}/forget"),
+            "transaction",
+            "25%"
+        ]
+    );
+    assert_eq!(row("ping")[3], "none");
+    assert_eq!(row("score")[3], "transaction");
     let shapes = server.seen.lock().unwrap().shapes.clone();
     let shape = |key: &str| shapes.get(key).cloned().unwrap_or_default();
     let none = std::collections::BTreeSet::from([(false, false)]);
