@@ -623,8 +623,8 @@ fn urls_and_headers_come_from_the_environment_or_env_flags() {
     );
 }
 
-/// A request mix: each arrival picks its request by weight from its own seeded stream, so the
-/// server sees exactly the counts `plan --arrivals` shows; results and criteria per request.
+/// A request's body follows its method unless the scenario says: `plan` shows it, and the
+/// server sees it.
 #[test]
 fn a_get_sends_no_body_unless_asked_and_body_none_sends_none() {
     let server = Server::start(Behaviour::Normal);
@@ -704,6 +704,8 @@ load = {{ pattern = "constant", rate = 80 }}
     assert_eq!(shape("POST /api/ping"), none, "{shapes:?}");
 }
 
+/// A request mix: each arrival picks its request by weight from its own seeded stream, so the
+/// server sees exactly the counts `plan --arrivals` shows; results and criteria per request.
 #[test]
 fn a_request_mix_sends_what_the_plan_shows_and_is_judged_per_request() {
     let server = Server::start(Behaviour::FailPath("/api/feedback"));
