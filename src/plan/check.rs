@@ -398,7 +398,11 @@ impl Compiler<'_> {
                     "unknown report format \"{f}\"; expected one of {}, or the name of a template in [report] templates",
                     BUILTIN_FORMATS.join(", ")
                 );
-                if let Some(s) = did_you_mean(&f.0, BUILTIN_FORMATS) {
+                if f.0 == "json" {
+                    msg.push_str(
+                        " (results.json is always written: leave \"json\" out of formats)",
+                    );
+                } else if let Some(s) = did_you_mean(&f.0, BUILTIN_FORMATS) {
                     msg.push_str(&format!("; did you mean \"{s}\"?"));
                 }
                 self.err(&format!("/report/formats/{i}"), msg);

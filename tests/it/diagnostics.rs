@@ -134,6 +134,12 @@ const EXPECTED: &[(&str, usize, usize, &str)] = &[
         "judge \"latency.p95\" over a list of phases",
     ),
     (
+        "json-format",
+        11,
+        12,
+        "results.json is always written: leave \"json\" out of formats",
+    ),
+    (
         "outside-every-phase",
         12,
         11,
