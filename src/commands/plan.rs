@@ -559,10 +559,7 @@ fn requests(o: &mut String, plan: &Plan) {
     else {
         return;
     };
-    let body_of = |method: &str, body: Option<&Body>| match body
-        .cloned()
-        .unwrap_or_else(|| Body::default_for(method))
-    {
+    let body_of = |method: &str, body: Option<&Body>| match Body::or_default_for(body, method) {
         Body::Transaction => "transaction".to_string(),
         Body::Template(path) => format!("template {path}"),
         Body::None => "none".to_string(),

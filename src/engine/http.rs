@@ -250,7 +250,7 @@ struct RequestParts<'a> {
     method: &'a String,
     path: String,
     headers: std::collections::BTreeMap<String, String>,
-    /// None: the method's default (`Body::default_for`).
+    /// None: the method's default (`Body::or_default_for`).
     body: Option<&'a Body>,
     decision: Option<DecisionMap>,
     expect: Option<Expect>,
@@ -299,15 +299,8 @@ fn prepare_request(
         has_content_type |= name == hyper::header::CONTENT_TYPE;
         list.push((name, value));
     }
-    let default_body;
-    let body = match parts.body {
-        Some(b) => b,
-        None => {
-            default_body = Body::default_for(method.as_str());
-            &default_body
-        }
-    };
-    if !has_content_type && *body != Body::None {
+    let body = Body::or_default_for(parts.body, method.as_str());
+    if !has_content_type && body != Body::None {
         list.push((
             hyper::header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
@@ -320,7 +313,7 @@ fn prepare_request(
     let host = HeaderValue::from_str(&endpoint.authority)
         .map_err(|_| TargetError::Template(format!("{place}: invalid host")))?;
     list.push((hyper::header::HOST, host));
-    let content = match body {
+    let content = match &body {
         Body::Transaction => Content::Transaction,
         Body::None => Content::None,
         Body::Template(path) => {

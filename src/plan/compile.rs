@@ -724,6 +724,27 @@ fn window(
     Some(ns / 1_000_000_000)
 }
 
+/// The indexes of the phases `names` lists (the k-th's value at `ptr(k)`); None when one is
+/// unknown or listed twice (the error is given).
+fn phase_indexes(
+    c: &mut Compiler<'_>,
+    timeline: &Timeline<'_>,
+    names: &[&crate::scenario::model::Name],
+    ptr: impl Fn(usize) -> String,
+) -> Option<Vec<usize>> {
+    let mut indexes = Vec::new();
+    for (k, name) in names.iter().enumerate() {
+        match timeline.names.get(name.0.as_str()) {
+            Some(&index) if indexes.contains(&index) => {
+                c.err(&ptr(k), format!("phase \"{name}\" is listed twice"))
+            }
+            Some(&index) => indexes.push(index),
+            None => c.unknown_name(&ptr(k), "phase", &name.0, timeline.names.keys().copied()),
+        }
+    }
+    (indexes.len() == names.len()).then_some(indexes)
+}
+
 /// The scope of `outside = [phases]`: every other phase, judged together (one phase: that
 /// phase). None when a name is wrong (the error is given) or no phase is left.
 fn phases_outside(
@@ -732,20 +753,8 @@ fn phases_outside(
     timeline: &Timeline<'_>,
     left_out: &[crate::scenario::model::Name],
 ) -> Option<(Scope, Vec<(u64, u64)>)> {
-    let mut out = Vec::new();
-    for (k, name) in left_out.iter().enumerate() {
-        let ptr = format!("{at}/outside/{k}");
-        match timeline.names.get(name.0.as_str()) {
-            Some(&index) if out.contains(&index) => {
-                c.err(&ptr, format!("phase \"{name}\" is listed twice"))
-            }
-            Some(&index) => out.push(index),
-            None => c.unknown_name(&ptr, "phase", &name.0, timeline.names.keys().copied()),
-        }
-    }
-    if out.len() != left_out.len() {
-        return None;
-    }
+    let names: Vec<&crate::scenario::model::Name> = left_out.iter().collect();
+    let out = phase_indexes(c, timeline, &names, |k| format!("{at}/outside/{k}"))?;
     let judged: Vec<usize> = (0..timeline.phases.len())
         .filter(|i| !out.contains(i))
         .collect();
@@ -842,22 +851,11 @@ fn scope(
         None => {}
     }
     if let Some(p) = &cr.phase {
-        let names = p.names();
-        let mut indexes = Vec::new();
-        for (k, name) in names.iter().enumerate() {
-            let ptr = match p {
-                crate::scenario::model::Phases::One(_) => format!("{at}/phase"),
-                crate::scenario::model::Phases::Many(_) => format!("{at}/phase/{k}"),
-            };
-            match timeline.names.get(name.0.as_str()) {
-                Some(&index) if indexes.contains(&index) => {
-                    c.err(&ptr, format!("phase \"{name}\" is listed twice"))
-                }
-                Some(&index) => indexes.push(index),
-                None => c.unknown_name(&ptr, "phase", &name.0, timeline.names.keys().copied()),
-            }
-        }
-        if indexes.len() == names.len() {
+        let ptr = |k: usize| match p {
+            crate::scenario::model::Phases::One(_) => format!("{at}/phase"),
+            crate::scenario::model::Phases::Many(_) => format!("{at}/phase/{k}"),
+        };
+        if let Some(indexes) = phase_indexes(c, timeline, &p.names(), ptr) {
             let windows = indexes
                 .iter()
                 .map(|&i| (timeline.phases[i].start_ns, timeline.phases[i].end_ns))

@@ -486,6 +486,12 @@ impl Body {
             Body::None
         }
     }
+
+    /// The body a request with `method` sends: the one the scenario gives, else the method's
+    /// default.
+    pub fn or_default_for(given: Option<&Body>, method: &str) -> Body {
+        given.cloned().unwrap_or_else(|| Body::default_for(method))
+    }
 }
 
 impl Serialize for Body {
