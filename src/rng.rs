@@ -101,15 +101,67 @@ const EXP_SLACK: f64 = 1.0 / (1u64 << 40) as f64;
 /// rounding to whole nanoseconds or a comparison with thresholds, without paying for libm's
 /// `exp` when that cannot change the answer.
 ///
-/// The platform's `exp` (glibc's is about 2.5x faster in a dependent chain) gives `e`; libm's
-/// value lies within `EXP_SLACK` of it, so `f` of libm's value lies between `f(e·(1 − slack))`
-/// and `f(e·(1 + slack))`. When those two agree, that is the answer, exactly the one libm's
-/// `exp` gives; when they differ (a result within about 1e-12 of a step of `f`, a few in a
-/// million calls), libm's `exp` decides. Results are therefore libm's on every machine, bit
-/// for bit, whatever the platform's `exp` rounds to.
+/// `quick_exp` (inlined, about twice as fast as glibc's `exp` and three times libm's) gives
+/// `e`; libm's value lies within `EXP_SLACK` of it, so `f` of libm's value lies between
+/// `f(e·(1 − slack))` and `f(e·(1 + slack))`. When those two agree, that is the answer, exactly
+/// the one libm's `exp` gives; when they differ (a result within about 1e-12 of a step of `f`,
+/// a few in a million calls), libm's `exp` decides. Results are therefore libm's on every
+/// machine, bit for bit, whatever `quick_exp` rounds to.
 #[inline]
 pub fn through_exp<T: PartialEq>(x: f64, f: impl Fn(f64) -> T) -> T {
-    through_exp_with(f64::exp, x, f)
+    through_exp_with(quick_exp, x, f)
+}
+
+/// exp(t) by its Taylor series, for the table below (at compile time; t < 1, so 30 terms are
+/// far more than enough and the sum is within a few ulps).
+const fn exp_series(t: f64) -> f64 {
+    let (mut sum, mut term, mut n) = (1.0, 1.0, 1);
+    while n < 30 {
+        term = term * t / n as f64;
+        sum += term;
+        n += 1;
+    }
+    sum
+}
+
+/// 2^(j/128) for j in 0..128.
+const EXP2_128THS: [f64; 128] = {
+    let mut t = [0.0; 128];
+    let mut j = 0;
+    while j < 128 {
+        t[j] = exp_series(j as f64 * std::f64::consts::LN_2 / 128.0);
+        j += 1;
+    }
+    t
+};
+
+/// ln 2 / 128 in two parts: the high one with its last 20 bits clear, so that k times it is
+/// exact for every k `quick_exp` meets (|k| < 2^17), and the rest, with the part of ln 2 that
+/// `LN_2` itself rounds off (2.3190468138462996e-17).
+const LN2_128_HI: f64 = f64::from_bits((std::f64::consts::LN_2 / 128.0).to_bits() & !0xf_ffff);
+const LN2_128_LO: f64 =
+    (std::f64::consts::LN_2 / 128.0 - LN2_128_HI) + 2.319_046_813_846_299_6e-17 / 128.0;
+
+/// e^x within about 1e-15, relative, for |x| < 700 (beyond that, and for NaN, libm's `exp`):
+/// x = k·ln2/128 + r with |r| <= ln2/256, e^x = 2^(k div 128) · 2^((k mod 128)/128) · e^r, e^r
+/// by its Taylor polynomial to r^4 (the first term left out is below 1.3e-15), evaluated in two
+/// independent halves, since the model waits on each result. Not libm's bits: it is only ever
+/// used through `through_exp`, whose slack is some 500 times its error (a test holds it to
+/// 2^-46 of libm's value).
+#[inline]
+pub fn quick_exp(x: f64) -> f64 {
+    if !(x.abs() < 700.0) {
+        return libm::exp(x);
+    }
+    // Rounds x·128/ln2 to the nearest whole number: adding 1.5·2^52 leaves no fraction bits.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    let kf = (x * (128.0 / std::f64::consts::LN_2) + SHIFT) - SHIFT;
+    let k = kf as i64;
+    let r = (x - kf * LN2_128_HI) - kf * LN2_128_LO;
+    let r2 = r * r;
+    let p = (1.0 + r) + r2 * ((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0));
+    let scale = f64::from_bits(((1023 + (k >> 7)) as u64) << 52);
+    EXP2_128THS[(k & 127) as usize] * scale * p
 }
 
 /// `through_exp` with `fast` as the approximate `exp` (tests use a worse one).
@@ -397,6 +449,32 @@ mod tests {
             }
         }
         v
+    }
+
+    #[test]
+    fn quick_exp_is_within_a_64th_of_the_slack_of_libms_exp() {
+        let mut d = stream(41, Purpose::ModelNoise, 3);
+        let mut xs: Vec<f64> = (0..400_000).map(|_| d.uniform(-700.0, 700.0)).collect();
+        xs.extend((0..400_000).map(|_| d.uniform(-20.0, 20.0)));
+        // Around the table's steps and the range's ends.
+        for k in -90_000i64..=90_000 {
+            let x = k as f64 * std::f64::consts::LN_2 / 256.0;
+            xs.extend([x, f64::from_bits(x.to_bits() + 1), -x]);
+        }
+        xs.extend([0.0, -0.0, 699.999, -699.999, 1e-300, -1e-300]);
+        let mut worst = 0.0f64;
+        for x in xs {
+            let (q, l) = (quick_exp(x), libm::exp(x));
+            assert!(q.is_normal() && l.is_normal(), "{x}");
+            worst = worst.max(((q - l) / l).abs());
+        }
+        eprintln!("worst relative error {worst:e}");
+        assert!(worst < EXP_SLACK / 64.0, "worst relative error {worst:e}");
+        // Past the range, libm's own answer.
+        for x in [700.0, -700.0, 709.7, -745.0, 1e6, f64::INFINITY, f64::NEG_INFINITY] {
+            assert_eq!(quick_exp(x).to_bits(), libm::exp(x).to_bits(), "{x}");
+        }
+        assert!(quick_exp(f64::NAN).is_nan());
     }
 
     #[test]

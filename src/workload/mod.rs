@@ -467,7 +467,7 @@ impl Generator {
         let typical = category.median_usd * profile.spend;
         let money = self.money(&mut d, pattern, category, &profile, country, edge_case);
         let amount_ratio = if typical > 0.0 {
-            libm::round(money.usd_cents as f64 / 100.0 / typical * 100.0) / 100.0
+            f64::round(money.usd_cents as f64 / 100.0 / typical * 100.0) / 100.0
         } else {
             0.0
         };
@@ -671,7 +671,7 @@ impl Profiles {
 /// USD to minor units of `currency`, rounded to the nearest unit.
 fn to_minor(usd: f64, currency: &data::Currency) -> u64 {
     let units = usd * 1_000_000.0 / currency.usd_micros as f64;
-    let minor = libm::round(units * 10f64.powi(currency.exponent as i32));
+    let minor = f64::round(units * 10f64.powi(currency.exponent as i32));
     if minor.is_finite() && minor > 0.0 {
         (minor as u64).min(MAX_AMOUNT_MINOR)
     } else {
@@ -750,7 +750,7 @@ fn ip_risk(u: f64, pattern: Option<FraudPattern>, card_present: bool) -> f64 {
         Some(FraudPattern::Velocity) => 0.1 + 0.8 * u,
         None => 0.6 * u * u * u,
     };
-    libm::round(r * 100.0) / 100.0
+    f64::round(r * 100.0) / 100.0
 }
 
 #[cfg(test)]
