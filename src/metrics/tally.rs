@@ -70,6 +70,11 @@ impl Tally {
         }
     }
 
+    /// Forgets every value counted.
+    pub fn reset(&mut self) {
+        self.counts.fill(0);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.counts.iter().all(|&c| c == 0)
     }
