@@ -122,7 +122,7 @@ mod tests {
 
     fn plan() -> Arc<Plan> {
         Arc::new(crate::plan::compile_text(
-            "[scenario]\nname = \"a\"\nseed = 7\narrivals = \"poisson\"\n[[phase]]\nname = \"m\"\nduration = \"3s\"\nload = { pattern = \"constant\", rate = 1500 }\n",
+            "[scenario]\nname = \"a\"\nseed = 7\narrivals = \"poisson\"\n[[phase]]\nname = \"m\"\nduration = \"5s\"\nload = { pattern = \"constant\", rate = 1500 }\n",
         ))
     }
 

@@ -22,8 +22,8 @@ pub use counts::Counts;
 pub use scopes::Scopes;
 
 use crate::plan::Plan;
-use tally::Tally;
 use crate::targets::{Decision, Finished, Outcome};
+use tally::Tally;
 
 const SECOND: u64 = 1_000_000_000;
 /// Latencies are recorded in µs, from 1 µs to an hour.
