@@ -108,7 +108,7 @@ impl Noise {
     }
 
     /// `whole(self.lognormal_sigma(median, sigma))` for a `whole` that never decreases, at
-    /// the speed of the platform's `exp` (`rng::through_lognormal`): the same draw, the same
+    /// the speed of `rng::quick_exp` (`rng::through_lognormal`): the same draw, the same
     /// answer.
     #[inline]
     pub fn through_lognormal<T: PartialEq>(

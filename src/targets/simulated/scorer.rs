@@ -113,7 +113,7 @@ pub fn scored(probability: f64) -> Decision {
     }
 }
 
-/// `scored(probability(logit, noise))`, at the speed of the platform's `exp`: the
+/// `scored(probability(logit, noise))`, at the speed of `rng::quick_exp`: the
 /// probability falls as `exp(-logit)` grows, so `rng::through_exp` gives libm's answer.
 #[inline]
 pub fn scored_at(logit: f64, noise: f64) -> Decision {
