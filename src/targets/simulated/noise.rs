@@ -78,6 +78,12 @@ impl Noise {
             return z;
         }
         let pos = self.pos;
+        // The common case: the pair after the last one taken, in the batch at hand.
+        if let Some(pair) = self.ahead.as_mut().and_then(|a| a.next_in_step(pos)) {
+            self.pos += 4;
+            self.spare = Some(pair.1);
+            return pair.0;
+        }
         let (cos, sin) = match self.ahead.as_mut().and_then(|a| a.pair_at(pos)) {
             Some(pair) => {
                 // Two words of two 32-bit words each.
@@ -147,6 +153,11 @@ struct Ahead {
     changes: u64,
     /// Pairs taken from the producer (for tests and benchmarks).
     taken: u64,
+    /// The next pair of `current` and the position it starts at, once a pair of the epoch
+    /// wanted was taken from it (`u128::MAX` when there is none: after a change of step, or
+    /// before the first pair).
+    cursor: usize,
+    cursor_pos: u128,
 }
 
 impl Ahead {
@@ -204,7 +215,23 @@ impl Ahead {
             patient,
             changes: 0,
             taken: 0,
+            cursor: 0,
+            cursor_pos: u128::MAX,
         }
+    }
+
+    /// The pair that starts at `pos` if it is the one after the last pair taken, in the batch
+    /// at hand: what `pair_at` would give, without its checks.
+    #[inline]
+    fn next_in_step(&mut self, pos: u128) -> Option<(f64, f64)> {
+        if pos != self.cursor_pos {
+            return None;
+        }
+        let pair = *self.current.pairs.get(self.cursor)?;
+        self.cursor += 1;
+        self.cursor_pos += 4;
+        self.taken += 1;
+        Some(pair)
     }
 
     /// Whether the producer saves more than it costs (see `CHANGES`).
@@ -219,6 +246,7 @@ impl Ahead {
         if pos < start || !(pos - start).is_multiple_of(4) {
             // Out of step with the producer: it goes on from the pair after this one.
             self.wanted = (epoch + 1, pos + 4);
+            self.cursor_pos = u128::MAX;
             self.changes += 1;
             self.on_it = self.patient;
             if let Ok(mut ask) = self.ask.lock() {
@@ -234,6 +262,8 @@ impl Ahead {
                 let i = usize::try_from((pos.checked_sub(c.start)?) / 4).ok()?;
                 if let Some(pair) = c.pairs.get(i) {
                     self.taken += 1;
+                    self.cursor = i + 1;
+                    self.cursor_pos = pos + 4;
                     return Some(*pair);
                 }
             }
@@ -250,6 +280,7 @@ impl Ahead {
             if next.epoch == epoch {
                 self.on_it = true;
             }
+            self.cursor_pos = u128::MAX;
             let used = std::mem::replace(&mut self.current, next);
             let _ = self.recycle.try_send(used.pairs);
         }

@@ -113,11 +113,31 @@ pub fn scored(probability: f64) -> Decision {
     }
 }
 
-/// `scored(probability(logit, noise))`, at the speed of `rng::quick_exp`: the
-/// probability falls as `exp(-logit)` grows, so `rng::through_exp` gives libm's answer.
+/// The logits at which the probability is `BLOCK_AT` and `REVIEW_AT`: ln(t / (1 - t)), to
+/// within a few ulps (a test holds them to libm's values).
+const BLOCK_LOGIT: f64 = 0.4054651081081642;
+const REVIEW_LOGIT: f64 = -0.8472978603872036;
+/// How far from those logits a logit must be for its side to decide: far more than the
+/// rounding of `1 / (1 + exp(-logit))` can move it (a few ulps of a probability whose slope
+/// is at most 1/4), and far less than any logit a test or a run can tell apart.
+const EDGE_SLACK: f64 = 1e-9;
+
+/// `scored(probability(logit, noise))` without an `exp` where the logit's side of the
+/// thresholds decides (the probability grows with the logit); near a threshold through
+/// `rng::through_exp`, which gives libm's answer.
 #[inline]
 pub fn scored_at(logit: f64, noise: f64) -> Decision {
     let logit = logit + NOISE_SD * noise;
+    let (block, review) = (logit - BLOCK_LOGIT, logit - REVIEW_LOGIT);
+    if block.abs() > EDGE_SLACK && review.abs() > EDGE_SLACK {
+        return if block > 0.0 {
+            Decision::Block
+        } else if review > 0.0 {
+            Decision::Review
+        } else {
+            Decision::Approve
+        };
+    }
     rng::through_exp(-logit, |e| scored(1.0 / (1.0 + e)))
 }
 
@@ -189,6 +209,17 @@ mod tests {
     }
 
     #[test]
+    fn the_threshold_logits_are_libms() {
+        for (t, logit) in [(BLOCK_AT, BLOCK_LOGIT), (REVIEW_AT, REVIEW_LOGIT)] {
+            let exact = libm::log(t / (1.0 - t));
+            assert!(
+                (exact - logit).abs() < 1e-15,
+                "{t}: {exact} against {logit}"
+            );
+        }
+    }
+
+    #[test]
     fn scored_at_decides_as_the_probability_does() {
         let mut d = rng::stream(23, Purpose::ModelNoise, 0);
         let mut near = 0;
@@ -200,6 +231,15 @@ mod tests {
                 let want = scored(probability(logit, 0.0));
                 assert_eq!(scored_at(logit, 0.0), want, "logit {logit}");
                 near += (want != scored(probability(edge, 0.0))) as u32;
+            }
+            // Where the side starts to decide alone, on either side of the edge.
+            for side in [-EDGE_SLACK, EDGE_SLACK] {
+                let at = edge + side;
+                for ulps in -2_000i64..=2_000 {
+                    let logit = f64::from_bits((at.to_bits() as i64 + ulps) as u64);
+                    let want = scored(probability(logit, 0.0));
+                    assert_eq!(scored_at(logit, 0.0), want, "logit {logit}");
+                }
             }
         }
         // Both sides of both thresholds were reached.
