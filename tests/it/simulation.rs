@@ -231,6 +231,39 @@ fn packet_loss_times_out_its_share() {
     );
 }
 
+/// Lost at the gateway, a transaction never answers: its client times out, at its timeout.
+#[test]
+fn packet_loss_at_the_gateway_is_a_timeout_to_the_client() {
+    let text = format!(
+        "{HEAD}
+[target]
+timeout = \"2s\"
+
+[[phase]]
+name = \"steady\"
+duration = \"80s\"
+load = {{ pattern = \"constant\", rate = 50 }}
+
+\
+         [[failure]]
+name = \"f\"
+kind = \"packet-loss\"
+probability = 1.0
+component = \"gateway\"
+at = \"40s\"
+duration = \"20s\"
+"
+    );
+    let r = simulate(&text);
+    assert_accounted(&r);
+    let t = &during(&r).totals;
+    assert_eq!(t.planned, 1_000);
+    assert_eq!((t.timeouts, t.errors, t.ok), (1_000, 0, 0), "{t:?}");
+    let l = &during(&r).latency_ms;
+    assert_eq!((l.min, l.max), (Some(2_000.0), Some(2_000.0)), "{l:?}");
+    assert_eq!(r.summary.totals.timeouts, 1_000);
+}
+
 #[test]
 fn a_slowdown_stretches_service_times() {
     let r = with_failure("kind = \"slowdown\"\nfactor = 4", "ml-scorer");

@@ -386,13 +386,15 @@ impl Simulation {
         let now = e.at;
         let id = e.slot;
         match e.step {
-            Step::Gateway => {
-                if e.outcome == Outcome3::Ok {
-                    self.call_features(now, id);
-                } else {
-                    self.finish(now, id, Outcome::Error, None, false, done);
+            Step::Gateway => match e.outcome {
+                Outcome3::Ok => self.call_features(now, id),
+                // Lost on its way (packet loss): the client never hears back and gives up at
+                // its timeout.
+                Outcome3::TimedOut => self.finish(now, id, Outcome::Timeout, None, false, done),
+                Outcome3::Failed | Outcome3::Throttled => {
+                    self.finish(now, id, Outcome::Error, None, false, done)
                 }
-            }
+            },
             Step::GatewayDeadline => {
                 if self.slots[id as usize].waiting == e.seq {
                     self.slots[id as usize].waiting = 0;
