@@ -235,24 +235,8 @@ fn packet_loss_times_out_its_share() {
 #[test]
 fn packet_loss_at_the_gateway_is_a_timeout_to_the_client() {
     let text = format!(
-        "{HEAD}
-[target]
-timeout = \"2s\"
-
-[[phase]]
-name = \"steady\"
-duration = \"80s\"
-load = {{ pattern = \"constant\", rate = 50 }}
-
-\
-         [[failure]]
-name = \"f\"
-kind = \"packet-loss\"
-probability = 1.0
-component = \"gateway\"
-at = \"40s\"
-duration = \"20s\"
-"
+        "{HEAD}\n[target]\ntimeout = \"2s\"\n\n[[phase]]\nname = \"steady\"\nduration = \"80s\"\nload = {{ pattern = \"constant\", rate = 50 }}\n\n\
+         [[failure]]\nname = \"f\"\nkind = \"packet-loss\"\nprobability = 1.0\ncomponent = \"gateway\"\nat = \"40s\"\nduration = \"20s\"\n"
     );
     let r = simulate(&text);
     assert_accounted(&r);
