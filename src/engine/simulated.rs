@@ -183,6 +183,20 @@ pub(super) fn simulate(
         }
         if next_event == Some(t) {
             sim.step(&mut |f| live.recorder.record(&f));
+            // Running flat out, the events due before anything else are taken in a row: those
+            // at or before the next arrival (events first at equal instants), before the next
+            // control instant and the next second, up to the next look at the controls. What
+            // the loop would do one by one, without asking each time.
+            let before = ctl.map_or(next_tick, |c| c.min(next_tick));
+            if factor.is_none() && before > 0 {
+                let last = next_arrival.map_or(before - 1, |a| a.min(before - 1));
+                while !(steps + 1).is_multiple_of(4096)
+                    && let Some(at) = sim.step_through(last, &mut |f| live.recorder.record(&f))
+                {
+                    now = at;
+                    steps += 1;
+                }
+            }
         } else if let Some((a, tx)) = live.take() {
             sim.arrive(a, tx);
         }

@@ -27,7 +27,17 @@ const MASK: u64 = SLOTS - 1;
 /// starting with the instant.
 pub trait Timed: Copy {
     fn at(&self) -> u64;
+    /// The instant in the high 64 bits, then a number below 2^48 that makes the key unique.
     fn key(&self) -> u128;
+
+    /// The key's order among items of one bucket, in one word: the instant's bits within the
+    /// bucket, then the rest of the key (which fits in the 48 bits left).
+    #[inline]
+    fn key_in_bucket(&self) -> u64 {
+        let key = self.key();
+        let within = (key >> 64) as u64 & ((1 << WIDTH) - 1);
+        (within << (64 - WIDTH)) | (key as u64 & ((1 << (64 - WIDTH)) - 1))
+    }
 }
 
 /// Ordered by key, for the heap of far events.
@@ -98,8 +108,8 @@ impl<T: Timed> Calendar<T> {
         }
         if !self.front.is_empty() {
             if b == self.front_bucket {
-                let key = e.key();
-                let at = self.front.partition_point(|x| x.key() > key);
+                let key = e.key_in_bucket();
+                let at = self.front.partition_point(|x| x.key_in_bucket() > key);
                 self.front.insert(at, e);
                 return;
             }
@@ -127,6 +137,27 @@ impl<T: Timed> Calendar<T> {
     /// Takes the next event.
     pub fn pop(&mut self) -> Option<T> {
         self.load();
+        self.take_loaded()
+    }
+
+    /// Takes the next event if it is due at or before `last`.
+    #[inline]
+    pub fn pop_through(&mut self, last: u64) -> Option<T> {
+        self.load();
+        let next = match self.front.last() {
+            Some(e) => e.at(),
+            None => self.far.peek()?.0.0.at(),
+        };
+        if next > last {
+            return None;
+        }
+        self.take_loaded()
+    }
+
+    /// Takes the next event, `load` done.
+    #[inline]
+    fn take_loaded(&mut self) -> Option<T> {
+        let floor = self.floor;
         let e = match self.front.pop() {
             Some(e) => {
                 self.floor = self.front_bucket;
@@ -140,8 +171,10 @@ impl<T: Timed> Calendar<T> {
                 e
             }
         };
-        // Events the advanced floor brings within the ring's reach move into it.
-        while let Some(Reverse(ByKey(f))) = self.far.peek()
+        // Events the advanced floor brings within the ring's reach move into it (the heap
+        // holds none within reach of the floor it had).
+        while self.floor != floor
+            && let Some(Reverse(ByKey(f))) = self.far.peek()
             && f.at() >> WIDTH < self.floor + SLOTS
         {
             let f = *f;
@@ -175,7 +208,8 @@ impl<T: Timed> Calendar<T> {
         std::mem::swap(&mut self.ring[slot], &mut self.front);
         self.in_ring -= self.front.len();
         self.front_bucket = self.scan;
-        self.front.sort_unstable_by_key(|e| Reverse(e.key()));
+        self.front
+            .sort_unstable_by_key(|e| Reverse(e.key_in_bucket()));
     }
 }
 

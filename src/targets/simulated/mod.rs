@@ -276,6 +276,9 @@ impl Simulation {
     }
 
     fn schedule(&mut self, at: u64, slot: u32, step: Step, outcome: Outcome3) {
+        // The calendar orders a bucket's events by sequence numbers below 2^48: about 150
+        // years of virtual time at peak-load's 10,000 transactions per second.
+        debug_assert!(self.seq < 1 << 48, "sequence numbers past 2^48");
         self.seq += 1;
         self.events.push(Event {
             at,
@@ -380,6 +383,14 @@ impl Simulation {
         };
         self.handle(e, done);
         true
+    }
+
+    /// Processes the next event if it is due at or before `last`: its instant, if there was one.
+    #[inline]
+    pub fn step_through(&mut self, last: u64, done: &mut impl FnMut(Finished)) -> Option<u64> {
+        let e = self.events.pop_through(last)?;
+        self.handle(e, done);
+        Some(e.at)
     }
 
     fn handle(&mut self, e: Event, done: &mut impl FnMut(Finished)) {
