@@ -134,12 +134,6 @@ impl<T: Timed> Calendar<T> {
         }
     }
 
-    /// Takes the next event.
-    pub fn pop(&mut self) -> Option<T> {
-        self.load();
-        self.take_loaded()
-    }
-
     /// Takes the next event if it is due at or before `last`.
     #[inline]
     pub fn pop_through(&mut self, last: u64) -> Option<T> {
@@ -151,12 +145,6 @@ impl<T: Timed> Calendar<T> {
         if next > last {
             return None;
         }
-        self.take_loaded()
-    }
-
-    /// Takes the next event, `load` done.
-    #[inline]
-    fn take_loaded(&mut self) -> Option<T> {
         let floor = self.floor;
         let e = match self.front.pop() {
             Some(e) => {
@@ -270,7 +258,7 @@ mod tests {
                     heap.push(Reverse((e.at, e.seq)));
                 }
                 if rng.chance(0.5) {
-                    let got = cal.pop();
+                    let got = cal.pop_through(u64::MAX);
                     let want = heap.pop().map(|Reverse((at, seq))| E { at, seq });
                     assert_eq!(got, want, "seed {seed}");
                     if let Some(e) = got {
@@ -280,9 +268,9 @@ mod tests {
                 }
             }
             while let Some(Reverse((at, seq))) = heap.pop() {
-                assert_eq!(cal.pop(), Some(E { at, seq }));
+                assert_eq!(cal.pop_through(u64::MAX), Some(E { at, seq }));
             }
-            assert_eq!(cal.pop(), None);
+            assert_eq!(cal.pop_through(u64::MAX), None);
             assert!(taken > 5_000);
         }
     }
@@ -293,10 +281,10 @@ mod tests {
         for (i, at) in [5u64, 1 << 30, 70_000, 5, 1 << 40].into_iter().enumerate() {
             cal.push(E { at, seq: i as u64 });
         }
-        assert_eq!(cal.pop().map(|e| e.seq), Some(0));
+        assert_eq!(cal.pop_through(u64::MAX).map(|e| e.seq), Some(0));
         let mut left: Vec<u64> = cal.drain().into_iter().map(|e| e.seq).collect();
         left.sort_unstable();
         assert_eq!(left, vec![1, 2, 3, 4]);
-        assert_eq!(cal.pop(), None);
+        assert_eq!(cal.pop_through(u64::MAX), None);
     }
 }
