@@ -4,7 +4,10 @@
 # RUNS runs, beside the floor measured in the same run: generating the same arrivals and
 # transactions and doing nothing else (examples/generate.rs).
 #
-#   bash bench/simulate.sh            # 3 runs
+#   bash bench/simulate.sh            # 3 runs of the PGO build (deploy/pgo-build.sh, ~12 min
+#                                     # the first time)
+#   PGO=0 bash bench/simulate.sh      # the plain `cargo build --release`
+#   BIN=/path/to/gauntlet bash bench/simulate.sh
 #   RUNS=5 SCENARIO=scenarios/investor-demo.toml bash bench/simulate.sh
 #   BASELINE=/tmp/gauntlet-old RUNS=5 bash bench/simulate.sh
 #                                     # A/B: alternates runs of BASELINE (another build of
@@ -15,8 +18,12 @@ cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
 SCENARIO=${SCENARIO:-scenarios/peak-load.toml}
 
+# The release binary is the PGO build (deploy/pgo-build.sh); PGO=0 measures the plain
+# `cargo build --release` instead, BIN any other build.
 cargo build --release --quiet --bin gauntlet --example generate
-bin=target/release/gauntlet
+if [[ -n "${BIN:-}" ]]; then bin=$BIN
+elif [[ "${PGO:-1}" == 0 ]]; then bin=target/release/gauntlet
+else bin=$(bash deploy/pgo-build.sh); fi
 gen=target/release/examples/generate
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT

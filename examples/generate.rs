@@ -25,11 +25,26 @@ fn main() {
     };
     let start = Instant::now();
     let mut checksum = 0u64;
-    // As the thread producing a simulated run's arrivals does: profiles kept.
+    // As the thread producing a simulated run's arrivals does: profiles kept, transactions
+    // made a batch of arrivals at a time.
     let mut profiles = plan.profiles();
-    for a in plan.arrivals() {
-        let tx = plan.transaction_with(a.index, &mut profiles);
-        checksum = checksum.wrapping_add(tx.amount_usd_cents ^ a.at_ns);
+    let mut arrivals = plan.arrivals();
+    let mut batch = Vec::with_capacity(2048);
+    let mut indexes = Vec::with_capacity(2048);
+    loop {
+        batch.clear();
+        batch.extend(arrivals.by_ref().take(2048));
+        if batch.is_empty() {
+            break;
+        }
+        indexes.clear();
+        indexes.extend(batch.iter().map(|a| a.index));
+        let mut at = batch.iter();
+        plan.transactions_with(&indexes, &mut profiles, |tx| {
+            if let Some(a) = at.next() {
+                checksum = checksum.wrapping_add(tx.amount_usd_cents ^ a.at_ns);
+            }
+        });
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

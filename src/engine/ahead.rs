@@ -48,6 +48,8 @@ impl Ahead {
         // Like every thread the engines start, it fails only when the OS has none left.
         let producer = std::thread::spawn(move || {
             let mut profiles = plan.profiles();
+            let mut arrived = Vec::with_capacity(BATCH);
+            let mut indexes = Vec::with_capacity(BATCH);
             loop {
                 if stopping.load(Ordering::Relaxed) {
                     return arrivals;
@@ -56,10 +58,17 @@ impl Ahead {
                     .try_recv()
                     .unwrap_or_else(|_| Vec::with_capacity(BATCH));
                 batch.clear();
-                for a in arrivals.by_ref().take(BATCH) {
-                    batch.push((a, Facts::of(&plan.transaction_with(a.index, &mut profiles))));
-                }
-                let last = batch.len() < BATCH;
+                arrived.clear();
+                arrived.extend(arrivals.by_ref().take(BATCH));
+                indexes.clear();
+                indexes.extend(arrived.iter().map(|a: &Arrival| a.index));
+                let mut next = arrived.iter();
+                plan.transactions_with(&indexes, &mut profiles, |tx| {
+                    if let Some(&a) = next.next() {
+                        batch.push((a, Facts::of(&tx)));
+                    }
+                });
+                let last = arrived.len() < BATCH;
                 // Sent batches are all received: a stopping consumer drains the channel.
                 if tx.send(batch).is_err() || last {
                     return arrivals;

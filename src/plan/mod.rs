@@ -228,6 +228,17 @@ impl Plan {
         self.generator.transaction_with(index, profiles)
     }
 
+    /// `transaction_with` of each of `indexes`, in order (see
+    /// `Generator::transactions_with`).
+    pub fn transactions_with(
+        &self,
+        indexes: &[u64],
+        profiles: &mut crate::workload::Profiles,
+        each: impl FnMut(crate::workload::Transaction),
+    ) {
+        self.generator.transactions_with(indexes, profiles, each)
+    }
+
     /// A cache of customers' profiles for `transaction_with`.
     pub fn profiles(&self) -> crate::workload::Profiles {
         self.generator.profiles()
