@@ -30,20 +30,14 @@ fn main() {
     let mut profiles = plan.profiles();
     let mut arrivals = plan.arrivals();
     let mut batch = Vec::with_capacity(2048);
-    let mut indexes = Vec::with_capacity(2048);
     loop {
         batch.clear();
         batch.extend(arrivals.by_ref().take(2048));
         if batch.is_empty() {
             break;
         }
-        indexes.clear();
-        indexes.extend(batch.iter().map(|a| a.index));
-        let mut at = batch.iter();
-        plan.transactions_with(&indexes, &mut profiles, |tx| {
-            if let Some(a) = at.next() {
-                checksum = checksum.wrapping_add(tx.amount_usd_cents ^ a.at_ns);
-            }
+        plan.transactions_with(&batch, &mut profiles, |a, tx| {
+            checksum = checksum.wrapping_add(tx.amount_usd_cents ^ a.at_ns);
         });
     }
     let secs = start.elapsed().as_secs_f64();

@@ -49,7 +49,6 @@ impl Ahead {
         let producer = std::thread::spawn(move || {
             let mut profiles = plan.profiles();
             let mut arrived = Vec::with_capacity(BATCH);
-            let mut indexes = Vec::with_capacity(BATCH);
             loop {
                 if stopping.load(Ordering::Relaxed) {
                     return arrivals;
@@ -60,13 +59,8 @@ impl Ahead {
                 batch.clear();
                 arrived.clear();
                 arrived.extend(arrivals.by_ref().take(BATCH));
-                indexes.clear();
-                indexes.extend(arrived.iter().map(|a: &Arrival| a.index));
-                let mut next = arrived.iter();
-                plan.transactions_with(&indexes, &mut profiles, |tx| {
-                    if let Some(&a) = next.next() {
-                        batch.push((a, Facts::of(&tx)));
-                    }
+                plan.transactions_with(&arrived, &mut profiles, |&a, tx| {
+                    batch.push((a, Facts::of(&tx)));
                 });
                 let last = arrived.len() < BATCH;
                 // Sent batches are all received: a stopping consumer drains the channel.

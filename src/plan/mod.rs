@@ -228,15 +228,16 @@ impl Plan {
         self.generator.transaction_with(index, profiles)
     }
 
-    /// `transaction_with` of each of `indexes`, in order (see
-    /// `Generator::transactions_with`).
+    /// The transaction of each of `arrivals`, in order, handed to `each` with its arrival
+    /// (`transaction_with` made a group at a time: see `Generator::transactions_with`).
     pub fn transactions_with(
         &self,
-        indexes: &[u64],
+        arrivals: &[Arrival],
         profiles: &mut crate::workload::Profiles,
-        each: impl FnMut(crate::workload::Transaction),
+        each: impl FnMut(&Arrival, crate::workload::Transaction),
     ) {
-        self.generator.transactions_with(indexes, profiles, each)
+        self.generator
+            .transactions_with(arrivals, |a| a.index, profiles, each)
     }
 
     /// A cache of customers' profiles for `transaction_with`.

@@ -448,23 +448,25 @@ impl Generator {
     pub fn transaction_with(&self, index: u64, profiles: &mut Profiles) -> Transaction {
         let (mut d, customer) = self.begin(index);
         let profile = profiles.get(customer, |n| self.customer(n));
-        self.finish(index, &mut d, customer, &profile)
+        self.finish(index, &mut d, customer, profile)
     }
 
-    /// `transaction_with` of each of `indexes`, in order, handed to `each`. The same
-    /// transactions, made a few at a time: the streams of a group are started and their
-    /// customers' profiles looked up together, so the profiles' cache misses overlap instead
-    /// of coming one after another.
-    pub fn transactions_with(
+    /// `transaction_with` of each item of `items` (numbered `index_of(item)`), in order,
+    /// handed to `each` with its item. The same transactions, made a few at a time: the
+    /// streams of a group are started and their customers' profiles looked up together, so
+    /// the profiles' cache misses overlap instead of coming one after another.
+    pub fn transactions_with<T>(
         &self,
-        indexes: &[u64],
+        items: &[T],
+        index_of: impl Fn(&T) -> u64,
         profiles: &mut Profiles,
-        mut each: impl FnMut(Transaction),
+        mut each: impl FnMut(&T, Transaction),
     ) {
         const GROUP: usize = 8;
-        let mut groups = indexes.chunks_exact(GROUP);
+        let mut groups = items.chunks_exact(GROUP);
         for group in &mut groups {
-            let mut begun: [(Draw, u64); GROUP] = std::array::from_fn(|k| self.begin(group[k]));
+            let mut begun: [(Draw, u64); GROUP] =
+                std::array::from_fn(|k| self.begin(index_of(&group[k])));
             // One look at each slot before any is used: independent loads, in flight at once.
             let found: [(u64, Customer); GROUP] =
                 std::array::from_fn(|k| profiles.peek(begun[k].1));
@@ -473,11 +475,14 @@ impl Generator {
                     (n, profile) if n == *customer => profile,
                     _ => profiles.get(*customer, |n| self.customer(n)),
                 };
-                each(self.finish(group[k], d, *customer, &profile));
+                each(
+                    &group[k],
+                    self.finish(index_of(&group[k]), d, *customer, profile),
+                );
             }
         }
-        for &index in groups.remainder() {
-            each(self.transaction_with(index, profiles));
+        for item in groups.remainder() {
+            each(item, self.transaction_with(index_of(item), profiles));
         }
     }
 
@@ -491,8 +496,7 @@ impl Generator {
 
     /// The rest of transaction `index`, drawn from `d` after its customer's.
     #[inline]
-    fn finish(&self, index: u64, d: &mut Draw, customer: u64, profile: &Customer) -> Transaction {
-        let profile = *profile;
+    fn finish(&self, index: u64, d: &mut Draw, customer: u64, profile: Customer) -> Transaction {
         let (fraud, pattern, edge_case) = self.label(d);
         // Each step below takes its draws from the same stream, in this order: the order is
         // part of what transaction i is (docs/workload.md).
@@ -846,7 +850,7 @@ mod tests {
         let indexes: Vec<u64> = (0..5_003).chain(90_000..90_013).collect();
         for mut kept in [g.profiles(), Profiles::with_slots(64), Profiles::none()] {
             let mut made = Vec::new();
-            g.transactions_with(&indexes, &mut kept, |tx| made.push(tx));
+            g.transactions_with(&indexes, |&i| i, &mut kept, |_, tx| made.push(tx));
             let one_by_one: Vec<Transaction> = indexes.iter().map(|&i| g.transaction(i)).collect();
             assert_eq!(made, one_by_one);
         }
