@@ -46,11 +46,16 @@ install_missing() {
   fi
 }
 
-# Builds the release binary into $bin, and a work folder $work removed (with the nginx started
-# in it) on exit.
+# Builds the release binary into $bin (or takes BIN, any build, such as the PGO one that
+# deploy/pgo-build.sh writes to target/pgo/gauntlet), and a work folder $work removed (with
+# the nginx started in it) on exit.
 prepare_run() {
-  cargo build --release --quiet
-  bin=$PWD/target/release/gauntlet
+  if [[ -n "${BIN:-}" ]]; then
+    bin=$(realpath "$BIN")
+  else
+    cargo build --release --quiet
+    bin=$PWD/target/release/gauntlet
+  fi
   work=$(mktemp -d)
   trap 'cleanup_run' EXIT
 }

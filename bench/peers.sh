@@ -9,6 +9,7 @@
 #   bash bench/peers.sh                          # 5 to 9 minutes
 #   REPS=5 DURATION=20s bash bench/peers.sh
 #   HELD_RATES="60000 80000 100000" bash bench/peers.sh
+#   BIN=target/pgo/gauntlet bash bench/peers.sh  # the PGO build (bash deploy/pgo-build.sh)
 #
 # Rows:
 #   open model at 10,000 and 40,000 TPS: gauntlet and oha (-q), 256 connections;

@@ -176,7 +176,7 @@ impl Transaction {
         out.extend_from_slice(br#"{"id":""#);
         out.extend_from_slice(Id::new("tx-").num(self.index, 12).as_bytes());
         out.extend_from_slice(br#"","index":"#);
-        out.extend_from_slice(Id::new("").num(self.index, 1).as_bytes());
+        json_u64(out, self.index);
         out.extend_from_slice(br#","customer_id":""#);
         out.extend_from_slice(Id::new("cus-").num(self.customer, 9).as_bytes());
         out.extend_from_slice(br#"","home_country":"#);
@@ -216,9 +216,9 @@ impl Transaction {
         out.extend_from_slice(br#","currency":"#);
         json_str(out, self.currency);
         out.extend_from_slice(br#","amount_minor":"#);
-        out.extend_from_slice(Id::new("").num(self.amount_minor, 1).as_bytes());
+        json_u64(out, self.amount_minor);
         out.extend_from_slice(br#","amount_usd_cents":"#);
-        out.extend_from_slice(Id::new("").num(self.amount_usd_cents, 1).as_bytes());
+        json_u64(out, self.amount_usd_cents);
         let i = &self.indicators;
         out.extend_from_slice(br#","indicators":{"new_device":"#);
         json_bool(out, i.new_device);
@@ -227,11 +227,11 @@ impl Transaction {
         out.extend_from_slice(br#","high_risk_merchant":"#);
         json_bool(out, i.high_risk_merchant);
         out.extend_from_slice(br#","txns_last_hour":"#);
-        out.extend_from_slice(Id::new("").num(u64::from(i.txns_last_hour), 1).as_bytes());
+        json_u64(out, u64::from(i.txns_last_hour));
         out.extend_from_slice(br#","amount_ratio":"#);
         json_value(out, &i.amount_ratio);
         out.extend_from_slice(br#","account_age_days":"#);
-        out.extend_from_slice(Id::new("").num(u64::from(i.account_age_days), 1).as_bytes());
+        json_u64(out, u64::from(i.account_age_days));
         out.extend_from_slice(br#","first_time_merchant":"#);
         json_bool(out, i.first_time_merchant);
         out.extend_from_slice(br#","ip_risk":"#);
@@ -255,6 +255,11 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
         out.extend_from_slice(s.as_bytes());
         out.push(b'"');
     }
+}
+
+/// A whole number, as serde_json writes it.
+fn json_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 fn json_bool(out: &mut Vec<u8>, b: bool) {
@@ -292,32 +297,34 @@ impl Id {
         self
     }
 
-    /// Appends `n` in base `RADIX` (10 or 16, lower case), zero-padded to `width` digits
-    /// (`format!("{n:0width$}")`, or `{n:0width$x}`); what does not fit is cut.
-    fn digits<const RADIX: u64>(&mut self, mut n: u64, width: usize) -> &mut Id {
-        let mut digits = [b'0'; 20];
-        let mut used = 0;
-        while n > 0 || used == 0 {
-            digits[19 - used] = b"0123456789abcdef"[(n % RADIX) as usize];
-            n /= RADIX;
-            used += 1;
-        }
+    /// Appends `digits` zero-padded to `width` (`format!("{n:0width$}")` of the number they
+    /// spell); what does not fit is cut.
+    fn padded(&mut self, digits: &[u8], width: usize) -> &mut Id {
         let room = self.bytes.len() - self.len;
-        let pad = width.saturating_sub(used).min(room);
+        let pad = width.saturating_sub(digits.len()).min(room);
         self.bytes[self.len..self.len + pad].fill(b'0');
         self.len += pad;
-        let n = used.min(self.bytes.len() - self.len);
-        self.bytes[self.len..self.len + n].copy_from_slice(&digits[20 - used..20 - used + n]);
+        let n = digits.len().min(self.bytes.len() - self.len);
+        self.bytes[self.len..self.len + n].copy_from_slice(&digits[..n]);
         self.len += n;
         self
     }
 
+    /// Appends `n` in decimal, zero-padded to `width` digits.
     fn num(&mut self, n: u64, width: usize) -> &mut Id {
-        self.digits::<10>(n, width)
+        self.padded(itoa::Buffer::new().format(n).as_bytes(), width)
     }
 
-    fn hex(&mut self, n: u64, width: usize) -> &mut Id {
-        self.digits::<16>(n, width)
+    /// Appends `n` in lower-case hexadecimal, zero-padded to `width` digits.
+    fn hex(&mut self, mut n: u64, width: usize) -> &mut Id {
+        let mut digits = [b'0'; 16];
+        let mut used = 0;
+        while n > 0 || used == 0 {
+            digits[15 - used] = b"0123456789abcdef"[(n % 16) as usize];
+            n /= 16;
+            used += 1;
+        }
+        self.padded(&digits[16 - used..], width)
     }
 
     fn as_bytes(&self) -> &[u8] {
